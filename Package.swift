@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Rumor",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rumor", targets: ["rumor"]),
+        .library(name: "RumorCore", targets: ["RumorCore"]),
+        .library(name: "RumorUV", targets: ["RumorUV"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    ],
+    targets: [
+        // libuv, from Debian's libuv1-dev.
+        .systemLibrary(
+            name: "CLibUV",
+            pkgConfig: "libuv",
+            providers: [.apt(["libuv1-dev"])]
+        ),
+        // The HTTP/1.1 request parser behind the admin endpoint, from Debian's libhttp-parser-dev.
+        .systemLibrary(
+            name: "CHTTPParser",
+            providers: [.apt(["libhttp-parser-dev"])]
+        ),
+        // A plain libuv sender/receiver pair with no protocol: the ceiling the transport benchmark compares against.
+        .target(
+            name: "CTransportCeiling",
+            dependencies: ["CLibUV"],
+            cSettings: [.unsafeFlags(["-O2"])]
+        ),
+        .target(
+            name: "RumorCore",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "RumorUV",
+            dependencies: [
+                "CLibUV",
+                "CHTTPParser",
+                "RumorCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .executableTarget(
+            name: "rumor",
+            dependencies: [
+                "RumorCore",
+                "RumorUV",
+                "CTransportCeiling",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "RumorCoreTests", dependencies: ["RumorCore"]),
+        .testTarget(name: "RumorUVTests", dependencies: ["RumorUV", "RumorCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

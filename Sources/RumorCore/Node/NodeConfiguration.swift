@@ -1,0 +1,23 @@
+/// Everything that shapes a node's behaviour, with defaults; `docs/parameters.md` gives the reason for each.
+public struct NodeConfiguration: Sendable {
+    /// This node's id and the address it advertises to peers.
+    public var identity: PeerDescriptor
+    /// Grows on every restart (persisted by the driver when it has somewhere to keep it).
+    public var epoch: Epoch
+    public var seeds: [PeerAddress]
+    /// A link whose peer has not completed the handshake by then is closed.
+    public var handshakeTimeout: Duration = .seconds(5)
+    /// An established link with nothing sent for this long gets a keepalive.
+    public var keepAliveInterval: Duration = .seconds(1)
+    /// An established link with nothing heard for this long is dead.
+    public var silenceTimeout: Duration = .seconds(3)
+    /// The first wait before seeds are tried again, doubled after each round that reaches none.
+    public var seedRetryInitialDelay: Duration = .milliseconds(250)
+    public var seedRetryMaximumDelay: Duration = .seconds(15)
+
+    public init(identity: PeerDescriptor, epoch: Epoch, seeds: [PeerAddress]) {
+        self.identity = identity
+        self.epoch = epoch
+        self.seeds = seeds
+    }
+}

@@ -1,0 +1,56 @@
+/// A link as the driver names it: a number unique for the life of the driver.
+public struct LinkID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt64
+
+    public init(_ rawValue: UInt64) { self.rawValue = rawValue }
+
+    public static func < (lhs: LinkID, rhs: LinkID) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public var description: String { "link#\(rawValue)" }
+}
+
+/// Which side opened a link.
+public enum LinkDirection: Hashable, Sendable {
+    /// A peer connected to us; its listening address comes with its handshake.
+    case inbound(remote: String)
+    /// We connected to this address.
+    case outbound(PeerAddress)
+}
+
+/// What the driver tells the node.
+public enum NodeEvent: Sendable {
+    /// The driver is running: the node reaches out to its seeds.
+    case start
+    case linkOpened(LinkID, LinkDirection)
+    /// A connect the node asked for did not produce a link.
+    case connectFailed(PeerAddress, reason: String)
+    /// The link closed: the peer closed it, it failed, or the driver closed it on the node's request.
+    case linkClosed(LinkID, reason: String)
+    case received(LinkID, Message)
+    /// A frame that could not be decoded; the driver closes the link after reporting it.
+    case malformedFrame(LinkID, WireError)
+    case timerFired(NodeTimer)
+    /// The node is leaving: it says goodbye to its peers.
+    case stop
+}
+
+/// What the node asks the driver to do.
+public enum NodeEffect: Hashable, Sendable {
+    case connect(PeerAddress)
+    case send(LinkID, Message)
+    /// Close after every frame already sent on the link has been written.
+    case close(LinkID, reason: String)
+    /// Fire `timer` once after `delay`; arming a timer that is armed already moves it.
+    case armTimer(NodeTimer, after: Duration)
+    case cancelTimer(NodeTimer)
+}
+
+/// The node's timers. Each is armed at most once at a time.
+public enum NodeTimer: Hashable, Sendable {
+    /// A link that has not completed its handshake by then is closed.
+    case handshakeDeadline(LinkID)
+    /// Keepalives and silence checks on established links.
+    case linkMaintenance
+    /// The next attempt to reach the seeds.
+    case seedRetry
+}

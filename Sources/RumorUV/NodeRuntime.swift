@@ -1,0 +1,277 @@
+import CLibUV
+import Logging
+import RumorCore
+
+/// What a runtime needs besides the core's own configuration.
+public struct RuntimeConfiguration: Sendable {
+    public var node: NodeConfiguration
+    /// Where to listen for peers; port 0 picks a free port, which then becomes the advertised one.
+    public var listen: PeerAddress
+    /// Where to serve the admin endpoint (HTTP); nil for none.
+    public var admin: PeerAddress?
+    public var limits = ConnectionLimits()
+    public var randomSeed: UInt64
+
+    public init(node: NodeConfiguration, listen: PeerAddress, admin: PeerAddress? = nil, randomSeed: UInt64) {
+        self.node = node
+        self.listen = listen
+        self.admin = admin
+        self.randomSeed = randomSeed
+    }
+}
+
+/// Runs one core `Node` on an event loop: socket and timer events go in as core events, and the core's
+/// effects are carried out here. No protocol decision is made in this file.
+public final class NodeRuntime: @unchecked Sendable {
+    // Everything below is touched on the loop thread only.
+    public let eventLoop: EventLoop
+    private var configuration: RuntimeConfiguration
+    private var logger: Logger
+    private var node: Node?
+    private var listener: TCPListener?
+    private var adminServer: AdminServer?
+    private var connections: [LinkID: TCPConnection] = [:]
+    private var timers: [NodeTimer: LoopTimer] = [:]
+    private var needsFlush: [TCPConnection] = []
+    private var nextLink: UInt64 = 1
+    private var startedAt: UInt64 = 0
+    private var stopped = false
+    let metrics = NodeMetrics()
+
+    public init(configuration: RuntimeConfiguration, eventLoop: EventLoop, logger: Logger) {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.logger = logger
+    }
+
+    /// The addresses actually bound.
+    public struct Endpoints: Sendable {
+        public var listen: PeerAddress
+        public var admin: PeerAddress?
+    }
+
+    /// Binds the listener and the admin endpoint and starts the node.
+    public func start() async throws -> Endpoints {
+        try await eventLoop.submit { () -> Result<Endpoints, UVError> in
+            do throws(UVError) { return .success(try self.startOnLoop()) } catch { return .failure(error) }
+        }.get()
+    }
+
+    private func startOnLoop() throws(UVError) -> Endpoints {
+        startedAt = EventLoop.monotonicNanoseconds()
+        let listener = try TCPListener(eventLoop: eventLoop, address: configuration.listen) { [unowned self] listener in
+            self.acceptInbound(from: listener)
+        }
+        self.listener = listener
+        if let bound = listener.boundAddress, configuration.listen.port == 0 {
+            configuration.node.identity.address = PeerAddress(host: configuration.listen.host, port: bound.port)
+        }
+        if let adminAddress = configuration.admin {
+            do throws(UVError) {
+                adminServer = try AdminServer(eventLoop: eventLoop, address: adminAddress) { [unowned self] request in
+                    AdminRoutes.respond(to: request, runtime: self)
+                }
+            } catch {
+                listener.close()
+                throw error
+            }
+        }
+        eventLoop.onShutdown { [weak self] in self?.closeEverything() }
+        var nodeLogger = logger
+        nodeLogger[metadataKey: "listen"] = "\(configuration.node.identity.address)"
+        node = Node(configuration: configuration.node, randomSeed: configuration.randomSeed, logger: nodeLogger)
+        logger.info("node started", metadata: [
+            "id": "\(configuration.node.identity.id)", "listen": "\(configuration.node.identity.address)",
+            "epoch": "\(configuration.node.epoch)", "admin": "\(adminServer?.boundAddress.map { "\($0)" } ?? "none")",
+        ])
+        feed(.start)
+        return Endpoints(listen: configuration.node.identity.address, admin: adminServer?.boundAddress)
+    }
+
+    /// Leaves the overlay politely (DISCONNECT to every peer, queued frames flushed) and closes every handle
+    /// this runtime owns. The loop itself keeps running for others.
+    public func stop() async {
+        await eventLoop.submit { self.stopOnLoop() }
+    }
+
+    private func stopOnLoop() {
+        guard !stopped else { return }
+        feed(.stop)
+        stopped = true
+        closeEverything(graceful: true)
+    }
+
+    private func closeEverything(graceful: Bool = false) {
+        stopped = true
+        listener?.close()
+        listener = nil
+        adminServer?.close()
+        adminServer = nil
+        for timer in timers.values { timer.close() }
+        timers.removeAll()
+        for connection in connections.values {
+            if graceful { connection.closeGracefully(reason: "node stopped") } else { connection.abort(reason: "node stopped") }
+        }
+    }
+
+    // MARK: Driving the core
+
+    private var now: Timestamp { Timestamp(nanoseconds: EventLoop.monotonicNanoseconds() &- startedAt) }
+
+    /// Feeds one event to the core and carries out its effects; frames go out when the batch ends.
+    private func feed(_ event: NodeEvent, flushing: Bool = true) {
+        guard node != nil, !stopped else { return }
+        let effects = node!.handle(event, at: now)
+        for effect in effects { carryOut(effect) }
+        if flushing { flushQueued() }
+    }
+
+    private func carryOut(_ effect: NodeEffect) {
+        switch effect {
+        case .connect(let address):
+            connect(to: address)
+        case .send(let link, let message):
+            guard let connection = connections[link] else { return }
+            if connection.send(message), !connection.isQueuedForFlush {
+                connection.isQueuedForFlush = true
+                needsFlush.append(connection)
+            }
+        case .close(let link, let reason):
+            connections.removeValue(forKey: link)?.closeGracefully(reason: reason)
+        case .armTimer(let timer, let delay):
+            loopTimer(for: timer).schedule(after: delay)
+        case .cancelTimer(let timer):
+            timers[timer]?.cancel()
+        }
+    }
+
+    private func flushQueued() {
+        guard !needsFlush.isEmpty else { return }
+        let batch = needsFlush
+        needsFlush.removeAll(keepingCapacity: true)
+        for connection in batch {
+            connection.isQueuedForFlush = false
+            connection.flush()
+        }
+    }
+
+    private func loopTimer(for timer: NodeTimer) -> LoopTimer {
+        if let existing = timers[timer] { return existing }
+        let loopTimer = LoopTimer(eventLoop: eventLoop) { [unowned self] in
+            // One-shot: a handshake deadline's timer is not needed again once it fires.
+            if case .handshakeDeadline = timer { timers.removeValue(forKey: timer)?.close() }
+            feed(.timerFired(timer))
+        }
+        timers[timer] = loopTimer
+        return loopTimer
+    }
+
+    // MARK: Links
+
+    private func makeConnection() -> TCPConnection {
+        let connection = TCPConnection(eventLoop: eventLoop, id: LinkID(nextLink), limits: configuration.limits)
+        nextLink += 1
+        return connection
+    }
+
+    private func acceptInbound(from listener: TCPListener) {
+        let connection = makeConnection()
+        guard listener.acceptInto(connection) else {
+            connection.close()
+            return
+        }
+        guard !stopped else {
+            connection.abort(reason: "node stopped")
+            return
+        }
+        register(connection)
+        feed(.linkOpened(connection.id, .inbound(remote: connection.remoteDescription)))
+    }
+
+    private func connect(to address: PeerAddress) {
+        let connection = makeConnection()
+        _ = TCPConnector(handle: connection, address: address, timeout: configuration.limits.connectTimeout) { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .success:
+                guard !self.stopped else {
+                    connection.abort(reason: "node stopped")
+                    return
+                }
+                self.register(connection)
+                self.feed(.linkOpened(connection.id, .outbound(address)))
+            case .failure(let error):
+                self.metrics.connectFailures.increment()
+                self.feed(.connectFailed(address, reason: error.description))
+            }
+        }
+    }
+
+    private func register(_ connection: TCPConnection) {
+        connection.delegate = self
+        connections[connection.id] = connection
+        metrics.linksOpened.increment()
+        connection.startReading()
+    }
+
+    // MARK: Status
+
+    /// A snapshot of the node, taken on the loop.
+    public func status() async -> RuntimeStatus? {
+        await eventLoop.submit { self.statusOnLoop() }
+    }
+
+    func statusOnLoop() -> RuntimeStatus? {
+        guard let node else { return nil }
+        let now = self.now
+        let status = node.status(at: now)
+        metrics.activePeers.record(status.active.count)
+        metrics.pendingLinks.record(status.pendingLinks)
+        return RuntimeStatus(node: status, now: now, listen: configuration.node.identity.address)
+    }
+
+    func metricsText() -> [UInt8] {
+        _ = statusOnLoop()
+        return metrics.prometheusText()
+    }
+}
+
+extension NodeRuntime: TCPConnectionDelegate {
+    func connection(_ connection: TCPConnection, received message: Message) {
+        feed(.received(connection.id, message), flushing: false)
+    }
+
+    func connection(_ connection: TCPConnection, rejectedFrame error: WireError) {
+        metrics.decodeErrors.increment()
+        logger.warning("bad frame from peer", metadata: ["link": "\(connection.id)", "remote": "\(connection.remoteDescription)", "error": "\(error)"])
+        feed(.malformedFrame(connection.id, error))
+    }
+
+    func connectionFinishedReadBatch(_ connection: TCPConnection, frames: Int, bytes: Int) {
+        metrics.framesIn.increment(by: Int64(frames))
+        metrics.bytesIn.increment(by: Int64(bytes))
+        flushQueued()
+    }
+
+    func connection(_ connection: TCPConnection, flushed frames: Int, bytes: Int) {
+        metrics.framesOut.increment(by: Int64(frames))
+        metrics.bytesOut.increment(by: Int64(bytes))
+    }
+
+    func connectionDrained(_ connection: TCPConnection) {}
+
+    func connection(_ connection: TCPConnection, closed reason: String, overflowed: Bool) {
+        metrics.linksClosed.increment()
+        if overflowed { metrics.queueDrops.increment() }
+        if connections.removeValue(forKey: connection.id) != nil {
+            feed(.linkClosed(connection.id, reason: reason))
+        }
+    }
+}
+
+/// A node's status with the runtime's own facts.
+public struct RuntimeStatus: Sendable {
+    public var node: NodeStatus
+    public var now: Timestamp
+    public var listen: PeerAddress
+}

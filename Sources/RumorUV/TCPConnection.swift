@@ -1,0 +1,259 @@
+import CLibUV
+import RumorCore
+
+/// Limits and sizes for a framed TCP connection.
+public struct ConnectionLimits: Sendable {
+    /// The largest frame body accepted or sent.
+    public var maximumFrameSize = WireFormat.defaultMaximumFrameSize
+    /// A peer whose unsent frames exceed this is too slow: it is disconnected and counted.
+    public var maximumQueuedBytes = 8 << 20
+    /// How long a connect may take before it is reported as failed.
+    public var connectTimeout: Duration = .seconds(2)
+    /// How long a graceful close may wait for queued frames to drain before the link is cut.
+    public var closeLinger: Duration = .seconds(2)
+
+    public init() {}
+}
+
+/// What a connection reports to its owner, on the loop thread.
+protocol TCPConnectionDelegate: AnyObject {
+    func connection(_ connection: TCPConnection, received message: Message)
+    func connection(_ connection: TCPConnection, rejectedFrame error: WireError)
+    /// A read batch ended: a good moment to flush what its messages caused.
+    func connectionFinishedReadBatch(_ connection: TCPConnection, frames: Int, bytes: Int)
+    func connection(_ connection: TCPConnection, flushed frames: Int, bytes: Int)
+    /// The write queue fell below half its limit after being above it, or emptied.
+    func connectionDrained(_ connection: TCPConnection)
+    func connection(_ connection: TCPConnection, closed reason: String, overflowed: Bool)
+}
+
+/// A TCP stream carrying length-prefixed frames. Reads go into a reused buffer and are decoded in place;
+/// writes are encoded straight into a per-connection buffer and go out as one `uv_write` per flush, with
+/// a second buffer filling while the first is on the wire.
+final class TCPConnection: LoopHandle {
+    let id: LinkID
+    let limits: ConnectionLimits
+    weak var delegate: TCPConnectionDelegate?
+    private(set) var remoteDescription = "?"
+
+    private var receive: ReceiveBuffer
+    private var pending = OutboundBuffer()
+    private var inFlight = OutboundBuffer()
+    private var pendingFrames = 0
+    private let writeRequest = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
+    private let shutdownRequest = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
+    private var writing = false
+    private var closeWhenFlushed = false
+    private var shuttingDown = false
+    private var closeReason: String?
+    private var overflowed = false
+    private var lingerTimer: LoopTimer?
+    /// Set while the connection waits in its owner's list of links to flush.
+    var isQueuedForFlush = false
+
+    init(eventLoop: EventLoop, id: LinkID, limits: ConnectionLimits) {
+        self.id = id
+        self.limits = limits
+        receive = ReceiveBuffer(capacity: 256 << 10, minimumReadSize: 64 << 10)
+        super.init(eventLoop: eventLoop, allocating: uv_tcp_t.self)
+        uv_tcp_init(eventLoop.loop, tcp)
+        retainThroughHandle()
+    }
+
+    var tcp: UnsafeMutablePointer<uv_tcp_t> { rawHandle.assumingMemoryBound(to: uv_tcp_t.self) }
+    private var stream: UnsafeMutablePointer<uv_stream_t> { rawHandle.assumingMemoryBound(to: uv_stream_t.self) }
+
+    var queuedBytes: Int { pending.count + inFlight.count }
+
+    /// Starts reading once the socket is connected or accepted.
+    func startReading() {
+        uv_tcp_nodelay(tcp, 1)
+        var peer = sockaddr_storage()
+        var length = Int32(MemoryLayout<sockaddr_storage>.size)
+        let described = withUnsafeMutablePointer(to: &peer) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_getpeername(tcp, $0, &length) }
+        }
+        if described == 0, let (host, port) = SocketAddress.describe(peer) {
+            remoteDescription = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        }
+        let result = uv_read_start(stream, { handle, _, buffer in
+            guard let connection = LoopHandle.owner(of: handle.map(UnsafeMutableRawPointer.init), as: TCPConnection.self),
+                  let buffer else { return }
+            let space = connection.receive.spaceForRead(pendingFrameSize: connection.pendingFrameSize())
+            buffer.pointee = uv_buf_init(space.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(min(space.count, Int(UInt32.max))))
+        }, { stream, count, _ in
+            LoopHandle.owner(of: stream.map(UnsafeMutableRawPointer.init), as: TCPConnection.self)?.didRead(count)
+        })
+        if result < 0 { abort(reason: "read start failed: \(describeUVError(result))") }
+    }
+
+    /// The size of the frame at the front of the buffer, if its prefix is in and within the limit.
+    private func pendingFrameSize() -> Int {
+        let bytes = receive.unconsumed
+        guard bytes.count >= WireFormat.lengthPrefixSize else { return 0 }
+        let length = WireFormat.bodyLength(prefix: bytes)
+        return length <= limits.maximumFrameSize ? WireFormat.lengthPrefixSize + length : 0
+    }
+
+    private func didRead(_ count: Int) {
+        guard !isClosing else { return }
+        if count < 0 {
+            abort(reason: count == Int(UV_EOF.rawValue) ? "closed by peer" : "read failed: \(describeUVError(Int32(count)))")
+            return
+        }
+        guard count > 0 else { return }
+        receive.didRead(count)
+        var frames = 0
+        var bytes = 0
+        defer { if !isClosing { delegate?.connectionFinishedReadBatch(self, frames: frames, bytes: bytes) } }
+        while !isClosing {
+            let available = receive.unconsumed
+            guard available.count >= WireFormat.lengthPrefixSize else { break }
+            let length = WireFormat.bodyLength(prefix: available)
+            guard length <= limits.maximumFrameSize else {
+                reject(.frameTooLarge(length: length, limit: limits.maximumFrameSize))
+                return
+            }
+            let frameSize = WireFormat.lengthPrefixSize + length
+            guard available.count >= frameSize else { break }
+            let body = UnsafeRawBufferPointer(rebasing: available[WireFormat.lengthPrefixSize..<frameSize])
+            let message: Message
+            do throws(WireError) {
+                message = try MessageCodec.decodeBody(body)
+            } catch {
+                reject(error)
+                return
+            }
+            receive.consume(frameSize)
+            frames += 1
+            bytes += frameSize
+            delegate?.connection(self, received: message)
+        }
+    }
+
+    private func reject(_ error: WireError) {
+        delegate?.connection(self, rejectedFrame: error)
+        abort(reason: "bad frame: \(error)")
+    }
+
+    // MARK: Writing
+
+    /// Queues `message`; it goes out at the next `flush`. Returns false when the link is closing or the
+    /// peer's queue is over its limit, in which case the link is being closed.
+    @discardableResult
+    func send(_ message: Message) -> Bool {
+        guard !isClosing, !closeWhenFlushed else { return false }
+        let size = MessageCodec.frameSize(of: message)
+        guard size - WireFormat.lengthPrefixSize <= limits.maximumFrameSize else {
+            // Our own message too large for the link: a bug upstream, reported rather than sent.
+            delegate?.connection(self, rejectedFrame: .frameTooLarge(length: size - WireFormat.lengthPrefixSize, limit: limits.maximumFrameSize))
+            return false
+        }
+        guard queuedBytes + size <= limits.maximumQueuedBytes else {
+            overflowed = true
+            abort(reason: "write queue over its limit of \(limits.maximumQueuedBytes) bytes: peer too slow")
+            return false
+        }
+        let space = pending.reserve(size)
+        pending.commit(MessageCodec.encodeFrame(message, into: space))
+        pendingFrames += 1
+        return true
+    }
+
+    /// Hands everything queued to libuv in one write, unless a write is already under way (then it goes
+    /// when that one completes).
+    func flush() {
+        guard !isClosing, !writing, !pending.isEmpty else { return }
+        swap(&pending, &inFlight)
+        let frames = pendingFrames
+        let bytes = inFlight.count
+        pendingFrames = 0
+        var buffer = uv_buf_init(inFlight.base!.assumingMemoryBound(to: CChar.self), UInt32(inFlight.count))
+        writeRequest.pointee.data = handle.pointee.data
+        let result = uv_write(writeRequest, stream, &buffer, 1) { request, status in
+            guard let request, let data = request.pointee.data else { return }
+            let connection = Unmanaged<LoopHandle>.fromOpaque(data).takeUnretainedValue() as! TCPConnection
+            connection.didWrite(status: status)
+        }
+        if result < 0 {
+            abort(reason: "write failed: \(describeUVError(result))")
+            return
+        }
+        writing = true
+        delegate?.connection(self, flushed: frames, bytes: bytes)
+    }
+
+    private func didWrite(status: Int32) {
+        writing = false
+        let wasAboveHalf = inFlight.count + pending.count > limits.maximumQueuedBytes / 2
+        inFlight.reset(keepingAtMost: 4 << 20)
+        guard !isClosing else { return }
+        if status < 0 {
+            abort(reason: "write failed: \(describeUVError(status))")
+            return
+        }
+        if !pending.isEmpty {
+            flush()
+        } else if closeWhenFlushed {
+            beginShutdown()
+            return
+        }
+        if wasAboveHalf || pending.isEmpty { delegate?.connectionDrained(self) }
+    }
+
+    // MARK: Closing
+
+    /// Closes after everything queued has been written, or after `closeLinger` if the peer will not read.
+    func closeGracefully(reason: String) {
+        guard !isClosing, !closeWhenFlushed else { return }
+        closeReason = reason
+        closeWhenFlushed = true
+        uv_read_stop(stream)
+        if writing || !pending.isEmpty {
+            flush()
+            let timer = LoopTimer(eventLoop: eventLoop) { [weak self] in
+                self?.abort(reason: reason)
+            }
+            timer.schedule(after: limits.closeLinger)
+            lingerTimer = timer
+        } else {
+            beginShutdown()
+        }
+    }
+
+    private func beginShutdown() {
+        guard !shuttingDown else { return }
+        shuttingDown = true
+        shutdownRequest.pointee.data = handle.pointee.data
+        let result = uv_shutdown(shutdownRequest, stream) { request, _ in
+            guard let request, let data = request.pointee.data else { return }
+            let connection = Unmanaged<LoopHandle>.fromOpaque(data).takeUnretainedValue() as! TCPConnection
+            connection.abort(reason: connection.closeReason ?? "closed")
+        }
+        if result < 0 { abort(reason: closeReason ?? "closed") }
+    }
+
+    /// Closes now, dropping anything unsent.
+    func abort(reason: String) {
+        guard !isClosing else { return }
+        if closeReason == nil { closeReason = reason }
+        close()
+    }
+
+    override func willClose() {
+        lingerTimer?.close()
+        lingerTimer = nil
+        uv_read_stop(stream)
+        delegate?.connection(self, closed: closeReason ?? "closed", overflowed: overflowed)
+    }
+
+    override func didClose() {
+        // libuv has cancelled any write or shutdown under way before calling this.
+        receive.release()
+        pending.release()
+        inFlight.release()
+        writeRequest.deallocate()
+        shutdownRequest.deallocate()
+        delegate = nil
+    }
+}

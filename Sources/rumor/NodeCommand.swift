@@ -1,0 +1,133 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RumorCore
+import RumorUV
+
+extension PeerAddress: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let address = try? PeerAddress(parsing: argument) else { return nil }
+        self = address
+    }
+}
+
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Run a node until SIGINT or SIGTERM, then leave the overlay politely."
+    )
+
+    @Option(help: "Address to listen on for peers (HOST:PORT).")
+    var listen: PeerAddress
+
+    @Option(help: "Address of the admin HTTP endpoint (HOST:PORT, loopback).")
+    var admin: PeerAddress?
+
+    @Option(help: "A seed file: one HOST:PORT a line, '#' comments.")
+    var seeds: String?
+
+    @Option(name: .customLong("seed"), help: "A seed address; may be repeated.")
+    var seedAddresses: [PeerAddress] = []
+
+    @Option(help: "This node's id (1 to 64 bytes); random when omitted.")
+    var id: String?
+
+    @Option(help: "Directory kept across restarts (the epoch lives here).")
+    var dataDir: String?
+
+    @Option(help: "Largest frame body accepted or sent, in bytes.")
+    var maxFrameSize: Int = 1 << 20
+
+    @Option(help: "Per-peer write queue limit in bytes; a slower peer is disconnected.")
+    var maxQueueBytes: Int = 8 << 20
+
+    @Option(help: "Milliseconds a connect may take.")
+    var connectTimeoutMs: Int = 2000
+
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        if let id, NodeID(id) == nil { throw ValidationError("--id must be 1 to \(NodeID.maximumLength) bytes, got '\(id)'") }
+        guard maxFrameSize >= WireFormat.minimumFrameSizeLimit, maxFrameSize <= 64 << 20 else {
+            throw ValidationError("--max-frame-size must be between \(WireFormat.minimumFrameSizeLimit) and \(64 << 20)")
+        }
+        guard maxQueueBytes >= maxFrameSize else { throw ValidationError("--max-queue-bytes must be at least --max-frame-size") }
+        guard connectTimeoutMs > 0 else { throw ValidationError("--connect-timeout-ms must be positive") }
+    }
+
+    func run() async throws {
+        logging.bootstrap()
+        let logger = Logger(label: "rumor")
+        var seedList = seedAddresses
+        if let seeds {
+            let text: String
+            do { text = try String(contentsOfFile: seeds, encoding: .utf8) } catch {
+                throw ValidationError("cannot read seed file \(seeds): \(error.localizedDescription)")
+            }
+            do throws(SeedList.ParseError) {
+                seedList += try SeedList.parse(text, file: seeds).filter { !seedList.contains($0) }
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        var generator = SystemRandomNumberGenerator()
+        let nodeID = id.flatMap(NodeID.init) ?? NodeID.random(using: &generator)
+        let epoch = try EpochStore.nextEpoch(dataDirectory: dataDir)
+        var runtimeConfiguration = RuntimeConfiguration(
+            node: NodeConfiguration(identity: PeerDescriptor(id: nodeID, address: listen), epoch: epoch, seeds: seedList),
+            listen: listen, admin: admin, randomSeed: generator.next())
+        runtimeConfiguration.limits.maximumFrameSize = maxFrameSize
+        runtimeConfiguration.limits.maximumQueuedBytes = maxQueueBytes
+        runtimeConfiguration.limits.connectTimeout = .milliseconds(connectTimeoutMs)
+
+        let eventLoop = try EventLoop()
+        eventLoop.start()
+        let runtime = NodeRuntime(configuration: runtimeConfiguration, eventLoop: eventLoop, logger: logger)
+        let endpoints: NodeRuntime.Endpoints
+        do {
+            endpoints = try await runtime.start()
+        } catch {
+            eventLoop.shutdown()
+            throw CleanExit.message("rumor node: \(error)")
+        }
+        if seedList.isEmpty { logger.notice("no seeds given: this node waits for others to join it") }
+        logger.notice("listening", metadata: ["peers": "\(endpoints.listen)", "admin": "\(endpoints.admin.map { "\($0)" } ?? "off")"])
+        let signal = await eventLoop.waitForTerminationSignal()
+        logger.notice("leaving", metadata: ["signal": "\(signal)"])
+        await runtime.stop()
+        // Give DISCONNECTs a moment to reach the wire before the loop closes every handle.
+        try? await Task.sleep(for: .milliseconds(100))
+        eventLoop.shutdown()
+        if eventLoop.closeResult != 0 { logger.error("event loop closed with handles still open") }
+    }
+}
+
+/// The epoch grows with every start: the larger of the stored one plus one and the wall clock in
+/// milliseconds, so it grows even without a data directory (unless the clock goes back).
+enum EpochStore {
+    static func nextEpoch(dataDirectory: String?) throws -> Epoch {
+        let clock = Epoch(Date().timeIntervalSince1970 * 1000)
+        guard let dataDirectory else { return clock }
+        let manager = FileManager.default
+        do {
+            try manager.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw ValidationError("cannot create data directory \(dataDirectory): \(error.localizedDescription)")
+        }
+        let path = (dataDirectory as NSString).appendingPathComponent("epoch")
+        var previous: Epoch = 0
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            guard let value = Epoch(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw ValidationError("\(path) does not hold an epoch number; remove it to start afresh")
+            }
+            previous = value
+        }
+        let epoch = max(previous + 1, clock)
+        do {
+            try "\(epoch)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw ValidationError("cannot write \(path): \(error.localizedDescription)")
+        }
+        return epoch
+    }
+}

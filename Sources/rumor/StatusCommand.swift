@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import RumorCore
+import RumorUV
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show a node's status from its admin endpoint."
+    )
+
+    @Argument(help: "The node's admin address (HOST:PORT).")
+    var admin: PeerAddress
+
+    @Flag(help: "Print the status as JSON, as the endpoint returns it.")
+    var json = false
+
+    func run() async throws {
+        let reply: AdminClient.Reply
+        do {
+            reply = try await AdminClient.request("GET", "/status", to: admin)
+        } catch {
+            throw CleanExit.message("rumor status: \(error)")
+        }
+        guard reply.status == 200 else {
+            throw ValidationError("the node answered \(reply.status): \(reply.text)")
+        }
+        if json {
+            print(reply.text, terminator: reply.text.hasSuffix("\n") ? "" : "\n")
+            return
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any] else {
+            throw ValidationError("the node's status is not a JSON object: \(reply.text)")
+        }
+        print(StatusReport(object).render())
+    }
+}
+
+/// A node's status as a person reads it.
+struct StatusReport {
+    let object: [String: Any]
+
+    init(_ object: [String: Any]) { self.object = object }
+
+    func render() -> String {
+        var lines: [String] = []
+        let uptime = (object["uptime_s"] as? Double).map { String(format: "%.1f s", $0) } ?? "?"
+        lines.append("node \(object["id"] ?? "?") at \(object["listen"] ?? "?"), epoch \(object["epoch"] ?? "?"), up \(uptime)")
+        let active = object["active"] as? [[String: Any]] ?? []
+        lines.append("active view (\(active.count)):")
+        for peer in active {
+            lines.append("  \(pad(peer["id"], 16)) \(pad(peer["address"], 22)) heard \(peer["last_heard_ms"] ?? "?") ms ago")
+        }
+        let passive = object["passive"] as? [[String: Any]] ?? []
+        lines.append("passive view (\(passive.count)):")
+        for peer in passive {
+            lines.append("  \(pad(peer["id"], 16)) \(pad(peer["address"], 22)) age \(peer["age"] ?? "?")")
+        }
+        if let counters = object["counters"] as? [String: Any], !counters.isEmpty {
+            lines.append("counters:")
+            for key in counters.keys.sorted() { lines.append("  \(pad(key, 24)) \(counters[key] ?? "")") }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func pad(_ value: Any?, _ width: Int) -> String {
+        let text = value.map { "\($0)" } ?? "?"
+        return text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    }
+}
