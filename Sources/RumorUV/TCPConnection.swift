@@ -87,6 +87,12 @@ final class TCPConnection: LoopHandle {
         if result < 0 { abort(reason: "read start failed: \(describeUVError(result))") }
     }
 
+    /// Stops taking bytes from the peer (its frames wait in the kernel) until `startReading` again.
+    func pauseReading() {
+        guard !isClosing else { return }
+        uv_read_stop(stream)
+    }
+
     /// The size of the frame at the front of the buffer, if its prefix is in and within the limit.
     private func pendingFrameSize() -> Int {
         let bytes = receive.unconsumed

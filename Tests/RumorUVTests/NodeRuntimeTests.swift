@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+import RumorCore
+@testable import RumorUV
+
+@Suite("Node runtime on loopback", .serialized)
+struct NodeRuntimeTests {
+    @Test("a node seeded with another links to it, both report it on /status, and shutdown closes every handle")
+    func twoNodesLink() async throws {
+        let first = try await TestNode.start(id: "first")
+        let second = try await TestNode.start(id: "second", seeds: [first.endpoints.listen])
+        let linked = await eventually {
+            let firstPeers = await first.activePeerIDs()
+            let secondPeers = await second.activePeerIDs()
+            return firstPeers == ["second"] && secondPeers == ["first"]
+        }
+        #expect(linked)
+
+        let reply = try await AdminClient.request("GET", "/status", to: second.endpoints.admin!)
+        #expect(reply.status == 200)
+        let status = try #require(try JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any])
+        #expect(status["id"] as? String == "second")
+        #expect(status["listen"] as? String == second.endpoints.listen.description)
+        #expect(status["epoch"] as? Int == 1)
+        #expect((status["uptime_s"] as? Double ?? -1) >= 0)
+        let active = try #require(status["active"] as? [[String: Any]])
+        #expect(active.first?["id"] as? String == "first")
+        #expect(active.first?["address"] as? String == first.endpoints.listen.description)
+        #expect(status["passive"] is [Any])
+
+        let metrics = try await AdminClient.request("GET", "/metrics", to: second.endpoints.admin!)
+        #expect(metrics.status == 200)
+        for name in ["rumor_frames_in_total", "rumor_bytes_out_total", "rumor_links_opened_total 1", "rumor_decode_errors_total 0", "rumor_active_peers 1"] {
+            #expect(metrics.text.contains(name), "missing \(name) in\n\(metrics.text)")
+        }
+
+        #expect(await second.shutdown() == 0)
+        #expect(await first.shutdown() == 0)
+    }
+
+    @Test("a peer that sends garbage is disconnected and counted while the node goes on serving others")
+    func garbagePeerIsDisconnected() async throws {
+        let node = try await TestNode.start(id: "victim")
+        let garbage = try RawSocket(connectingTo: node.endpoints.listen)
+        garbage.send([0, 0, 0, 5, 1, 0xEE, 1, 2, 3])
+        let outcome = garbage.readUntilClosed()
+        #expect(outcome.closed)
+        // What the node said first was its own handshake.
+        let frames = try decodeFrames(outcome.bytes)
+        #expect(frames.first.map { if case .handshake = $0 { true } else { false } } == true)
+
+        let neighbour = try await TestNode.start(id: "neighbour", seeds: [node.endpoints.listen])
+        #expect(await eventually { await node.activePeerIDs() == ["neighbour"] })
+        let metrics = try await AdminClient.request("GET", "/metrics", to: node.endpoints.admin!)
+        #expect(metrics.text.contains("rumor_decode_errors_total 1"), "\(metrics.text)")
+        await neighbour.shutdown()
+        #expect(await node.shutdown() == 0)
+    }
+
+    @Test("an oversized length prefix closes the link before anything of that size is read or allocated")
+    func oversizedLengthPrefix() async throws {
+        let node = try await TestNode.start(id: "bounded") { $0.limits.maximumFrameSize = 4096 }
+        let attacker = try RawSocket(connectingTo: node.endpoints.listen)
+        attacker.send([0x7F, 0xFF, 0xFF, 0xFF, 1, 2, 3])
+        #expect(attacker.readUntilClosed().closed)
+        let metrics = try await AdminClient.request("GET", "/metrics", to: node.endpoints.admin!)
+        #expect(metrics.text.contains("rumor_decode_errors_total 1"))
+        #expect(await node.shutdown() == 0)
+    }
+
+    @Test("a peer of another protocol version gets a rejection that names both versions, then the link closes")
+    func versionMismatch() async throws {
+        let node = try await TestNode.start(id: "v1")
+        let stranger = try RawSocket(connectingTo: node.endpoints.listen)
+        var frame = MessageCodec.encodeFrame(.handshake(Handshake(
+            version: 2, sender: PeerDescriptor(id: NodeID("v2")!, address: PeerAddress(host: "127.0.0.1", port: 9999)), epoch: 1)))
+        frame[WireFormat.lengthPrefixSize] = 2 // the version byte of the frame header
+        stranger.send(frame)
+        let outcome = stranger.readUntilClosed()
+        #expect(outcome.closed)
+        let rejection = try decodeFrames(outcome.bytes).compactMap { message -> HandshakeRejection? in
+            if case .handshakeRejected(let rejection) = message { return rejection } else { return nil }
+        }.first
+        #expect(rejection?.reason == .unsupportedVersion)
+        #expect(rejection?.detail.contains("version 2") == true && rejection?.detail.contains("version 1") == true)
+        #expect(await node.activePeerIDs().isEmpty)
+        #expect(await node.shutdown() == 0)
+    }
+
+    @Test("the admin endpoint answers malformed HTTP with 400 and unknown paths with 404")
+    func adminRejectsBadRequests() async throws {
+        let node = try await TestNode.start(id: "admin")
+        let client = try RawSocket(connectingTo: node.endpoints.admin!)
+        client.send(Array("NOT HTTP AT ALL\r\n\r\n".utf8))
+        let answer = String(decoding: client.readUntilClosed().bytes, as: UTF8.self)
+        #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer)")
+        let missing = try await AdminClient.request("GET", "/nowhere", to: node.endpoints.admin!)
+        #expect(missing.status == 404)
+        #expect(await node.shutdown() == 0)
+    }
+
+    @Test("a node whose port is taken fails to start with an error that names the address")
+    func portInUse() async throws {
+        let node = try await TestNode.start(id: "owner")
+        do {
+            _ = try await TestNode.start(id: "intruder") { $0.listen = node.endpoints.listen }
+            Issue.record("a second node bound the same port")
+        } catch {
+            #expect("\(error)".contains("EADDRINUSE") && "\(error)".contains(node.endpoints.listen.description), "\(error)")
+        }
+        #expect(await node.shutdown() == 0)
+    }
+}
