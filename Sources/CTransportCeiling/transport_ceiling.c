@@ -7,7 +7,8 @@
 #include <string.h>
 #include <arpa/inet.h>
 
-enum { BATCH_BYTES = 256 * 1024, WRITES_IN_FLIGHT = 2, READ_BUFFER = 256 * 1024 };
+/* 1 MiB batches and 256 KiB reads were the fastest settings measured on this machine. */
+enum { BATCH_BYTES = 1024 * 1024, WRITES_IN_FLIGHT = 2, READ_BUFFER = 256 * 1024 };
 
 typedef struct {
     uv_loop_t loop;

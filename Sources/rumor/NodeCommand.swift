@@ -88,7 +88,7 @@ struct NodeCommand: AsyncParsableCommand {
             endpoints = try await runtime.start()
         } catch {
             eventLoop.shutdown()
-            throw CleanExit.message("rumor node: \(error)")
+            throw CommandFailure("rumor node: \(error)")
         }
         if seedList.isEmpty { logger.notice("no seeds given: this node waits for others to join it") }
         logger.notice("listening", metadata: ["peers": "\(endpoints.listen)", "admin": "\(endpoints.admin.map { "\($0)" } ?? "off")"])

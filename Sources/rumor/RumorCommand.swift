@@ -8,3 +8,10 @@ struct RumorCommand: AsyncParsableCommand {
         subcommands: [NodeCommand.self, StatusCommand.self, BenchCommand.self]
     )
 }
+
+/// A command that could not do its job: ArgumentParser prints the sentence and exits with status 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+
+    init(_ description: String) { self.description = description }
+}

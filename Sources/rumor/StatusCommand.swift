@@ -20,7 +20,7 @@ struct StatusCommand: AsyncParsableCommand {
         do {
             reply = try await AdminClient.request("GET", "/status", to: admin)
         } catch {
-            throw CleanExit.message("rumor status: \(error)")
+            throw CommandFailure("rumor status: \(error)")
         }
         guard reply.status == 200 else {
             throw ValidationError("the node answered \(reply.status): \(reply.text)")

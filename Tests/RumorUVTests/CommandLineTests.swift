@@ -1,0 +1,119 @@
+import Foundation
+import Glibc
+import Testing
+import RumorCore
+
+/// The `rumor` binary as a user runs it: built beside this test bundle by `swift build` / `swift test`.
+enum RumorBinary {
+    static var url: URL {
+        let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return testBinary.deletingLastPathComponent().appendingPathComponent("rumor")
+    }
+
+    /// Runs `rumor ARGUMENTS` to the end; returns its exit status and output.
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    static func start(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+}
+
+/// A loopback port that was free a moment ago.
+func freePort() -> UInt16 {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+    }
+    return UInt16(bigEndian: address.sin_port)
+}
+
+@Suite("rumor on the command line", .serialized)
+struct CommandLineTests {
+    @Test("two `rumor node` processes link up, `rumor status --json` shows it, and SIGTERM makes each leave cleanly")
+    func nodeAndStatus() async throws {
+        let (listenA, adminA, listenB, adminB) = (freePort(), freePort(), freePort(), freePort())
+        let seedFile = FileManager.default.temporaryDirectory.appendingPathComponent("rumor-seeds-\(getpid()).txt")
+        try "# the first node\n127.0.0.1:\(listenA)\n".write(to: seedFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: seedFile) }
+        let first = try RumorBinary.start(["node", "--listen", "127.0.0.1:\(listenA)", "--admin", "127.0.0.1:\(adminA)", "--id", "alpha"])
+        let second = try RumorBinary.start(["node", "--listen", "127.0.0.1:\(listenB)", "--admin", "127.0.0.1:\(adminB)",
+                                            "--id", "beta", "--seeds", seedFile.path])
+        defer {
+            if first.isRunning { first.terminate() }
+            if second.isRunning { second.terminate() }
+        }
+        var status: [String: Any] = [:]
+        let linked = await eventually(within: .seconds(10)) {
+            guard let (code, output) = try? RumorBinary.run(["status", "127.0.0.1:\(adminB)", "--json"]), code == 0,
+                  let object = try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any] else { return false }
+            status = object
+            return (object["active"] as? [[String: Any]])?.first?["id"] as? String == "alpha"
+        }
+        #expect(linked, "status: \(status)")
+        #expect(status["id"] as? String == "beta")
+        #expect(status["listen"] as? String == "127.0.0.1:\(listenB)")
+        #expect(status["epoch"] is Int && status["uptime_s"] is Double && status["passive"] is [Any])
+
+        let readable = try RumorBinary.run(["status", "127.0.0.1:\(adminA)"])
+        #expect(readable.status == 0)
+        #expect(readable.output.contains("node alpha at 127.0.0.1:\(listenA)") && readable.output.contains("beta"), "\(readable.output)")
+
+        second.terminate()
+        second.waitUntilExit()
+        #expect(second.terminationStatus == 0)
+        let alone = await eventually(within: .seconds(5)) {
+            let output = (try? RumorBinary.run(["status", "127.0.0.1:\(adminA)", "--json"]))?.output ?? ""
+            return output.contains("\"active\":[]")
+        }
+        #expect(alone, "the first node should drop the peer that left")
+        first.terminate()
+        first.waitUntilExit()
+        #expect(first.terminationStatus == 0)
+    }
+
+    @Test("a bad line in a seed file stops the node with the file, the line and the problem")
+    func badSeedFile() throws {
+        let seedFile = FileManager.default.temporaryDirectory.appendingPathComponent("rumor-bad-seeds-\(getpid()).txt")
+        try "127.0.0.1:7000\nnot-an-address\n".write(to: seedFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: seedFile) }
+        let result = try RumorBinary.run(["node", "--listen", "127.0.0.1:\(freePort())", "--seeds", seedFile.path])
+        #expect(result.status != 0)
+        #expect(result.output.contains("\(seedFile.path):2:") && result.output.contains("HOST:PORT"), "\(result.output)")
+    }
+
+    @Test("bad flags and unreachable admin addresses get a clear error, not a crash",
+          arguments: [
+            (["node", "--listen", "nowhere"], "--listen"),
+            (["node", "--listen", "127.0.0.1:7000", "--id", String(repeating: "x", count: 65)], "--id"),
+            (["node", "--listen", "127.0.0.1:7000", "--max-frame-size", "10"], "--max-frame-size"),
+            (["status", "127.0.0.1:1"], "cannot reach 127.0.0.1:1"),
+          ])
+    func clearErrors(arguments: [String], mentions: String) throws {
+        let result = try RumorBinary.run(arguments)
+        #expect(result.status != 0)
+        #expect(result.output.contains(mentions), "\(result.output)")
+        #expect(!result.output.contains("Fatal error"))
+    }
+}
