@@ -36,7 +36,7 @@ final class SingleAcceptor: @unchecked Sendable {
     func listen(on eventLoop: EventLoop, limits: ConnectionLimits = ConnectionLimits()) async throws -> PeerAddress {
         try await eventLoop.submit { () -> Result<PeerAddress, UVError> in
             do throws(UVError) {
-                let listener = try TCPListener(eventLoop: eventLoop, address: PeerAddress(host: "127.0.0.1", port: 0)) { listener in
+                let listener = try TCPListener(eventLoop: eventLoop, address: PeerAddress(host: "127.0.0.1", port: 0)) { [unowned self] listener in
                     let connection = TCPConnection(eventLoop: eventLoop, id: LinkID(1), limits: limits)
                     guard listener.acceptInto(connection) else { return connection.close() }
                     connection.delegate = self.delegate
@@ -125,6 +125,7 @@ struct TransportTests {
             }
         }
         _ = finished
+        await receiverLoop.submit { acceptor.delegate.onMessage = nil }
         let sequences = await receiverLoop.submit {
             acceptor.delegate.messages.compactMap { message -> UInt64? in
                 if case .gossip(let gossip) = message { return gossip.id.sequence } else { return nil }
