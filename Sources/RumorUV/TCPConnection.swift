@@ -111,6 +111,8 @@ final class TCPConnection: LoopHandle {
         receive.didRead(count)
         var frames = 0
         var bytes = 0
+        // One strong load of the weak delegate per read, not one per frame.
+        let delegate = self.delegate
         defer { if !isClosing { delegate?.connectionFinishedReadBatch(self, frames: frames, bytes: bytes) } }
         while !isClosing {
             let available = receive.unconsumed
@@ -149,10 +151,11 @@ final class TCPConnection: LoopHandle {
     @discardableResult
     func send(_ message: Message) -> Bool {
         guard !isClosing, !closeWhenFlushed else { return false }
-        let size = MessageCodec.frameSize(of: message)
-        guard size - WireFormat.lengthPrefixSize <= limits.maximumFrameSize else {
+        let bodySize = MessageCodec.bodySize(of: message)
+        let size = WireFormat.lengthPrefixSize + bodySize
+        guard bodySize <= limits.maximumFrameSize else {
             // Our own message too large for the link: a bug upstream, reported rather than sent.
-            delegate?.connection(self, rejectedFrame: .frameTooLarge(length: size - WireFormat.lengthPrefixSize, limit: limits.maximumFrameSize))
+            delegate?.connection(self, rejectedFrame: .frameTooLarge(length: bodySize, limit: limits.maximumFrameSize))
             return false
         }
         guard queuedBytes + size <= limits.maximumQueuedBytes else {
@@ -161,7 +164,7 @@ final class TCPConnection: LoopHandle {
             return false
         }
         let space = pending.reserve(size)
-        pending.commit(MessageCodec.encodeFrame(message, into: space))
+        pending.commit(MessageCodec.encodeFrame(message, bodySize: bodySize, into: space))
         pendingFrames += 1
         return true
     }

@@ -58,7 +58,12 @@ public enum MessageCodec {
     /// at least `frameSize(of:)` bytes; returns the bytes written.
     @discardableResult
     public static func encodeFrame(_ message: Message, into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        let bodySize = bodySize(of: message)
+        encodeFrame(message, bodySize: bodySize(of: message), into: buffer)
+    }
+
+    /// `encodeFrame(_:into:)` for a caller that already knows `bodySize(of: message)`.
+    @discardableResult
+    public static func encodeFrame(_ message: Message, bodySize: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int {
         let frameSize = WireFormat.lengthPrefixSize + bodySize
         precondition(buffer.count >= frameSize, "buffer of \(buffer.count) bytes cannot hold a \(frameSize)-byte frame")
         var writer = ByteWriter(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<frameSize]))
