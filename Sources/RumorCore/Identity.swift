@@ -66,6 +66,9 @@ public struct PeerAddress: Hashable, Sendable, Comparable, CustomStringConvertib
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
+    /// An address in 127.0.0.0/8 or ::1.
+    public var isLoopback: Bool { host.hasPrefix("127.") || host == "::1" }
+
     public static func < (lhs: PeerAddress, rhs: PeerAddress) -> Bool {
         (lhs.host, lhs.port) < (rhs.host, rhs.port)
     }

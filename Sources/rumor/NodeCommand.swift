@@ -23,6 +23,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Address of the admin HTTP endpoint (HOST:PORT, loopback).")
     var admin: PeerAddress?
 
+    @Flag(help: "Allow the admin endpoint on a non-loopback address (it has no authentication).")
+    var adminAnyAddress = false
+
     @Option(help: "A seed file: one HOST:PORT a line, '#' comments.")
     var seeds: String?
 
@@ -52,6 +55,9 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("--max-frame-size must be between \(WireFormat.minimumFrameSizeLimit) and \(64 << 20)")
         }
         guard maxQueueBytes >= maxFrameSize else { throw ValidationError("--max-queue-bytes must be at least --max-frame-size") }
+        if let admin, !admin.isLoopback, !adminAnyAddress {
+            throw ValidationError("--admin \(admin) is not a loopback address; the endpoint has no authentication, so add --admin-any-address to expose it anyway")
+        }
         guard connectTimeoutMs > 0 else { throw ValidationError("--connect-timeout-ms must be positive") }
     }
 
@@ -89,6 +95,9 @@ struct NodeCommand: AsyncParsableCommand {
         } catch {
             eventLoop.shutdown()
             throw CommandFailure("rumor node: \(error)")
+        }
+        if let admin, !admin.isLoopback {
+            logger.warning("the admin endpoint is reachable beyond this machine and has no authentication", metadata: ["admin": "\(admin)"])
         }
         if seedList.isEmpty { logger.notice("no seeds given: this node waits for others to join it") }
         logger.notice("listening", metadata: ["peers": "\(endpoints.listen)", "admin": "\(endpoints.admin.map { "\($0)" } ?? "off")"])

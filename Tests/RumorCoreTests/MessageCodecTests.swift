@@ -53,6 +53,20 @@ struct MessageCodecTests {
         #expect(try MessageCodec.decodeBody(rejectionBody) == rejection)
     }
 
+    @Test("a rejection detail longer than a string16 is cut at a character boundary and still round-trips")
+    func longRejectionDetail() throws {
+        let detail = String(repeating: "é", count: 40_000) // 80,000 bytes
+        let frame = MessageCodec.encodeFrame(.handshakeRejected(HandshakeRejection(reason: .protocolViolation, detail: detail)))
+        var assembler = FrameAssembler()
+        assembler.append(frame)
+        guard case .handshakeRejected(let decoded) = try assembler.nextMessage() else {
+            Issue.record("not a rejection")
+            return
+        }
+        #expect(decoded.detail.utf8.count == 65_534)
+        #expect(detail.hasPrefix(decoded.detail))
+    }
+
     @Test("errors say what was wrong and where")
     func typedErrors() {
         #expect(throws: WireError.emptyBody) { try MessageCodec.decodeBody([1]) }

@@ -109,6 +109,7 @@ struct CommandLineTests {
             (["node", "--listen", "127.0.0.1:7000", "--id", String(repeating: "x", count: 65)], "--id"),
             (["node", "--listen", "127.0.0.1:7000", "--max-frame-size", "10"], "--max-frame-size"),
             (["status", "127.0.0.1:1"], "cannot reach 127.0.0.1:1"),
+            (["node", "--listen", "127.0.0.1:7000", "--admin", "0.0.0.0:8000"], "--admin-any-address"),
           ])
     func clearErrors(arguments: [String], mentions: String) throws {
         let result = try RumorBinary.run(arguments)

@@ -18,7 +18,7 @@ public enum MessageCodec {
         case .handshake(let handshake):
             return 1 + size(of: handshake.sender) + 8
         case .handshakeRejected(let rejection):
-            return 1 + 1 + 2 + min(rejection.detail.utf8.count, Int(UInt16.max))
+            return 1 + 1 + 2 + boundedDetail(rejection.detail).utf8.count
         case .join, .keepAlive, .prune:
             return 0
         case .forwardJoin(let forward):
@@ -38,6 +38,17 @@ public enum MessageCodec {
         case .digest(let digest), .pull(let digest):
             return 2 + digest.entries.reduce(0) { $0 + 1 + $1.origin.rawValue.utf8.count + 8 + 2 + 16 * $1.ranges.count }
         }
+    }
+
+    /// A rejection's detail cut to what a string16 holds, at a character boundary.
+    private static func boundedDetail(_ detail: String) -> String {
+        guard detail.utf8.count > Int(UInt16.max) else { return detail }
+        var cut = ""
+        for character in detail {
+            if cut.utf8.count + character.utf8.count > Int(UInt16.max) { break }
+            cut.append(character)
+        }
+        return cut
     }
 
     private static func size(of peer: PeerDescriptor) -> Int {
@@ -97,9 +108,7 @@ public enum MessageCodec {
         case .handshakeRejected(let rejection):
             writer.write(rejection.reason.rawValue)
             writer.write(rejection.supportedVersion)
-            let detail = rejection.detail.utf8.count <= Int(UInt16.max)
-                ? rejection.detail : String(decoding: rejection.detail.utf8.prefix(Int(UInt16.max)), as: UTF8.self)
-            writer.writeString(detail, lengthAs: UInt16.self)
+            writer.writeString(boundedDetail(rejection.detail), lengthAs: UInt16.self)
         case .join, .keepAlive, .prune:
             break
         case .forwardJoin(let forward):
