@@ -1,55 +1,134 @@
 import Logging
 @testable import RumorCore
 
-/// Core nodes wired together in memory, in virtual time: links open instantly, frames arrive in order
-/// after `latency`, timers fire when their time comes. Deterministic for a given seed.
-struct InMemoryNetwork {
-    struct Endpoint {
-        var node: Node
-        var up = true
-    }
-
-    private enum Action {
-        case event(PeerAddress, NodeEvent)
-        case timer(PeerAddress, NodeTimer, generation: Int)
-    }
-
-    private struct Scheduled {
+/// A binary min-heap of scheduled actions, ordered by time then by scheduling order (so runs are
+/// deterministic).
+struct EventQueue<Action> {
+    struct Item {
         var at: Timestamp
         var order: Int
         var action: Action
     }
 
+    private var items: [Item] = []
+
+    var isEmpty: Bool { items.isEmpty }
+    var first: Item? { items.first }
+
+    private func before(_ a: Int, _ b: Int) -> Bool {
+        (items[a].at, items[a].order) < (items[b].at, items[b].order)
+    }
+
+    mutating func push(_ item: Item) {
+        items.append(item)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard before(child, parent) else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> Item? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let top = items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < items.count, before(left, smallest) { smallest = left }
+            if right < items.count, before(right, smallest) { smallest = right }
+            guard smallest != parent else { break }
+            items.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return top
+    }
+}
+
+/// Core nodes wired together in memory, in virtual time: links open after `latency`, frames arrive in
+/// order after `latency`, timers fire when their time comes. A crashed node's links close at its peers (as
+/// the kernel does for a killed process); a partition silently drops whatever crosses it and makes
+/// connects across it time out. Deterministic for given seeds.
+struct InMemoryNetwork {
+    private enum Action {
+        case event(PeerAddress, NodeEvent)
+        case timer(PeerAddress, NodeTimer, generation: Int)
+    }
+
+    private struct LinkEnd {
+        var owner: PeerAddress
+        var peerEnd: LinkID
+        var peer: PeerAddress
+    }
+
     var latency: Duration = .milliseconds(1)
+    var connectTimeout: Duration = .seconds(2)
     private(set) var now = Timestamp.zero
-    private(set) var endpoints: [PeerAddress: Endpoint] = [:]
-    /// Each link's two ends: the node at an end and the link id it knows the link by.
-    private var linkEnds: [LinkID: (owner: PeerAddress, peerEnd: LinkID, peer: PeerAddress)] = [:]
+    private(set) var nodes: [PeerAddress: Node] = [:]
+    private(set) var down: Set<PeerAddress> = []
+    /// Group of each address while a partition holds; nil when the network is whole.
+    private var partition: [PeerAddress: Int]?
+    private var linkEnds: [LinkID: LinkEnd] = [:]
     private var nextLink: UInt64 = 1
-    private var queue: [Scheduled] = []
+    private var queue = EventQueue<Action>()
     private var order = 0
     private var timerGenerations: [PeerAddress: [NodeTimer: Int]] = [:]
-    /// Everything every node sent, in order, for assertions.
+    /// Every message sent, when `recordsMessages` is on.
+    var recordsMessages = false
     private(set) var sent: [(from: PeerAddress, message: Message)] = []
+
+    var addresses: [PeerAddress] { nodes.keys.sorted() }
+    var liveAddresses: [PeerAddress] { addresses.filter { !down.contains($0) } }
 
     mutating func add(_ configuration: NodeConfiguration, seed: UInt64) {
         let address = configuration.identity.address
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        endpoints[address] = Endpoint(node: Node(configuration: configuration, randomSeed: seed, logger: logger))
+        nodes[address] = Node(configuration: configuration, randomSeed: seed, logger: logger)
+        down.remove(address)
+        timerGenerations[address] = [:]
         schedule(.event(address, .start), after: .zero)
     }
 
-    func node(at address: PeerAddress) -> Node { endpoints[address]!.node }
+    func node(at address: PeerAddress) -> Node { nodes[address]! }
 
-    /// Makes `address` unreachable and silent, as a process killed with SIGKILL.
+    /// Kills a node as SIGKILL does: it stops at once and the kernel closes its links at the other ends.
     mutating func crash(_ address: PeerAddress) {
-        endpoints[address]?.up = false
+        down.insert(address)
+        timerGenerations[address] = [:]
+        for (link, end) in linkEnds.sorted(by: { $0.key < $1.key }) where end.owner == address {
+            linkEnds[link] = nil
+            linkEnds[end.peerEnd] = nil
+            schedule(.event(end.peer, .linkClosed(end.peerEnd, reason: "connection reset")), after: latency)
+        }
+    }
+
+    /// Restarts a crashed node with a fresh state and a higher epoch.
+    mutating func restart(_ configuration: NodeConfiguration, seed: UInt64) {
+        add(configuration, seed: seed)
+    }
+
+    mutating func partition(into groups: [[PeerAddress]]) {
+        var assignment: [PeerAddress: Int] = [:]
+        for (index, group) in groups.enumerated() { for address in group { assignment[address] = index } }
+        partition = assignment
+    }
+
+    mutating func heal() { partition = nil }
+
+    private func separated(_ a: PeerAddress, _ b: PeerAddress) -> Bool {
+        guard let partition else { return false }
+        return partition[a] != partition[b]
     }
 
     mutating func run(for duration: Duration) {
         let end = now + duration
-        while let next = popNext(notAfter: end) {
+        while let next = queue.first, next.at <= end {
+            _ = queue.pop()
             now = next.at
             switch next.action {
             case .event(let address, let event):
@@ -63,61 +142,129 @@ struct InMemoryNetwork {
         now = end
     }
 
-    private mutating func popNext(notAfter end: Timestamp) -> Scheduled? {
-        guard let index = queue.indices.min(by: { (queue[$0].at, queue[$0].order) < (queue[$1].at, queue[$1].order) }),
-              queue[index].at <= end else { return nil }
-        return queue.remove(at: index)
-    }
-
     private mutating func schedule(_ action: Action, after delay: Duration) {
         order += 1
-        queue.append(Scheduled(at: now + delay, order: order, action: action))
+        queue.push(.init(at: now + delay, order: order, action: action))
     }
 
     private mutating func deliver(_ event: NodeEvent, to address: PeerAddress) {
-        guard var endpoint = endpoints[address], endpoint.up else { return }
-        let effects = endpoint.node.handle(event, at: now)
-        endpoints[address] = endpoint
+        guard !down.contains(address), var node = nodes[address] else { return }
+        let effects = node.handle(event, at: now)
+        nodes[address] = node
         for effect in effects { carryOut(effect, from: address) }
     }
 
     private mutating func carryOut(_ effect: NodeEffect, from address: PeerAddress) {
         switch effect {
         case .connect(let target):
-            guard endpoints[target]?.up == true else {
+            if separated(address, target) {
+                schedule(.event(address, .connectFailed(target, reason: "timed out")), after: connectTimeout)
+                return
+            }
+            guard nodes[target] != nil, !down.contains(target) else {
                 schedule(.event(address, .connectFailed(target, reason: "connection refused")), after: latency)
                 return
             }
             let local = LinkID(nextLink)
             let remote = LinkID(nextLink + 1)
             nextLink += 2
-            linkEnds[local] = (address, remote, target)
-            linkEnds[remote] = (target, local, address)
+            linkEnds[local] = LinkEnd(owner: address, peerEnd: remote, peer: target)
+            linkEnds[remote] = LinkEnd(owner: target, peerEnd: local, peer: address)
             schedule(.event(address, .linkOpened(local, .outbound(target))), after: latency)
             schedule(.event(target, .linkOpened(remote, .inbound(remote: "\(address.host):ephemeral"))), after: latency)
         case .send(let link, let message):
-            sent.append((address, message))
-            guard let ends = linkEnds[link] else { return }
-            schedule(.event(ends.peer, .received(ends.peerEnd, message)), after: latency)
+            if recordsMessages { sent.append((address, message)) }
+            guard let end = linkEnds[link], !separated(address, end.peer) else { return }
+            schedule(.event(end.peer, .received(end.peerEnd, message)), after: latency)
         case .close(let link, let reason):
-            guard let ends = linkEnds.removeValue(forKey: link) else { return }
-            linkEnds[ends.peerEnd] = nil
-            schedule(.event(ends.peer, .linkClosed(ends.peerEnd, reason: "peer closed: \(reason)")), after: latency)
+            guard let end = linkEnds.removeValue(forKey: link) else { return }
+            linkEnds[end.peerEnd] = nil
+            if !separated(address, end.peer) {
+                schedule(.event(end.peer, .linkClosed(end.peerEnd, reason: "peer closed: \(reason)")), after: latency)
+            }
         case .armTimer(let timer, let delay):
-            let generation = (timerGenerations[address]?[timer] ?? 0) + order + 1
-            timerGenerations[address, default: [:]][timer] = generation
-            schedule(.timer(address, timer, generation: generation), after: delay)
+            order += 1
+            timerGenerations[address, default: [:]][timer] = order
+            queue.push(.init(at: now + delay, order: order, action: .timer(address, timer, generation: order)))
         case .cancelTimer(let timer):
             timerGenerations[address]?[timer] = nil
         }
     }
+
+    fileprivate mutating func deliverStop(to address: PeerAddress) {
+        deliver(.stop, to: address)
+        down.insert(address)
+        timerGenerations[address] = [:]
+    }
+
+    // MARK: Overlay properties
+
+    /// Active views of the live nodes, by address.
+    func activeViews() -> [PeerAddress: [PeerAddress]] {
+        var byID: [NodeID: PeerAddress] = [:]
+        for (address, node) in nodes { byID[node.identity.id] = address }
+        var views: [PeerAddress: [PeerAddress]] = [:]
+        for address in liveAddresses {
+            views[address] = nodes[address]!.activePeerIDs.compactMap { byID[$0] }
+        }
+        return views
+    }
+
+    /// Pairs (A, B) where A holds B but B does not hold A.
+    func asymmetricPairs() -> [(PeerAddress, PeerAddress)] {
+        let views = activeViews()
+        var pairs: [(PeerAddress, PeerAddress)] = []
+        for (address, view) in views.sorted(by: { $0.key < $1.key }) {
+            for peer in view where !(views[peer]?.contains(address) ?? false) { pairs.append((address, peer)) }
+        }
+        return pairs
+    }
+
+    /// Live nodes whose active view names a node that is down.
+    func viewsHoldingDeadPeers() -> [PeerAddress] {
+        activeViews().filter { $0.value.contains { down.contains($0) } }.map(\.key).sorted()
+    }
+
+    /// Connected components of the live nodes over active links (taken as undirected).
+    func components() -> [[PeerAddress]] {
+        let views = activeViews()
+        var adjacency: [PeerAddress: Set<PeerAddress>] = [:]
+        for (address, view) in views {
+            for peer in view where views[peer] != nil {
+                adjacency[address, default: []].insert(peer)
+                adjacency[peer, default: []].insert(address)
+            }
+        }
+        var seen: Set<PeerAddress> = []
+        var result: [[PeerAddress]] = []
+        for start in views.keys.sorted() where !seen.contains(start) {
+            var component: [PeerAddress] = []
+            var stack = [start]
+            seen.insert(start)
+            while let next = stack.popLast() {
+                component.append(next)
+                for neighbour in adjacency[next, default: []] where seen.insert(neighbour).inserted { stack.append(neighbour) }
+            }
+            result.append(component)
+        }
+        return result
+    }
 }
 
 extension PeerAddress {
-    static func local(_ index: Int) -> PeerAddress { PeerAddress(host: "127.0.0.1", port: UInt16(7000 + index)) }
+    static func local(_ index: Int) -> PeerAddress {
+        PeerAddress(host: "127.0.\(index / 250).\(index % 250 + 1)", port: 7000)
+    }
 }
 
 func configuration(_ index: Int, seeds: [Int], epoch: Epoch = 1) -> NodeConfiguration {
     NodeConfiguration(identity: PeerDescriptor(id: NodeID("n\(index)")!, address: .local(index)),
                       epoch: epoch, seeds: seeds.map(PeerAddress.local))
+}
+
+extension InMemoryNetwork {
+    /// Stops a node gracefully: it says DISCONNECT to its peers, closes its links, and is then gone.
+    mutating func stopNode(_ address: PeerAddress) {
+        deliverStop(to: address)
+    }
 }

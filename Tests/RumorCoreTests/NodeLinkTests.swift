@@ -63,12 +63,14 @@ struct NodeLinkTests {
     @Test("an idle link carries keepalives; a peer that falls silent is dropped after the silence timeout")
     func keepAliveAndSilence() {
         var network = InMemoryNetwork()
+        network.recordsMessages = true
         network.add(configuration(1, seeds: []), seed: 1)
         network.add(configuration(2, seeds: [1]), seed: 2)
         network.run(for: .seconds(5))
         #expect(network.sent.contains { $0.message == .keepAlive })
         #expect(network.node(at: .local(1)).status(at: network.now).active.count == 1)
-        network.crash(.local(2))
+        // A hung peer: its socket stays open but nothing comes through.
+        network.partition(into: [[.local(1)], [.local(2)]])
         network.run(for: .seconds(4))
         let status = network.node(at: .local(1)).status(at: network.now)
         #expect(status.active.isEmpty)
@@ -98,15 +100,21 @@ struct NodeLinkTests {
         #expect(one.count == 1 && two.count == 1)
     }
 
-    @Test("a restarted peer with a higher epoch replaces its old link at once")
+    @Test("a restarted peer with a higher epoch replaces its old link at once, and the old link's late DISCONNECT is ignored")
     func restartedPeerReplacesOldLink() {
         var node = Node(configuration: configuration(1, seeds: []), randomSeed: 1)
         let peer = PeerDescriptor(id: NodeID("n2")!, address: .local(2))
         _ = node.handle(.linkOpened(LinkID(1), .inbound(remote: "a")), at: .zero)
         _ = node.handle(.received(LinkID(1), .handshake(Handshake(sender: peer, epoch: 1))), at: .zero)
+        _ = node.handle(.received(LinkID(1), .join), at: .zero)
+        #expect(node.status(at: .zero).active.map(\.epoch) == [1])
         _ = node.handle(.linkOpened(LinkID(2), .inbound(remote: "b")), at: .zero)
         let effects = node.handle(.received(LinkID(2), .handshake(Handshake(sender: peer, epoch: 2))), at: .zero)
         #expect(effects.contains { if case .close(LinkID(1), _) = $0 { true } else { false } })
+        _ = node.handle(.received(LinkID(2), .join), at: .zero)
+        #expect(node.status(at: .zero).active.map(\.epoch) == [2])
+        // The old life's DISCONNECT, arriving late on its old link, changes nothing.
+        _ = node.handle(.received(LinkID(1), .disconnect(Disconnect(alive: false))), at: .zero)
         #expect(node.status(at: .zero).active.map(\.epoch) == [2])
     }
 
@@ -114,6 +122,7 @@ struct NodeLinkTests {
     func determinism() {
         func run() -> [String] {
             var network = InMemoryNetwork()
+            network.recordsMessages = true
             for index in 1...6 { network.add(configuration(index, seeds: [1, 2]), seed: UInt64(index)) }
             network.run(for: .seconds(3))
             return network.sent.map { "\($0.from) \($0.message.type)" }

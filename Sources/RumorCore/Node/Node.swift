@@ -1,22 +1,38 @@
 import Logging
 
 /// A Rumor node as a pure state machine: the driver (the libuv runtime, the simulator or a test) feeds it
-/// events with the current time and carries out the effects it returns. It owns every protocol decision.
+/// events with the current time and carries out the effects it returns. It owns every protocol decision:
+/// the link layer here (handshakes, one link per peer, keepalives), membership in `Node+Membership`,
+/// shuffles and healing in `Node+Shuffle`.
 public struct Node {
     public let configuration: NodeConfiguration
     public var logger: Logger
-    private var random: SeededRandom
-    private var links: [LinkID: LinkState] = [:]
+    var random: SeededRandom
+    var links: [LinkID: LinkState] = [:]
     /// Established links by peer id: at most one per peer.
-    private var linkByPeer: [NodeID: LinkID] = [:]
-    private var counters = NodeStatus.Counters()
-    private var seedRetryDelay: Duration
-    private var seedsInFlight: Set<PeerAddress> = []
-    private var maintenanceArmed = false
-    private var stopping = false
-    private var effects: [NodeEffect] = []
+    var linkByPeer: [NodeID: LinkID] = [:]
+    var counters = NodeStatus.Counters()
+    var stopping = false
+    var effects: [NodeEffect] = []
+    var now = Timestamp.zero
 
-    private struct LinkState {
+    // Dialing: what to do with a peer once a link to its address is up.
+    var dialIntents: [PeerAddress: [DialIntent]] = [:]
+    var dialing: Set<PeerAddress> = []
+
+    // Membership.
+    var active = ActiveView()
+    var passive: PassiveView
+    var outstanding: [NodeID: OutstandingRequest] = [:]
+    var recentlyRefused: Set<PeerAddress> = []
+    var lastShuffleSent: [NodeID] = []
+    var lost: LostPeerMemory
+    var joinQueue: [PeerAddress] = []
+    var joinInProgress = false
+    var seedRetryDelay: Duration
+    var maintenanceArmed = false
+
+    struct LinkState {
         enum Phase {
             case awaitingHandshake
             case established(peer: PeerDescriptor, epoch: Epoch)
@@ -28,6 +44,11 @@ public struct Node {
         var establishedAt: Timestamp = .zero
         var lastHeard: Timestamp
         var lastSent: Timestamp
+
+        var peer: PeerDescriptor? {
+            if case .established(let peer, _) = phase { return peer }
+            return nil
+        }
     }
 
     public init(configuration: NodeConfiguration, randomSeed: UInt64, logger: Logger = Logger(label: "rumor.node")) {
@@ -36,155 +57,220 @@ public struct Node {
         self.logger = logger
         self.logger[metadataKey: "node"] = "\(configuration.identity.id)"
         self.seedRetryDelay = configuration.seedRetryInitialDelay
+        self.passive = PassiveView(capacity: configuration.membership.passiveViewSize)
+        self.lost = LostPeerMemory(capacity: configuration.membership.lostPeerMemory)
     }
 
     public var identity: PeerDescriptor { configuration.identity }
+    var membership: MembershipConfiguration { configuration.membership }
 
     // MARK: Events
 
     /// Feeds one event in at time `now`; returns what the driver must do, in order.
     public mutating func handle(_ event: NodeEvent, at now: Timestamp) -> [NodeEffect] {
         effects.removeAll(keepingCapacity: true)
+        self.now = max(self.now, now)
         switch event {
         case .start:
-            contactSeeds()
+            start()
         case .linkOpened(let link, let direction):
-            linkOpened(link, direction: direction, at: now)
+            linkOpened(link, direction: direction)
         case .connectFailed(let address, let reason):
-            seedsInFlight.remove(address)
             logger.debug("connect failed", metadata: ["address": "\(address)", "reason": "\(reason)"])
-            scheduleSeedRetryIfIsolated()
+            dialFailed(address)
         case .linkClosed(let link, let reason):
             linkClosed(link, reason: reason)
         case .received(let link, let message):
-            received(message, on: link, at: now)
+            received(message, on: link)
         case .malformedFrame(let link, let error):
             counters.malformedFrames += 1
             logger.warning("malformed frame, closing link", metadata: ["link": "\(link)", "error": "\(error)"])
-            forget(link)
-            effects.append(.close(link, reason: "malformed frame: \(error)"))
-            scheduleSeedRetryIfIsolated()
+            closeLink(link, reason: "malformed frame: \(error)", failed: true)
         case .timerFired(let timer):
-            timerFired(timer, at: now)
+            timerFired(timer)
         case .stop:
             stop()
         }
         return effects
     }
 
+    private mutating func start() {
+        for seed in configuration.seeds where seed != identity.address {
+            lost.remember(seed, id: nil, isSeed: true, firstProbe: now + membership.healingProbeMaximumDelay,
+                          delay: membership.healingProbeMaximumDelay)
+        }
+        effects.append(.armTimer(.shuffle, after: jittered(membership.shuffleInterval)))
+        startJoin()
+    }
+
     // MARK: Links
 
-    private mutating func linkOpened(_ link: LinkID, direction: LinkDirection, at now: Timestamp) {
-        if case .outbound(let address) = direction { seedsInFlight.remove(address) }
+    private mutating func linkOpened(_ link: LinkID, direction: LinkDirection) {
         guard !stopping else {
             effects.append(.close(link, reason: "node is shutting down"))
             return
         }
         links[link] = LinkState(direction: direction, phase: .awaitingHandshake, openedAt: now, lastHeard: now, lastSent: now)
         // Both sides speak first: the handshake costs one trip, not two.
-        send(.handshake(Handshake(sender: identity, epoch: configuration.epoch)), on: link, at: now)
+        send(.handshake(Handshake(sender: identity, epoch: configuration.epoch)), on: link)
         effects.append(.armTimer(.handshakeDeadline(link), after: configuration.handshakeTimeout))
     }
 
     private mutating func linkClosed(_ link: LinkID, reason: String) {
-        guard let state = links[link] else { return }
-        if case .established(let peer, _) = state.phase {
-            logger.info("peer link closed", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
-        }
-        forget(link)
-        scheduleSeedRetryIfIsolated()
+        guard links[link] != nil else { return }
+        forgetLink(link, reason: reason, failed: true)
     }
 
-    private mutating func forget(_ link: LinkID) {
+    /// Closes `link` on our side and forgets it.
+    mutating func closeLink(_ link: LinkID, reason: String, failed: Bool) {
+        guard links[link] != nil else { return }
+        forgetLink(link, reason: reason, failed: failed)
+        effects.append(.close(link, reason: reason))
+    }
+
+    /// Drops every trace of `link`; membership hears of an established peer's link going away.
+    private mutating func forgetLink(_ link: LinkID, reason: String, failed: Bool) {
         guard let state = links.removeValue(forKey: link) else { return }
         switch state.phase {
         case .awaitingHandshake:
             effects.append(.cancelTimer(.handshakeDeadline(link)))
+            if case .outbound(let address) = state.direction { dialFailed(address) }
         case .established(let peer, _):
-            if linkByPeer[peer.id] == link { linkByPeer[peer.id] = nil }
+            guard linkByPeer[peer.id] == link else { return }
+            linkByPeer[peer.id] = nil
+            peerLinkLost(peer, reason: reason, failed: failed)
         }
     }
 
-    private mutating func close(_ link: LinkID, rejecting reason: HandshakeRejection.Reason, detail: String, at now: Timestamp) {
+    private mutating func closeRejecting(_ link: LinkID, _ reason: HandshakeRejection.Reason, detail: String) {
         counters.handshakesRejected += 1
-        send(.handshakeRejected(HandshakeRejection(reason: reason, detail: detail)), on: link, at: now)
-        forget(link)
-        effects.append(.close(link, reason: detail))
+        send(.handshakeRejected(HandshakeRejection(reason: reason, detail: detail)), on: link)
+        closeLink(link, reason: detail, failed: false)
     }
 
-    private mutating func send(_ message: Message, on link: LinkID, at now: Timestamp) {
+    mutating func send(_ message: Message, on link: LinkID) {
         links[link]?.lastSent = now
         effects.append(.send(link, message))
     }
 
+    /// Sends to a peer over its link; false when there is none.
+    @discardableResult
+    mutating func send(_ message: Message, to peer: NodeID) -> Bool {
+        guard let link = linkByPeer[peer] else { return false }
+        send(message, on: link)
+        return true
+    }
+
+    func peer(on link: LinkID) -> PeerDescriptor? { links[link]?.peer }
+
+    func establishedLink(to address: PeerAddress) -> (LinkID, PeerDescriptor)? {
+        for (id, link) in linkByPeer.sorted(by: { $0.key < $1.key }) {
+            if let peer = links[link]?.peer, peer.address == address { return (link, peer) }
+            _ = id
+        }
+        return nil
+    }
+
     // MARK: Messages
 
-    private mutating func received(_ message: Message, on link: LinkID, at now: Timestamp) {
+    private mutating func received(_ message: Message, on link: LinkID) {
         guard var state = links[link] else { return }
         state.lastHeard = now
         links[link] = state
         switch (state.phase, message) {
         case (.awaitingHandshake, .handshake(let handshake)):
-            completeHandshake(handshake, on: link, state: state, at: now)
+            completeHandshake(handshake, on: link, state: state)
         case (_, .handshakeRejected(let rejection)):
             counters.handshakesRejected += 1
-            logger.error("peer refused the link", metadata: [
+            let level: Logger.Level = rejection.reason == .connectedToSelf || rejection.reason == .duplicateLink ? .debug : .error
+            logger.log(level: level, "peer refused the link", metadata: [
                 "link": "\(link)", "reason": "\(rejection.reason)", "peer_version": "\(rejection.supportedVersion)",
                 "detail": "\(rejection.detail)",
             ])
-            forget(link)
-            effects.append(.close(link, reason: "refused by peer: \(rejection.detail)"))
+            closeLink(link, reason: "refused by peer: \(rejection.detail)", failed: false)
         case (.awaitingHandshake, _):
-            close(link, rejecting: .protocolViolation, detail: "\(message.type) before the handshake", at: now)
+            closeRejecting(link, .protocolViolation, detail: "\(message.type) before the handshake")
         case (.established, .handshake):
-            close(link, rejecting: .protocolViolation, detail: "a second handshake on one link", at: now)
-        case (.established, .keepAlive):
+            closeRejecting(link, .protocolViolation, detail: "a second handshake on one link")
+        case (.established(let peer, _), _):
+            guard linkByPeer[peer.id] == link else { return }
+            receivedFromPeer(message, from: peer)
+        }
+    }
+
+    private mutating func receivedFromPeer(_ message: Message, from peer: PeerDescriptor) {
+        switch message {
+        case .handshake, .handshakeRejected, .keepAlive:
             break
-        case (.established, _):
-            // Membership and broadcast take these; until they do, an established link only keeps itself alive.
+        case .join:
+            receivedJoin(from: peer)
+        case .forwardJoin(let forward):
+            receivedForwardJoin(forward, from: peer)
+        case .neighbor(let request):
+            receivedNeighborRequest(request, from: peer)
+        case .neighborReply(let reply):
+            receivedNeighborReply(reply, from: peer)
+        case .disconnect(let disconnect):
+            receivedDisconnect(disconnect, from: peer)
+        case .shuffle(let shuffle):
+            receivedShuffle(shuffle, from: peer)
+        case .shuffleReply(let reply):
+            receivedShuffleReply(reply, from: peer)
+        case .gossip, .iHave, .graft, .prune, .digest, .pull:
+            // Broadcast takes these; until it does, they are ignored.
             logger.trace("message with no handler yet", metadata: ["type": "\(message.type)"])
         }
     }
 
-    private mutating func completeHandshake(_ handshake: Handshake, on link: LinkID, state: LinkState, at now: Timestamp) {
+    private mutating func completeHandshake(_ handshake: Handshake, on link: LinkID, state: LinkState) {
         guard handshake.version == WireFormat.protocolVersion else {
             let detail = "peer \(handshake.sender) speaks protocol version \(handshake.version), this node speaks version \(WireFormat.protocolVersion)"
             logger.error("protocol version mismatch", metadata: ["link": "\(link)", "detail": "\(detail)"])
-            close(link, rejecting: .unsupportedVersion, detail: detail, at: now)
+            closeRejecting(link, .unsupportedVersion, detail: detail)
             return
         }
         let peer = handshake.sender
         guard peer.id != identity.id else {
-            // A seed list that names this node itself: harmless, and worth remembering so we stop dialling it.
-            close(link, rejecting: .connectedToSelf, detail: "connected to itself at \(peer.address)", at: now)
+            // A seed list that names this node itself: harmless.
+            closeRejecting(link, .connectedToSelf, detail: "connected to itself at \(peer.address)")
             return
         }
         if let existing = linkByPeer[peer.id], let existingState = links[existing],
            case .established(_, let existingEpoch) = existingState.phase {
             if handshake.epoch > existingEpoch {
-                // The peer restarted: its old link is from a previous life.
-                forget(existing)
-                effects.append(.close(existing, reason: "\(peer.id) restarted with epoch \(handshake.epoch)"))
+                // The peer restarted: its old link, and its place in our views, are from a previous life.
+                closeLink(existing, reason: "\(peer.id) restarted with epoch \(handshake.epoch)", failed: false)
             } else if handshake.epoch < existingEpoch {
-                close(link, rejecting: .duplicateLink, detail: "stale epoch \(handshake.epoch) for \(peer.id)", at: now)
+                closeRejecting(link, .duplicateLink, detail: "stale epoch \(handshake.epoch) for \(peer.id)")
                 return
             } else if keepsNewLink(state.direction, peer: peer.id) {
-                forget(existing)
+                // Both dialled at once; the other link goes, and the peer's standing moves to this one.
+                links.removeValue(forKey: existing)
                 effects.append(.close(existing, reason: "duplicate link to \(peer.id)"))
+                establish(link, peer: peer, epoch: handshake.epoch, state: state)
+                resendOutstanding(to: peer.id)
+                return
             } else {
-                close(link, rejecting: .duplicateLink, detail: "already linked to \(identity.id)", at: now)
+                closeRejecting(link, .duplicateLink, detail: "already linked to \(identity.id)")
+                if case .outbound(let address) = state.direction { runDialIntents(for: address, with: peer) }
+                resendOutstanding(to: peer.id)
                 return
             }
         }
+        establish(link, peer: peer, epoch: handshake.epoch, state: state)
+        if case .outbound(let address) = state.direction { runDialIntents(for: address, with: peer) }
+        if dialIntents[peer.address] != nil { runDialIntents(for: peer.address, with: peer) }
+    }
+
+    private mutating func establish(_ link: LinkID, peer: PeerDescriptor, epoch: Epoch, state: LinkState) {
         var established = state
-        established.phase = .established(peer: peer, epoch: handshake.epoch)
+        established.phase = .established(peer: peer, epoch: epoch)
         established.establishedAt = now
         links[link] = established
         linkByPeer[peer.id] = link
         counters.handshakesCompleted += 1
-        seedRetryDelay = configuration.seedRetryInitialDelay
         effects.append(.cancelTimer(.handshakeDeadline(link)))
-        logger.info("peer link up", metadata: ["peer": "\(peer)", "epoch": "\(handshake.epoch)"])
+        logger.debug("peer link up", metadata: ["peer": "\(peer)", "epoch": "\(epoch)"])
         if !maintenanceArmed {
             maintenanceArmed = true
             effects.append(.armTimer(.linkMaintenance, after: maintenancePeriod))
@@ -202,96 +288,83 @@ public struct Node {
 
     // MARK: Timers
 
-    private var maintenancePeriod: Duration { configuration.keepAliveInterval / 2 }
+    var maintenancePeriod: Duration { configuration.keepAliveInterval / 2 }
 
-    private mutating func timerFired(_ timer: NodeTimer, at now: Timestamp) {
+    private mutating func timerFired(_ timer: NodeTimer) {
         switch timer {
         case .handshakeDeadline(let link):
             guard let state = links[link], case .awaitingHandshake = state.phase else { return }
             logger.warning("handshake timed out", metadata: ["link": "\(link)"])
-            forget(link)
-            effects.append(.close(link, reason: "no handshake within \(configuration.handshakeTimeout)"))
+            closeLink(link, reason: "no handshake within \(configuration.handshakeTimeout)", failed: true)
         case .linkMaintenance:
-            maintainLinks(at: now)
+            maintainLinks()
         case .seedRetry:
             counters.seedRetries += 1
-            contactSeeds()
+            startJoin()
+        case .shuffle:
+            shuffleRound()
+            effects.append(.armTimer(.shuffle, after: jittered(membership.shuffleInterval)))
         }
     }
 
-    private mutating func maintainLinks(at now: Timestamp) {
+    private mutating func maintainLinks() {
         for (link, state) in links.sorted(by: { $0.key < $1.key }) {
-            guard case .established(let peer, _) = state.phase else { continue }
+            guard let peer = state.peer else { continue }
             if now.since(state.lastHeard) > configuration.silenceTimeout {
                 counters.silentLinksClosed += 1
                 logger.warning("peer silent, closing link", metadata: ["peer": "\(peer)"])
-                forget(link)
-                effects.append(.close(link, reason: "silent for more than \(configuration.silenceTimeout)"))
+                closeLink(link, reason: "silent for more than \(configuration.silenceTimeout)", failed: true)
+            } else if isTemporary(peer.id), now.since(state.establishedAt) > membership.temporaryLinkTimeout {
+                closeLink(link, reason: "temporary link no longer needed", failed: false)
             } else if now.since(state.lastSent) >= configuration.keepAliveInterval {
-                send(.keepAlive, on: link, at: now)
+                send(.keepAlive, on: link)
             }
         }
-        if linkByPeer.isEmpty {
+        expireOutstandingRequests()
+        if links.isEmpty {
             maintenanceArmed = false
-            scheduleSeedRetryIfIsolated()
         } else {
             effects.append(.armTimer(.linkMaintenance, after: maintenancePeriod))
         }
     }
 
-    // MARK: Seeds
-
-    private mutating func contactSeeds() {
-        guard !stopping else { return }
-        let connected = Set(links.values.compactMap { state -> PeerAddress? in
-            if case .outbound(let address) = state.direction { return address }
-            if case .established(let peer, _) = state.phase { return peer.address }
-            return nil
-        })
-        var order = configuration.seeds.filter { $0 != identity.address && !connected.contains($0) && !seedsInFlight.contains($0) }
-        order.shuffle(using: &random)
-        for seed in order {
-            seedsInFlight.insert(seed)
-            effects.append(.connect(seed))
-        }
-        scheduleSeedRetryIfIsolated()
-    }
-
-    /// While no peer is linked, the seeds are tried again after a delay that doubles up to a ceiling, with
-    /// jitter so that a restarted cluster does not dial in lockstep.
-    private mutating func scheduleSeedRetryIfIsolated() {
-        guard !stopping, linkByPeer.isEmpty, !configuration.seeds.isEmpty else { return }
-        let jitter = Double.random(in: 0.5...1.0, using: &random)
-        effects.append(.armTimer(.seedRetry, after: seedRetryDelay * jitter))
-        seedRetryDelay = min(seedRetryDelay * 2, configuration.seedRetryMaximumDelay)
+    /// A delay of about `base`, ±25%, so that periodic work on many nodes does not line up.
+    mutating func jittered(_ base: Duration) -> Duration {
+        base * Double.random(in: 0.75...1.25, using: &random)
     }
 
     // MARK: Leaving
 
     private mutating func stop() {
+        for peer in active.entries.map(\.peer) {
+            send(.disconnect(Disconnect(alive: false)), to: peer.id)
+        }
         stopping = true
         for link in links.keys.sorted() {
-            if case .established = links[link]?.phase {
-                effects.append(.send(link, .disconnect(Disconnect(alive: false))))
-            }
             effects.append(.close(link, reason: "node is shutting down"))
         }
         links.removeAll()
         linkByPeer.removeAll()
+        active = ActiveView()
         effects.append(.cancelTimer(.linkMaintenance))
         effects.append(.cancelTimer(.seedRetry))
+        effects.append(.cancelTimer(.shuffle))
     }
 
     // MARK: Status
 
     public func status(at now: Timestamp) -> NodeStatus {
-        let active = linkByPeer.values.sorted().compactMap { link -> NodeStatus.ActivePeer? in
-            guard let state = links[link], case .established(let peer, let epoch) = state.phase else { return nil }
-            return NodeStatus.ActivePeer(id: peer.id, address: peer.address, epoch: epoch, link: link,
-                                         since: state.establishedAt, lastHeard: state.lastHeard)
+        let activePeers = active.entries.compactMap { entry -> NodeStatus.ActivePeer? in
+            guard let link = linkByPeer[entry.peer.id], let state = links[link] else { return nil }
+            return NodeStatus.ActivePeer(id: entry.peer.id, address: entry.peer.address, epoch: entry.epoch, link: link,
+                                         since: entry.since, lastHeard: state.lastHeard)
         }
-        let pending = links.values.filter { if case .awaitingHandshake = $0.phase { true } else { false } }.count
-        return NodeStatus(identity: identity, epoch: configuration.epoch, active: active, passive: [],
+        let passivePeers = passive.entries.map { NodeStatus.PassivePeer(id: $0.peer.id, address: $0.peer.address, age: $0.age) }
+        let pending = links.values.filter { $0.peer == nil }.count
+        return NodeStatus(identity: identity, epoch: configuration.epoch, active: activePeers, passive: passivePeers,
                           pendingLinks: pending, counters: counters)
     }
+
+    /// The ids in the active view, for tests and the simulator.
+    public var activePeerIDs: [NodeID] { active.ids }
 }

@@ -14,6 +14,7 @@ public struct NodeConfiguration: Sendable {
     /// The first wait before seeds are tried again, doubled after each round that reaches none.
     public var seedRetryInitialDelay: Duration = .milliseconds(250)
     public var seedRetryMaximumDelay: Duration = .seconds(15)
+    public var membership = MembershipConfiguration()
 
     public init(identity: PeerDescriptor, epoch: Epoch, seeds: [PeerAddress]) {
         self.identity = identity

@@ -53,4 +53,6 @@ public enum NodeTimer: Hashable, Sendable {
     case linkMaintenance
     /// The next attempt to reach the seeds.
     case seedRetry
+    /// The next shuffle round: ageing, a SHUFFLE walk, a passive-entry probe, a healing probe.
+    case shuffle
 }

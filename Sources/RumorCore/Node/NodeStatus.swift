@@ -22,6 +22,17 @@ public struct NodeStatus: Sendable, Equatable {
         public var malformedFrames = 0
         public var silentLinksClosed = 0
         public var seedRetries = 0
+        /// JOINs this node took in as a contact.
+        public var joins = 0
+        public var forwardJoins = 0
+        public var shufflesSent = 0
+        public var shufflesReceived = 0
+        /// Active peers found to replace one lost or departed.
+        public var replacements = 0
+        /// Active links that failed (closed or silent without a DISCONNECT).
+        public var failedLinks = 0
+        public var healingProbes = 0
+        public var healedLinks = 0
     }
 
     public var identity: PeerDescriptor

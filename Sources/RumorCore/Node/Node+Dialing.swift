@@ -1,0 +1,121 @@
+/// What a node means to do with a peer once a link to its address is up.
+enum DialIntent: Equatable {
+    /// Ask a seed to take this node into the overlay.
+    case join
+    /// Ask the peer into the active view, to fill a free place.
+    case neighbor(NeighborRequest.Priority)
+    /// Take a joiner into the active view at the end of its FORWARDJOIN walk (a high-priority NEIGHBOR).
+    case adoptJoiner
+    /// Answer a shuffle whose origin is not linked to this node.
+    case shuffleReply([ShuffleEntry])
+    /// Prove a passive entry alive.
+    case passiveCheck
+    /// Probe a peer lost to failure (or a seed), to heal a partition.
+    case healingProbe
+}
+
+/// A request sent to a peer and not answered yet.
+struct OutstandingRequest {
+    enum Kind: Equatable {
+        case join
+        case neighbor(NeighborRequest.Priority)
+        case adoptJoiner
+
+        var priority: NeighborRequest.Priority? {
+            switch self {
+            case .join: nil
+            case .neighbor(let priority): priority
+            case .adoptJoiner: .high
+            }
+        }
+    }
+
+    var kind: Kind
+    var sentAt: Timestamp
+}
+
+extension Node {
+    /// Carries out `intent` with whoever listens at `address`: at once over an existing link, or after the
+    /// link this opens (or one already opening) completes its handshake.
+    mutating func dial(_ address: PeerAddress, _ intent: DialIntent) {
+        guard address != identity.address, !stopping else {
+            intentFailed(intent, at: address)
+            return
+        }
+        if let (_, peer) = establishedLink(to: address) {
+            run(intent, with: peer)
+            return
+        }
+        dialIntents[address, default: []].append(intent)
+        if dialing.insert(address).inserted {
+            effects.append(.connect(address))
+        }
+    }
+
+    mutating func runDialIntents(for address: PeerAddress, with peer: PeerDescriptor) {
+        dialing.remove(address)
+        for intent in dialIntents.removeValue(forKey: address) ?? [] {
+            run(intent, with: peer)
+        }
+    }
+
+    /// The connect to `address` failed, or its link closed before the handshake.
+    mutating func dialFailed(_ address: PeerAddress) {
+        dialing.remove(address)
+        for intent in dialIntents.removeValue(forKey: address) ?? [] {
+            intentFailed(intent, at: address)
+        }
+    }
+
+    private mutating func run(_ intent: DialIntent, with peer: PeerDescriptor) {
+        switch intent {
+        case .join:
+            outstanding[peer.id] = OutstandingRequest(kind: .join, sentAt: now)
+            send(.join, to: peer.id)
+        case .neighbor(let priority):
+            guard !active.contains(peer.id) else { return }
+            outstanding[peer.id] = OutstandingRequest(kind: .neighbor(priority), sentAt: now)
+            send(.neighbor(NeighborRequest(priority: priority)), to: peer.id)
+        case .adoptJoiner:
+            guard !active.contains(peer.id) else { return }
+            outstanding[peer.id] = OutstandingRequest(kind: .adoptJoiner, sentAt: now)
+            send(.neighbor(NeighborRequest(priority: .high)), to: peer.id)
+        case .shuffleReply(let entries):
+            send(.shuffleReply(ShuffleReply(entries: entries)), to: peer.id)
+        case .passiveCheck:
+            passive.resetAge(peer.id)
+        case .healingProbe:
+            healingProbeAnswered(by: peer)
+        }
+        closeIfTemporary(peer.id)
+    }
+
+    private mutating func intentFailed(_ intent: DialIntent, at address: PeerAddress) {
+        switch intent {
+        case .join:
+            joinInProgress = false
+            tryNextSeed()
+        case .neighbor:
+            passive.remove(address: address)
+            fillActiveView()
+        case .adoptJoiner:
+            break
+        case .shuffleReply, .passiveCheck:
+            passive.remove(address: address)
+        case .healingProbe:
+            healingProbeFailed(at: address)
+        }
+    }
+
+    /// A linked peer that is neither in the active view nor part of a pending exchange.
+    func isTemporary(_ peer: NodeID) -> Bool {
+        !active.contains(peer) && outstanding[peer] == nil
+    }
+
+    /// Closes the link to `peer` once it has no further use. Its queued frames still go out first.
+    mutating func closeIfTemporary(_ peer: NodeID) {
+        guard isTemporary(peer), let link = linkByPeer[peer] else { return }
+        // The peer may still answer us (a NEIGHBOR reply in flight) only if we asked; we did not.
+        closeLink(link, reason: "exchange done", failed: false)
+    }
+}

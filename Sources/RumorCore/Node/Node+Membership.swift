@@ -1,0 +1,206 @@
+/// HyParView: joining, the active view and its repair.
+extension Node {
+    // MARK: Joining
+
+    /// Asks the seeds, one at a time in random order, to take this node in; retried with backoff while the
+    /// node has no active peer.
+    mutating func startJoin() {
+        guard !stopping, active.isEmpty, !joinInProgress else { return }
+        joinQueue = configuration.seeds.filter { $0 != identity.address }.shuffled(using: &random)
+        tryNextSeed()
+    }
+
+    mutating func tryNextSeed() {
+        guard !stopping, active.isEmpty else {
+            joinInProgress = false
+            return
+        }
+        guard !joinQueue.isEmpty else {
+            joinInProgress = false
+            scheduleSeedRetry()
+            return
+        }
+        joinInProgress = true
+        dial(joinQueue.removeFirst(), .join)
+    }
+
+    /// The seeds are tried again after a delay that doubles up to a ceiling, with jitter so that a restarted
+    /// cluster does not dial in lockstep.
+    private mutating func scheduleSeedRetry() {
+        guard !configuration.seeds.filter({ $0 != identity.address }).isEmpty else { return }
+        let jitter = Double.random(in: 0.5...1.0, using: &random)
+        effects.append(.armTimer(.seedRetry, after: seedRetryDelay * jitter))
+        seedRetryDelay = min(seedRetryDelay * 2, configuration.seedRetryMaximumDelay)
+    }
+
+    /// A contact takes the joiner in at once and spreads the news with FORWARDJOIN walks.
+    mutating func receivedJoin(from joiner: PeerDescriptor) {
+        counters.joins += 1
+        guard !active.contains(joiner.id) else {
+            send(.neighborReply(NeighborReply(accepted: true)), to: joiner.id)
+            return
+        }
+        addToActive(joiner)
+        send(.neighborReply(NeighborReply(accepted: true)), to: joiner.id)
+        for peer in active.entries.map(\.peer) where peer.id != joiner.id {
+            send(.forwardJoin(ForwardJoin(joiner: joiner, ttl: UInt8(clamping: membership.activeRandomWalkLength))), to: peer.id)
+        }
+    }
+
+    mutating func receivedForwardJoin(_ forward: ForwardJoin, from sender: PeerDescriptor) {
+        counters.forwardJoins += 1
+        let joiner = forward.joiner
+        guard joiner.id != identity.id, !active.contains(joiner.id) else { return }
+        if forward.ttl == 0 || active.count <= 1 {
+            dial(joiner.address, .adoptJoiner)
+            return
+        }
+        if Int(forward.ttl) == membership.passiveRandomWalkLength {
+            passive.insert(joiner, age: 0)
+        }
+        if let next = active.randomPeer(excluding: [sender.id, joiner.id], using: &random) {
+            send(.forwardJoin(ForwardJoin(joiner: joiner, ttl: forward.ttl - 1)), to: next.id)
+        } else {
+            dial(joiner.address, .adoptJoiner)
+        }
+    }
+
+    // MARK: Neighbours
+
+    mutating func receivedNeighborRequest(_ request: NeighborRequest, from peer: PeerDescriptor) {
+        let accept = active.contains(peer.id) || request.priority == .high || active.count < membership.activeViewSize
+        if accept {
+            addToActive(peer)
+            outstanding[peer.id] = nil
+        }
+        send(.neighborReply(NeighborReply(accepted: accept)), to: peer.id)
+        if !accept { closeIfTemporary(peer.id) }
+    }
+
+    mutating func receivedNeighborReply(_ reply: NeighborReply, from peer: PeerDescriptor) {
+        guard let request = outstanding.removeValue(forKey: peer.id) else {
+            // An answer we no longer wait for: keep the views symmetric by declining politely.
+            if reply.accepted, !active.contains(peer.id) {
+                send(.disconnect(Disconnect(alive: true)), to: peer.id)
+                closeIfTemporary(peer.id)
+            }
+            return
+        }
+        if request.kind == .join { joinInProgress = false }
+        if reply.accepted {
+            addToActive(peer)
+            if case .neighbor = request.kind { counters.replacements += 1 }
+            seedRetryDelay = configuration.seedRetryInitialDelay
+        } else {
+            recentlyRefused.insert(peer.address)
+            closeIfTemporary(peer.id)
+            if request.kind == .join { tryNextSeed() } else { fillActiveView() }
+        }
+    }
+
+    mutating func receivedDisconnect(_ disconnect: Disconnect, from peer: PeerDescriptor) {
+        outstanding[peer.id] = nil
+        guard active.remove(peer.id) != nil else {
+            closeIfTemporary(peer.id)
+            return
+        }
+        if disconnect.alive {
+            passive.insert(peer, age: 0)
+        } else {
+            passive.remove(peer.id)
+        }
+        logger.debug("peer left the active view", metadata: ["peer": "\(peer)", "alive": "\(disconnect.alive)"])
+        closeIfTemporary(peer.id)
+        fillActiveView()
+    }
+
+    /// The link to an established peer is gone: a failure unless the peer said DISCONNECT first.
+    mutating func peerLinkLost(_ peer: PeerDescriptor, reason: String, failed: Bool) {
+        if let request = outstanding.removeValue(forKey: peer.id) {
+            if request.kind == .join {
+                joinInProgress = false
+                tryNextSeed()
+            }
+        }
+        guard active.remove(peer.id) != nil else { return }
+        logger.info("active peer lost", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
+        if failed {
+            counters.failedLinks += 1
+            passive.remove(peer.id)
+            lost.remember(peer.address, id: peer.id, isSeed: configuration.seeds.contains(peer.address),
+                          firstProbe: now + membership.healingProbeInitialDelay, delay: membership.healingProbeInitialDelay)
+        } else {
+            passive.insert(peer, age: 0)
+        }
+        fillActiveView()
+    }
+
+    // MARK: The active view
+
+    /// Takes `peer` into the active view; a full view first drops a random member, which is told with
+    /// DISCONNECT(alive) and kept as a passive peer.
+    mutating func addToActive(_ peer: PeerDescriptor) {
+        guard !active.contains(peer.id), let link = linkByPeer[peer.id], let state = links[link],
+              case .established(_, let epoch) = state.phase else { return }
+        if active.count >= membership.activeViewSize,
+           let victim = active.randomPeer(excluding: [peer.id], using: &random) {
+            active.remove(victim.id)
+            send(.disconnect(Disconnect(alive: true)), to: victim.id)
+            passive.insert(victim, age: 0)
+            closeIfTemporary(victim.id)
+        }
+        active.add(ActiveView.Entry(peer: peer, epoch: epoch, since: now))
+        passive.remove(peer.id)
+        lost.forget(peer.address)
+        joinQueue.removeAll()
+        effects.append(.cancelTimer(.seedRetry))
+        logger.debug("active peer added", metadata: ["peer": "\(peer)", "active": "\(active.count)"])
+    }
+
+    /// Asks passive peers, at random, to fill the active view's free places: with high priority when the
+    /// view is empty (they must accept), low otherwise (a full peer may refuse). A node with no active peer
+    /// and no passive candidate goes back to its seeds.
+    mutating func fillActiveView() {
+        guard !stopping else { return }
+        let pendingNeighbors = outstanding.values.filter { if case .neighbor = $0.kind { true } else { false } }.count
+            + dialIntents.values.reduce(0) { $0 + $1.filter { if case .neighbor = $0 { true } else { false } }.count }
+        var wanted = membership.activeViewSize - active.count - pendingNeighbors
+        guard wanted > 0 else { return }
+        let busy = Set(dialIntents.keys).union(recentlyRefused)
+        var candidates = passive.entries.map(\.peer).filter { !busy.contains($0.address) && outstanding[$0.id] == nil && !active.contains($0.id) }
+        candidates.shuffle(using: &random)
+        let priority: NeighborRequest.Priority = active.isEmpty && pendingNeighbors == 0 ? .high : .low
+        while wanted > 0, let candidate = candidates.popLast() {
+            wanted -= 1
+            dial(candidate.address, .neighbor(priority))
+        }
+        if active.isEmpty, pendingNeighbors == 0, !dialIntents.values.contains(where: { $0.contains(.neighbor(.high)) }) {
+            startJoin()
+        }
+    }
+
+    /// Requests on a link that was replaced by a duplicate were lost with it: send them again.
+    mutating func resendOutstanding(to peer: NodeID) {
+        guard let request = outstanding[peer] else { return }
+        if let priority = request.kind.priority {
+            send(.neighbor(NeighborRequest(priority: priority)), to: peer)
+        } else {
+            send(.join, to: peer)
+        }
+    }
+
+    /// A request unanswered for too long counts as refused.
+    mutating func expireOutstandingRequests() {
+        for (peer, request) in outstanding.sorted(by: { $0.key < $1.key }) where now.since(request.sentAt) > membership.requestTimeout {
+            outstanding[peer] = nil
+            if let link = linkByPeer[peer], let address = links[link]?.peer?.address { recentlyRefused.insert(address) }
+            closeIfTemporary(peer)
+            if request.kind == .join {
+                joinInProgress = false
+                tryNextSeed()
+            } else {
+                fillActiveView()
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+/// Cyclon-style shuffles over HyParView's random walks, passive-entry probes, and partition healing.
+extension Node {
+    /// One shuffle round: age the passive view, send a SHUFFLE walk, put the oldest passive entry to the
+    /// test, probe one lost peer that is due, and fill any free place in the active view.
+    mutating func shuffleRound() {
+        guard !stopping else { return }
+        passive.ageAll()
+        recentlyRefused.removeAll()
+        if let target = active.randomPeer(using: &random) {
+            let activeSample = active.entries.map(\.peer).filter { $0.id != target.id }
+                .shuffled(using: &random).prefix(membership.shuffleActiveCount)
+                .map { ShuffleEntry(peer: $0, age: 0) }
+            let passiveSample = passive.randomEntries(membership.shufflePassiveCount, excluding: [target.id], using: &random)
+            lastShuffleSent = passiveSample.map(\.peer.id)
+            let entries = [ShuffleEntry(peer: identity, age: 0)] + activeSample + passiveSample.map { ShuffleEntry(peer: $0.peer, age: $0.age) }
+            counters.shufflesSent += 1
+            send(.shuffle(Shuffle(origin: identity, ttl: UInt8(clamping: membership.shuffleWalkLength), entries: entries)), to: target.id)
+        }
+        if let oldest = passive.oldest, oldest.age > 0 {
+            dial(oldest.peer.address, .passiveCheck)
+        }
+        probeLostPeer()
+        fillActiveView()
+    }
+
+    mutating func receivedShuffle(_ shuffle: Shuffle, from sender: PeerDescriptor) {
+        counters.shufflesReceived += 1
+        guard shuffle.origin.id != identity.id else { return }
+        if shuffle.ttl > 0, active.count > 1,
+           let next = active.randomPeer(excluding: [sender.id, shuffle.origin.id], using: &random) {
+            send(.shuffle(Shuffle(origin: shuffle.origin, ttl: shuffle.ttl - 1, entries: shuffle.entries)), to: next.id)
+            return
+        }
+        // The walk ends here: answer with as many of our own passive entries, then take theirs.
+        let received = Set(shuffle.entries.map(\.peer.id))
+        let reply = passive.randomEntries(shuffle.entries.count, excluding: received.union([shuffle.origin.id]), using: &random)
+            .map { ShuffleEntry(peer: $0.peer, age: $0.age) }
+        dial(shuffle.origin.address, .shuffleReply(reply))
+        merge(shuffle.entries, preferredEvictions: reply.map(\.peer.id))
+    }
+
+    mutating func receivedShuffleReply(_ reply: ShuffleReply, from peer: PeerDescriptor) {
+        merge(reply.entries, preferredEvictions: lastShuffleSent)
+        lastShuffleSent = []
+        closeIfTemporary(peer.id)
+    }
+
+    /// Takes shuffle entries into the passive view: never this node or an active peer.
+    private mutating func merge(_ entries: [ShuffleEntry], preferredEvictions: [NodeID]) {
+        for entry in entries where entry.peer.id != identity.id && entry.peer.address != identity.address && !active.contains(entry.peer.id) {
+            passive.insert(entry.peer, age: entry.age, preferredEvictions: preferredEvictions)
+        }
+    }
+
+    // MARK: Healing
+
+    /// Probes the lost peer (or seed) whose turn has come; each failed probe doubles its wait.
+    private mutating func probeLostPeer() {
+        guard let due = lost.due(at: now) else { return }
+        guard !active.contains(address: due.address) else {
+            lost.forget(due.address)
+            let next = now + membership.healingProbeMaximumDelay
+            if due.isSeed { lost.update(due.address) { $0.nextProbe = next } }
+            return
+        }
+        counters.healingProbes += 1
+        let (current, ceiling) = (now, membership.healingProbeMaximumDelay)
+        lost.update(due.address) { entry in
+            entry.nextProbe = current + entry.delay
+            entry.delay = min(entry.delay * 2, ceiling)
+        }
+        dial(due.address, .healingProbe)
+    }
+
+    /// A lost peer answers: it may sit on the other side of a healed partition. A peer lost to failure is
+    /// asked into the active view with high priority, which bridges the two sides with one link; a seed only
+    /// trades a shuffle sample. Either way both sides learn of each other's peers and the next shuffles and
+    /// repairs mix the overlay. A peer is bridged at most once per loss, so a healthy overlay sees at most
+    /// one extra link per failure.
+    mutating func healingProbeAnswered(by peer: PeerDescriptor) {
+        guard let entry = lost.entry(peer.address) else { return }
+        if !entry.isSeed {
+            lost.forget(peer.address)
+            if !active.contains(peer.id) {
+                counters.healedLinks += 1
+                logger.info("lost peer answers again: linking to it", metadata: ["peer": "\(peer)"])
+                outstanding[peer.id] = OutstandingRequest(kind: .adoptJoiner, sentAt: now)
+                send(.neighbor(NeighborRequest(priority: .high)), to: peer.id)
+            }
+        }
+        let sample = [ShuffleEntry(peer: identity, age: 0)]
+            + active.entries.map { ShuffleEntry(peer: $0.peer, age: 0) }
+            + passive.randomEntries(membership.shufflePassiveCount, using: &random).map { ShuffleEntry(peer: $0.peer, age: $0.age) }
+        // A walk of length 0 ends at the peer, which answers over this same link.
+        send(.shuffle(Shuffle(origin: identity, ttl: 0, entries: sample)), to: peer.id)
+    }
+
+    mutating func healingProbeFailed(at address: PeerAddress) {
+        lost.update(address) { $0.failures += 1 }
+        if let entry = lost.entry(address), !entry.isSeed, entry.failures >= membership.healingProbeAttempts {
+            lost.forget(address)
+        }
+    }
+}

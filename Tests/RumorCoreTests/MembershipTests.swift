@@ -1,0 +1,116 @@
+import Testing
+@testable import RumorCore
+
+/// Builds an overlay of `count` nodes that all join through node 0, one every 10 ms, and lets it settle.
+func joinedOverlay(_ count: Int, seed: UInt64, settle: Duration = .seconds(30)) -> InMemoryNetwork {
+    var network = InMemoryNetwork()
+    network.add(configuration(0, seeds: []), seed: seed)
+    for index in 1..<count {
+        network.run(for: .milliseconds(10))
+        network.add(configuration(index, seeds: [0]), seed: seed &+ UInt64(index))
+    }
+    network.run(for: settle)
+    return network
+}
+
+@Suite("Membership: HyParView with shuffles")
+struct MembershipTests {
+    let shufflePeriod = MembershipConfiguration().shuffleInterval
+
+    @Test("1,000 nodes joining through one seed form one symmetric overlay with active views within bounds")
+    func thousandNodesJoin() {
+        let network = joinedOverlay(1000, seed: 11)
+        let views = network.activeViews()
+        let size = MembershipConfiguration().activeViewSize
+        #expect(views.values.allSatisfy { !$0.isEmpty && $0.count <= size })
+        #expect(network.asymmetricPairs().isEmpty, "asymmetric: \(network.asymmetricPairs().prefix(5))")
+        #expect(network.components().count == 1)
+        // Symmetric views make in-degree equal to view size; most nodes should have a full view.
+        let mean = Double(views.values.reduce(0) { $0 + $1.count }) / Double(views.count)
+        #expect(mean >= 0.8 * Double(size), "mean active view size \(mean)")
+        let passiveMean = Double(network.liveAddresses.reduce(0) { $0 + network.node(at: $1).status(at: network.now).passive.count }) / 1000
+        #expect(passiveMean >= 15, "mean passive view size \(passiveMean)")
+    }
+
+    @Test("after a mass failure the survivors reconnect into one component with no dead peer in any active view",
+          arguments: [0.5, 0.8])
+    func massFailure(fraction: Double) {
+        var network = joinedOverlay(1000, seed: 21)
+        var random = SeededRandom(seed: 99)
+        let victims = network.addresses.shuffled(using: &random).prefix(Int(fraction * 1000))
+        for address in victims { network.crash(address) }
+        network.run(for: shufflePeriod * 10)
+        let components = network.components()
+        #expect(components.count == 1, "components: \(components.map(\.count).sorted(by: >).prefix(5))")
+        #expect(network.viewsHoldingDeadPeers().isEmpty)
+        #expect(network.activeViews().values.allSatisfy { !$0.isEmpty })
+        #expect(network.asymmetricPairs().isEmpty)
+    }
+
+    @Test("two halves cut apart for 20 shuffle periods become one overlay again once the cut heals")
+    func partitionHeals() {
+        var network = joinedOverlay(200, seed: 31)
+        let addresses = network.addresses
+        let halves = [Array(addresses.prefix(100)), Array(addresses.suffix(100))]
+        network.partition(into: halves)
+        network.run(for: shufflePeriod * 20)
+        let split = network.components()
+        #expect(split.count >= 2, "the cut should split the overlay: \(split.map(\.count))")
+        network.heal()
+        network.run(for: shufflePeriod * 20)
+        let healed = network.components()
+        #expect(healed.count == 1, "components after healing: \(healed.map(\.count))")
+        #expect(network.asymmetricPairs().isEmpty)
+    }
+
+    @Test("a node that leaves is replaced at once by its peers, with no failure counted")
+    func gracefulLeaveIsReplaced() {
+        var network = joinedOverlay(30, seed: 41, settle: .seconds(20))
+        let leaver = PeerAddress.local(7)
+        let leaverID = network.node(at: leaver).identity.id
+        let neighbours = network.activeViews()[leaver] ?? []
+        #expect(!neighbours.isEmpty)
+        network.stopNode(leaver)
+        network.run(for: .milliseconds(100))
+        for neighbour in neighbours {
+            let status = network.node(at: neighbour).status(at: network.now)
+            #expect(!status.active.contains { $0.id == leaverID })
+            #expect(status.counters.failedLinks == 0)
+        }
+        #expect(network.components().count == 1)
+    }
+
+    @Test("a node isolated from every peer goes back to its seeds and rejoins")
+    func isolatedNodeRejoinsThroughSeeds() {
+        var network = joinedOverlay(12, seed: 51, settle: .seconds(10))
+        let loner = PeerAddress.local(11)
+        // Every peer it knows dies; only the seed (node 0) survives, and it is not among its neighbours.
+        let known = Set((network.activeViews()[loner] ?? []) + network.node(at: loner).status(at: network.now).passive.map(\.address))
+        for address in known where address != .local(0) { network.crash(address) }
+        network.run(for: .seconds(30))
+        #expect(!(network.activeViews()[loner] ?? []).isEmpty)
+        #expect(network.components().count == 1)
+    }
+
+    @Test("peer samples are distinct, at most k, and drawn from the views")
+    func peerSampling() {
+        let network = joinedOverlay(60, seed: 61, settle: .seconds(20))
+        var node = network.node(at: .local(5))
+        let status = node.status(at: network.now)
+        let known = Set(status.active.map(\.id) + status.passive.map(\.id))
+        let sample = node.samplePeers(8)
+        #expect(sample.count == min(8, known.count))
+        #expect(Set(sample.map(\.id)).count == sample.count)
+        #expect(sample.allSatisfy { known.contains($0.id) })
+        #expect(node.samplePeers(1000).count == known.count)
+    }
+
+    @Test("the same seeds give the same overlay twice")
+    func deterministicOverlay() {
+        func views() -> [String] {
+            let network = joinedOverlay(100, seed: 71, settle: .seconds(15))
+            return network.activeViews().sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+        }
+        #expect(views() == views())
+    }
+}
