@@ -7,12 +7,20 @@ enum AdminRoutes {
         case ("GET", "/status"):
             guard let status = runtime.statusOnLoop() else { return .text("node not started", status: 503) }
             return .json(statusJSON(status))
+        case ("GET", "/sample"):
+            guard let count = Int(request.query["k"] ?? "8"), (1...1000).contains(count) else {
+                return .text("k must be a whole number from 1 to 1000", status: 400)
+            }
+            let peers = runtime.samplePeersOnLoop(count)
+            return .json(.object([("peers", .array(peers.map { peer in
+                .object([("id", .string(peer.id.rawValue)), ("address", .string(peer.address.description))])
+            }))]))
         case ("GET", "/metrics"):
             return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4", body: runtime.metricsText())
-        case (_, "/status"), (_, "/metrics"):
+        case (_, "/status"), (_, "/metrics"), (_, "/sample"):
             return .text("\(request.method) is not allowed on \(request.path); use GET", status: 405)
         default:
-            return .text("no such endpoint: \(request.path) (try /status or /metrics)", status: 404)
+            return .text("no such endpoint: \(request.path) (try /status, /sample?k=N or /metrics)", status: 404)
         }
     }
 
@@ -48,6 +56,14 @@ enum AdminRoutes {
                 ("malformed_frames", .int(Int64(counters.malformedFrames))),
                 ("silent_links_closed", .int(Int64(counters.silentLinksClosed))),
                 ("seed_retries", .int(Int64(counters.seedRetries))),
+                ("joins", .int(Int64(counters.joins))),
+                ("forward_joins", .int(Int64(counters.forwardJoins))),
+                ("shuffles_sent", .int(Int64(counters.shufflesSent))),
+                ("shuffles_received", .int(Int64(counters.shufflesReceived))),
+                ("replacements", .int(Int64(counters.replacements))),
+                ("failed_links", .int(Int64(counters.failedLinks))),
+                ("healing_probes", .int(Int64(counters.healingProbes))),
+                ("healed_links", .int(Int64(counters.healedLinks))),
             ])),
         ])
     }

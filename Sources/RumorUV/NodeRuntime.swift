@@ -230,6 +230,15 @@ public final class NodeRuntime: @unchecked Sendable {
         return RuntimeStatus(node: status, now: now, listen: configuration.node.identity.address)
     }
 
+    /// Up to `count` distinct live-looking peers drawn at random from the node's views (peer sampling).
+    public func samplePeers(_ count: Int) async -> [PeerDescriptor] {
+        await eventLoop.submit { self.samplePeersOnLoop(count) }
+    }
+
+    func samplePeersOnLoop(_ count: Int) -> [PeerDescriptor] {
+        node?.samplePeers(count) ?? []
+    }
+
     func metricsText() -> [UInt8] {
         _ = statusOnLoop()
         return metrics.prometheusText()

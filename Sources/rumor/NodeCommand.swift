@@ -47,6 +47,8 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds a connect may take.")
     var connectTimeoutMs: Int = 2000
 
+    @OptionGroup(title: "Membership") var membership: MembershipOptions
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -82,6 +84,7 @@ struct NodeCommand: AsyncParsableCommand {
         var runtimeConfiguration = RuntimeConfiguration(
             node: NodeConfiguration(identity: PeerDescriptor(id: nodeID, address: listen), epoch: epoch, seeds: seedList),
             listen: listen, admin: admin, randomSeed: generator.next())
+        membership.apply(to: &runtimeConfiguration.node)
         runtimeConfiguration.limits.maximumFrameSize = maxFrameSize
         runtimeConfiguration.limits.maximumQueuedBytes = maxQueueBytes
         runtimeConfiguration.limits.connectTimeout = .milliseconds(connectTimeoutMs)

@@ -34,6 +34,13 @@ struct NodeRuntimeTests {
             #expect(metrics.text.contains(name), "missing \(name) in\n\(metrics.text)")
         }
 
+        let sample = try await AdminClient.request("GET", "/sample?k=3", to: second.endpoints.admin!)
+        let peers = try #require((try JSONSerialization.jsonObject(with: Data(sample.body)) as? [String: Any])?["peers"] as? [[String: Any]])
+        #expect(peers.map { $0["id"] as? String } == ["first"])
+        #expect(await second.runtime.samplePeers(5).map(\.id.rawValue) == ["first"])
+        let badSample = try await AdminClient.request("GET", "/sample?k=zero", to: second.endpoints.admin!)
+        #expect(badSample.status == 400)
+
         #expect(await second.shutdown() == 0)
         #expect(await first.shutdown() == 0)
     }

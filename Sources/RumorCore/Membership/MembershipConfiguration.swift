@@ -22,7 +22,7 @@ public struct MembershipConfiguration: Sendable, Equatable {
     /// Peers lost to failure remembered for healing probes, at most.
     public var lostPeerMemory = 32
     /// The first wait before probing a lost peer, doubled after each failed probe.
-    public var healingProbeInitialDelay: Duration = .seconds(2)
+    public var healingProbeInitialDelay: Duration = .seconds(1)
     public var healingProbeMaximumDelay: Duration = .seconds(60)
     /// A lost peer whose probes fail this many times in a row is forgotten.
     public var healingProbeAttempts = 12

@@ -109,6 +109,8 @@ struct LostPeerMemory {
         var address: PeerAddress
         var id: NodeID?
         var isSeed: Bool
+        /// Lost to failure (rather than only a seed): once it answers, it is linked to again.
+        var lostToFailure: Bool
         var nextProbe: Timestamp
         var delay: Duration
         var failures: Int
@@ -119,9 +121,10 @@ struct LostPeerMemory {
 
     init(capacity: Int) { self.capacity = capacity }
 
-    mutating func remember(_ address: PeerAddress, id: NodeID?, isSeed: Bool, firstProbe: Timestamp, delay: Duration) {
+    mutating func remember(_ address: PeerAddress, id: NodeID?, isSeed: Bool, lostToFailure: Bool, firstProbe: Timestamp, delay: Duration) {
         if let index = entries.firstIndex(where: { $0.address == address }) {
             entries[index].id = id ?? entries[index].id
+            entries[index].lostToFailure = entries[index].lostToFailure || lostToFailure
             entries[index].failures = 0
             entries[index].delay = delay
             entries[index].nextProbe = min(entries[index].nextProbe, firstProbe)
@@ -131,19 +134,22 @@ struct LostPeerMemory {
             entries.remove(at: victim)
         }
         guard entries.count < capacity else { return }
-        entries.append(Entry(address: address, id: id, isSeed: isSeed, nextProbe: firstProbe, delay: delay, failures: 0))
+        entries.append(Entry(address: address, id: id, isSeed: isSeed, lostToFailure: lostToFailure, nextProbe: firstProbe, delay: delay, failures: 0))
     }
 
-    func due(at now: Timestamp) -> Entry? {
-        entries.filter { $0.nextProbe <= now }.min { $0.nextProbe < $1.nextProbe }
+    /// Entries whose probe is due, earliest first.
+    func due(at now: Timestamp) -> [Entry] {
+        entries.filter { $0.nextProbe <= now }.sorted { $0.nextProbe < $1.nextProbe }
     }
 
     mutating func update(_ address: PeerAddress, _ change: (inout Entry) -> Void) {
         if let index = entries.firstIndex(where: { $0.address == address }) { change(&entries[index]) }
     }
 
+    /// Forgets a peer found again; a seed stays, as a seed only.
     mutating func forget(_ address: PeerAddress) {
         entries.removeAll { $0.address == address && !$0.isSeed }
+        update(address) { $0.lostToFailure = false }
     }
 
     func entry(_ address: PeerAddress) -> Entry? { entries.first { $0.address == address } }

@@ -127,8 +127,9 @@ extension Node {
         if failed {
             counters.failedLinks += 1
             passive.remove(peer.id)
-            lost.remember(peer.address, id: peer.id, isSeed: configuration.seeds.contains(peer.address),
+            lost.remember(peer.address, id: peer.id, isSeed: configuration.seeds.contains(peer.address), lostToFailure: true,
                           firstProbe: now + membership.healingProbeInitialDelay, delay: membership.healingProbeInitialDelay)
+            armMaintenance()
         } else {
             passive.insert(peer, age: 0)
         }

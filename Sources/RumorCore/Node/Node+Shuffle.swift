@@ -19,7 +19,7 @@ extension Node {
         if let oldest = passive.oldest, oldest.age > 0 {
             dial(oldest.peer.address, .passiveCheck)
         }
-        probeLostPeer()
+        probeLostPeers(includingSeeds: true)
         fillActiveView()
     }
 
@@ -54,22 +54,24 @@ extension Node {
 
     // MARK: Healing
 
-    /// Probes the lost peer (or seed) whose turn has come; each failed probe doubles its wait.
-    private mutating func probeLostPeer() {
-        guard let due = lost.due(at: now) else { return }
-        guard !active.contains(address: due.address) else {
-            lost.forget(due.address)
-            let next = now + membership.healingProbeMaximumDelay
-            if due.isSeed { lost.update(due.address) { $0.nextProbe = next } }
-            return
+    /// Probes the lost peers whose turn has come (every maintenance tick) and, in shuffle rounds, the seeds;
+    /// each failed probe doubles that entry's wait.
+    mutating func probeLostPeers(includingSeeds: Bool) {
+        for due in lost.due(at: now) where due.lostToFailure || includingSeeds {
+            if active.contains(address: due.address) {
+                lost.forget(due.address)
+                let next = now + membership.healingProbeMaximumDelay
+                lost.update(due.address) { $0.nextProbe = next }
+                continue
+            }
+            counters.healingProbes += 1
+            let (current, ceiling) = (now, membership.healingProbeMaximumDelay)
+            lost.update(due.address) { entry in
+                entry.nextProbe = current + entry.delay
+                entry.delay = min(entry.delay * 2, ceiling)
+            }
+            dial(due.address, .healingProbe)
         }
-        counters.healingProbes += 1
-        let (current, ceiling) = (now, membership.healingProbeMaximumDelay)
-        lost.update(due.address) { entry in
-            entry.nextProbe = current + entry.delay
-            entry.delay = min(entry.delay * 2, ceiling)
-        }
-        dial(due.address, .healingProbe)
     }
 
     /// A lost peer answers: it may sit on the other side of a healed partition. A peer lost to failure is
@@ -79,7 +81,7 @@ extension Node {
     /// one extra link per failure.
     mutating func healingProbeAnswered(by peer: PeerDescriptor) {
         guard let entry = lost.entry(peer.address) else { return }
-        if !entry.isSeed {
+        if entry.lostToFailure {
             lost.forget(peer.address)
             if !active.contains(peer.id) {
                 counters.healedLinks += 1
@@ -97,7 +99,7 @@ extension Node {
 
     mutating func healingProbeFailed(at address: PeerAddress) {
         lost.update(address) { $0.failures += 1 }
-        if let entry = lost.entry(address), !entry.isSeed, entry.failures >= membership.healingProbeAttempts {
+        if let entry = lost.entry(address), entry.lostToFailure, !entry.isSeed, entry.failures >= membership.healingProbeAttempts {
             lost.forget(address)
         }
     }

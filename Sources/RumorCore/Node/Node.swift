@@ -96,7 +96,7 @@ public struct Node {
 
     private mutating func start() {
         for seed in configuration.seeds where seed != identity.address {
-            lost.remember(seed, id: nil, isSeed: true, firstProbe: now + membership.healingProbeMaximumDelay,
+            lost.remember(seed, id: nil, isSeed: true, lostToFailure: false, firstProbe: now + membership.healingProbeMaximumDelay,
                           delay: membership.healingProbeMaximumDelay)
         }
         effects.append(.armTimer(.shuffle, after: jittered(membership.shuffleInterval)))
@@ -271,10 +271,14 @@ public struct Node {
         counters.handshakesCompleted += 1
         effects.append(.cancelTimer(.handshakeDeadline(link)))
         logger.debug("peer link up", metadata: ["peer": "\(peer)", "epoch": "\(epoch)"])
-        if !maintenanceArmed {
-            maintenanceArmed = true
-            effects.append(.armTimer(.linkMaintenance, after: maintenancePeriod))
-        }
+        armMaintenance()
+    }
+
+    /// Keeps the maintenance tick running while there are links to watch or lost peers to probe.
+    mutating func armMaintenance() {
+        guard !maintenanceArmed, !stopping else { return }
+        maintenanceArmed = true
+        effects.append(.armTimer(.linkMaintenance, after: maintenancePeriod))
     }
 
     /// When two nodes dial each other at once, both must keep the same link: the one opened by the node with
@@ -308,6 +312,7 @@ public struct Node {
     }
 
     private mutating func maintainLinks() {
+        maintenanceArmed = false
         for (link, state) in links.sorted(by: { $0.key < $1.key }) {
             guard let peer = state.peer else { continue }
             if now.since(state.lastHeard) > configuration.silenceTimeout {
@@ -321,11 +326,8 @@ public struct Node {
             }
         }
         expireOutstandingRequests()
-        if links.isEmpty {
-            maintenanceArmed = false
-        } else {
-            effects.append(.armTimer(.linkMaintenance, after: maintenancePeriod))
-        }
+        probeLostPeers(includingSeeds: false)
+        if !links.isEmpty || lost.entries.contains(where: \.lostToFailure) { armMaintenance() }
     }
 
     /// A delay of about `base`, ±25%, so that periodic work on many nodes does not line up.

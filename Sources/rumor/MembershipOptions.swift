@@ -1,0 +1,77 @@
+import ArgumentParser
+import RumorCore
+
+/// Every membership and link-liveness parameter, settable from the command line (defaults from the core).
+struct MembershipOptions: ParsableArguments {
+    private static let defaults = MembershipConfiguration()
+
+    @Option(help: "Active view size: open links kept.")
+    var activeViewSize = defaults.activeViewSize
+
+    @Option(help: "Passive view size: backup addresses kept.")
+    var passiveViewSize = defaults.passiveViewSize
+
+    @Option(help: "Hops a FORWARDJOIN walks (active random walk length).")
+    var activeWalkLength = defaults.activeRandomWalkLength
+
+    @Option(help: "Hop at which a FORWARDJOIN also enters the passive view (passive random walk length).")
+    var passiveWalkLength = defaults.passiveRandomWalkLength
+
+    @Option(help: "Milliseconds between shuffle rounds (±25% jitter).")
+    var shuffleIntervalMs = Int(defaults.shuffleInterval.millisecondsRounded)
+
+    @Option(help: "Hops a SHUFFLE walks.")
+    var shuffleWalkLength = defaults.shuffleWalkLength
+
+    @Option(help: "Active entries a SHUFFLE carries.")
+    var shuffleActive = defaults.shuffleActiveCount
+
+    @Option(help: "Passive entries a SHUFFLE carries.")
+    var shufflePassive = defaults.shufflePassiveCount
+
+    @Option(help: "Milliseconds to wait for a NEIGHBOR or JOIN reply.")
+    var requestTimeoutMs = Int(defaults.requestTimeout.millisecondsRounded)
+
+    @Option(help: "Milliseconds of idle link before a keepalive is sent.")
+    var keepaliveIntervalMs = 1000
+
+    @Option(help: "Milliseconds of silence after which a link is dead.")
+    var silenceTimeoutMs = 3000
+
+    @Option(help: "Peers lost to failure remembered for healing probes.")
+    var lostPeerMemory = defaults.lostPeerMemory
+
+    func validate() throws {
+        func require(_ condition: Bool, _ message: String) throws {
+            if !condition { throw ValidationError(message) }
+        }
+        try require((1...64).contains(activeViewSize), "--active-view-size must be 1 to 64")
+        try require((1...4096).contains(passiveViewSize), "--passive-view-size must be 1 to 4096")
+        try require((0...255).contains(activeWalkLength), "--active-walk-length must be 0 to 255")
+        try require((0...activeWalkLength).contains(passiveWalkLength), "--passive-walk-length must be 0 to --active-walk-length")
+        try require(shuffleIntervalMs >= 10, "--shuffle-interval-ms must be at least 10")
+        try require((0...255).contains(shuffleWalkLength), "--shuffle-walk-length must be 0 to 255")
+        try require((0...64).contains(shuffleActive) && (0...256).contains(shufflePassive), "--shuffle-active must be 0 to 64 and --shuffle-passive 0 to 256")
+        try require(requestTimeoutMs > 0, "--request-timeout-ms must be positive")
+        try require(keepaliveIntervalMs >= 10, "--keepalive-interval-ms must be at least 10")
+        try require(silenceTimeoutMs > keepaliveIntervalMs, "--silence-timeout-ms must exceed --keepalive-interval-ms")
+        try require((0...4096).contains(lostPeerMemory), "--lost-peer-memory must be 0 to 4096")
+    }
+
+    func apply(to configuration: inout NodeConfiguration) {
+        var membership = MembershipConfiguration()
+        membership.activeViewSize = activeViewSize
+        membership.passiveViewSize = passiveViewSize
+        membership.activeRandomWalkLength = activeWalkLength
+        membership.passiveRandomWalkLength = passiveWalkLength
+        membership.shuffleInterval = .milliseconds(shuffleIntervalMs)
+        membership.shuffleWalkLength = shuffleWalkLength
+        membership.shuffleActiveCount = shuffleActive
+        membership.shufflePassiveCount = shufflePassive
+        membership.requestTimeout = .milliseconds(requestTimeoutMs)
+        membership.lostPeerMemory = lostPeerMemory
+        configuration.membership = membership
+        configuration.keepAliveInterval = .milliseconds(keepaliveIntervalMs)
+        configuration.silenceTimeout = .milliseconds(silenceTimeoutMs)
+    }
+}
