@@ -41,6 +41,27 @@ struct MembershipOptions: ParsableArguments {
     @Option(help: "Peers lost to failure remembered for healing probes.")
     var lostPeerMemory = defaults.lostPeerMemory
 
+    @Option(help: "Milliseconds before the first healing probe of a lost peer (doubling after each failure).")
+    var healingProbeDelayMs = Int(defaults.healingProbeInitialDelay.millisecondsRounded)
+
+    @Option(help: "Longest wait in milliseconds between healing probes (also the seeds' probe period).")
+    var healingProbeMaxDelayMs = Int(defaults.healingProbeMaximumDelay.millisecondsRounded)
+
+    @Option(help: "Failed probes after which a lost peer is forgotten.")
+    var healingProbeAttempts = defaults.healingProbeAttempts
+
+    @Option(help: "Milliseconds a link outside the active view (a shuffle reply, a probe) may stay open.")
+    var temporaryLinkTimeoutMs = Int(defaults.temporaryLinkTimeout.millisecondsRounded)
+
+    @Option(help: "Milliseconds a new link may take to complete its handshake.")
+    var handshakeTimeoutMs = 5000
+
+    @Option(help: "First wait in milliseconds before the seeds are tried again (doubling).")
+    var seedRetryDelayMs = 250
+
+    @Option(help: "Longest wait in milliseconds between rounds of seed attempts.")
+    var seedRetryMaxDelayMs = 15000
+
     func validate() throws {
         func require(_ condition: Bool, _ message: String) throws {
             if !condition { throw ValidationError(message) }
@@ -56,6 +77,12 @@ struct MembershipOptions: ParsableArguments {
         try require(keepaliveIntervalMs >= 10, "--keepalive-interval-ms must be at least 10")
         try require(silenceTimeoutMs > keepaliveIntervalMs, "--silence-timeout-ms must exceed --keepalive-interval-ms")
         try require((0...4096).contains(lostPeerMemory), "--lost-peer-memory must be 0 to 4096")
+        try require(healingProbeDelayMs > 0 && healingProbeMaxDelayMs >= healingProbeDelayMs,
+                    "--healing-probe-delay-ms must be positive and at most --healing-probe-max-delay-ms")
+        try require(healingProbeAttempts >= 1, "--healing-probe-attempts must be at least 1")
+        try require(temporaryLinkTimeoutMs > 0 && handshakeTimeoutMs > 0, "timeouts must be positive")
+        try require(seedRetryDelayMs > 0 && seedRetryMaxDelayMs >= seedRetryDelayMs,
+                    "--seed-retry-delay-ms must be positive and at most --seed-retry-max-delay-ms")
     }
 
     func apply(to configuration: inout NodeConfiguration) {
@@ -70,7 +97,14 @@ struct MembershipOptions: ParsableArguments {
         membership.shufflePassiveCount = shufflePassive
         membership.requestTimeout = .milliseconds(requestTimeoutMs)
         membership.lostPeerMemory = lostPeerMemory
+        membership.healingProbeInitialDelay = .milliseconds(healingProbeDelayMs)
+        membership.healingProbeMaximumDelay = .milliseconds(healingProbeMaxDelayMs)
+        membership.healingProbeAttempts = healingProbeAttempts
+        membership.temporaryLinkTimeout = .milliseconds(temporaryLinkTimeoutMs)
         configuration.membership = membership
+        configuration.handshakeTimeout = .milliseconds(handshakeTimeoutMs)
+        configuration.seedRetryInitialDelay = .milliseconds(seedRetryDelayMs)
+        configuration.seedRetryMaximumDelay = .milliseconds(seedRetryMaxDelayMs)
         configuration.keepAliveInterval = .milliseconds(keepaliveIntervalMs)
         configuration.silenceTimeout = .milliseconds(silenceTimeoutMs)
     }

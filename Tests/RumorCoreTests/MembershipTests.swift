@@ -49,9 +49,9 @@ struct MembershipTests {
 
     @Test("two halves cut apart for 20 shuffle periods become one overlay again once the cut heals")
     func partitionHeals() {
-        var network = joinedOverlay(200, seed: 31)
+        var network = joinedOverlay(1000, seed: 31)
         let addresses = network.addresses
-        let halves = [Array(addresses.prefix(100)), Array(addresses.suffix(100))]
+        let halves = [Array(addresses.prefix(500)), Array(addresses.suffix(500))]
         network.partition(into: halves)
         network.run(for: shufflePeriod * 20)
         let split = network.components()
