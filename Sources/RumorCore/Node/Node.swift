@@ -99,7 +99,8 @@ public struct Node {
             lost.remember(seed, id: nil, isSeed: true, lostToFailure: false, firstProbe: now + membership.healingProbeMaximumDelay,
                           delay: membership.healingProbeMaximumDelay)
         }
-        effects.append(.armTimer(.shuffle, after: jittered(membership.shuffleInterval)))
+        // The first round comes early, to fill a newcomer's passive view before anything can fail.
+        effects.append(.armTimer(.shuffle, after: jittered(min(membership.shuffleInterval, .seconds(1)))))
         startJoin()
     }
 
