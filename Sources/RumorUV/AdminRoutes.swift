@@ -15,12 +15,38 @@ enum AdminRoutes {
             return .json(.object([("peers", .array(peers.map { peer in
                 .object([("id", .string(peer.id.rawValue)), ("address", .string(peer.address.description))])
             }))]))
+        case ("POST", "/publish"):
+            switch runtime.publishOnLoop(request.body) {
+            case .success(let id):
+                return .json(.object([("id", .string(id.description))]))
+            case .failure(let error):
+                if case .payloadTooLarge = error { return .text(error.description, status: 413) }
+                return .text(error.description, status: 503)
+            }
+        case ("GET", "/deliveries"):
+            guard let after = UInt64(request.query["after"] ?? "0") else {
+                return .text("after must be a delivery number (0 for all)", status: 400)
+            }
+            let limit = Int(request.query["limit"] ?? "10000") ?? 10_000
+            let lines = runtime.deliveries.after(after, limit: max(1, min(limit, 100_000))).map { recorded in
+                JSONValue.object([
+                    ("seq", .int(Int64(recorded.sequence))),
+                    ("id", .string(recorded.delivery.id.description)),
+                    ("origin", .string(recorded.delivery.id.origin.rawValue)),
+                    ("round", .int(Int64(recorded.delivery.round))),
+                    ("payload", .string(Base64.encode(recorded.delivery.payload))),
+                    ("received_ns", .int(Int64(clamping: recorded.receivedNanoseconds))),
+                ]).serialized() + "\n"
+            }.joined()
+            return HTTPResponse(status: 200, contentType: "application/x-ndjson", body: Array(lines.utf8))
         case ("GET", "/metrics"):
             return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4", body: runtime.metricsText())
-        case (_, "/status"), (_, "/metrics"), (_, "/sample"):
+        case (_, "/publish"):
+            return .text("\(request.method) is not allowed on /publish; use POST with the payload as the body", status: 405)
+        case (_, "/status"), (_, "/metrics"), (_, "/sample"), (_, "/deliveries"):
             return .text("\(request.method) is not allowed on \(request.path); use GET", status: 405)
         default:
-            return .text("no such endpoint: \(request.path) (try /status, /sample?k=N or /metrics)", status: 404)
+            return .text("no such endpoint: \(request.path) (try /status, /sample?k=N, /deliveries?after=N, POST /publish or /metrics)", status: 404)
         }
     }
 
@@ -50,6 +76,11 @@ enum AdminRoutes {
                 ])
             })),
             ("pending_links", .int(Int64(node.pendingLinks))),
+            ("eager", .array(node.broadcast.eager.map { .string($0.rawValue) })),
+            ("lazy", .array(node.broadcast.lazy.map { .string($0.rawValue) })),
+            ("payload_cache", .object([("messages", .int(Int64(node.broadcast.cachedPayloads))),
+                                       ("bytes", .int(Int64(node.broadcast.cachedBytes)))])),
+            ("seen_ids", .int(Int64(node.broadcast.seenIDs))),
             ("counters", .object([
                 ("handshakes_completed", .int(Int64(counters.handshakesCompleted))),
                 ("handshakes_rejected", .int(Int64(counters.handshakesRejected))),
@@ -64,6 +95,17 @@ enum AdminRoutes {
                 ("failed_links", .int(Int64(counters.failedLinks))),
                 ("healing_probes", .int(Int64(counters.healingProbes))),
                 ("healed_links", .int(Int64(counters.healedLinks))),
+                ("delivered", .int(Int64(counters.delivered))),
+                ("payloads_received", .int(Int64(counters.payloadsReceived))),
+                ("duplicates", .int(Int64(counters.duplicates))),
+                ("grafts_sent", .int(Int64(counters.graftsSent))),
+                ("grafts_received", .int(Int64(counters.graftsReceived))),
+                ("prunes_sent", .int(Int64(counters.prunesSent))),
+                ("prunes_received", .int(Int64(counters.prunesReceived))),
+                ("ihaves_sent", .int(Int64(counters.iHavesSent))),
+                ("ihaves_received", .int(Int64(counters.iHavesReceived))),
+                ("payload_bytes_out", .int(Int64(counters.payloadBytesOut))),
+                ("pulled", .int(Int64(counters.pulled))),
             ])),
         ])
     }

@@ -37,6 +37,7 @@ public final class NodeRuntime: @unchecked Sendable {
     private var startedAt: UInt64 = 0
     private var stopped = false
     let metrics = NodeMetrics()
+    let deliveries = DeliveryLog(capacity: 100_000)
 
     public init(configuration: RuntimeConfiguration, eventLoop: EventLoop, logger: Logger) {
         self.configuration = configuration
@@ -59,6 +60,7 @@ public final class NodeRuntime: @unchecked Sendable {
 
     private func startOnLoop() throws(UVError) -> Endpoints {
         startedAt = EventLoop.monotonicNanoseconds()
+        configuration.node.maximumFrameSize = configuration.limits.maximumFrameSize
         let listener = try TCPListener(eventLoop: eventLoop, address: configuration.listen) { [unowned self] listener in
             self.acceptInbound(from: listener)
         }
@@ -109,6 +111,7 @@ public final class NodeRuntime: @unchecked Sendable {
         adminServer = nil
         for timer in timers.values { timer.close() }
         timers.removeAll()
+        deliveries.finishAll()
         for connection in connections.values {
             if graceful { connection.closeGracefully(reason: "node stopped") } else { connection.abort(reason: "node stopped") }
         }
@@ -142,7 +145,45 @@ public final class NodeRuntime: @unchecked Sendable {
             loopTimer(for: timer).schedule(after: delay)
         case .cancelTimer(let timer):
             timers[timer]?.cancel()
+            // A graft timer is armed once per message: drop it rather than keep one per id for ever.
+            if case .graft = timer { timers.removeValue(forKey: timer)?.close() }
+        case .deliver(let delivery):
+            deliveries.record(delivery)
         }
+    }
+
+    // MARK: Broadcast
+
+    /// Broadcasts `payload` to every live node (this one included) and returns its id.
+    public func publish(_ payload: [UInt8]) async throws(PublishError) -> MessageID {
+        try await eventLoop.submit { self.publishOnLoop(payload) }.get()
+    }
+
+    func publishOnLoop(_ payload: [UInt8]) -> Result<MessageID, PublishError> {
+        guard node != nil, !stopped else { return .failure(.stopping) }
+        do throws(PublishError) {
+            let (id, effects) = try node!.publish(payload, at: now)
+            for effect in effects { carryOut(effect) }
+            flushQueued()
+            return .success(id)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Every delivery from now on; a consumer that falls more than `buffer` behind is told it lagged.
+    public func deliveryStream(buffer: Int = 1024) async -> AsyncStream<DeliveryEvent> {
+        await eventLoop.submit {
+            self.deliveries.subscribe(buffer: buffer) { [weak self] key in
+                guard let self else { return }
+                self.eventLoop.execute { self.deliveries.unsubscribe(key) }
+            }
+        }
+    }
+
+    /// Recorded deliveries numbered above `sequence`.
+    public func deliveries(after sequence: UInt64, limit: Int = 10_000) async -> [RecordedDelivery] {
+        await eventLoop.submit { self.deliveries.after(sequence, limit: limit) }
     }
 
     private func flushQueued() {
@@ -158,8 +199,11 @@ public final class NodeRuntime: @unchecked Sendable {
     private func loopTimer(for timer: NodeTimer) -> LoopTimer {
         if let existing = timers[timer] { return existing }
         let loopTimer = LoopTimer(eventLoop: eventLoop) { [unowned self] in
-            // One-shot: a handshake deadline's timer is not needed again once it fires.
-            if case .handshakeDeadline = timer { timers.removeValue(forKey: timer)?.close() }
+            // One-shot timers named after a link or a message are not needed again once they fire.
+            switch timer {
+            case .handshakeDeadline, .graft: timers.removeValue(forKey: timer)?.close()
+            case .linkMaintenance, .seedRetry, .shuffle, .iHaveBatch, .antiEntropy: break
+            }
             feed(.timerFired(timer))
         }
         timers[timer] = loopTimer

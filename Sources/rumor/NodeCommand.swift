@@ -41,6 +41,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Largest frame body accepted or sent, in bytes.")
     var maxFrameSize: Int = 1 << 20
 
+    @Option(help: "Largest payload a broadcast may carry, in bytes.")
+    var maxPayloadSize: Int = 256 << 10
+
     @Option(help: "Per-peer write queue limit in bytes; a slower peer is disconnected.")
     var maxQueueBytes: Int = 8 << 20
 
@@ -55,6 +58,9 @@ struct NodeCommand: AsyncParsableCommand {
         if let id, NodeID(id) == nil { throw ValidationError("--id must be 1 to \(NodeID.maximumLength) bytes, got '\(id)'") }
         guard maxFrameSize >= WireFormat.minimumFrameSizeLimit, maxFrameSize <= 64 << 20 else {
             throw ValidationError("--max-frame-size must be between \(WireFormat.minimumFrameSizeLimit) and \(64 << 20)")
+        }
+        guard maxPayloadSize >= 0, maxPayloadSize <= maxFrameSize - 512 else {
+            throw ValidationError("--max-payload-size must be at most --max-frame-size minus 512 bytes of framing (\(maxFrameSize - 512))")
         }
         guard maxQueueBytes >= maxFrameSize else { throw ValidationError("--max-queue-bytes must be at least --max-frame-size") }
         if let admin, !admin.isLoopback, !adminAnyAddress {
@@ -85,6 +91,7 @@ struct NodeCommand: AsyncParsableCommand {
             node: NodeConfiguration(identity: PeerDescriptor(id: nodeID, address: listen), epoch: epoch, seeds: seedList),
             listen: listen, admin: admin, randomSeed: generator.next())
         membership.apply(to: &runtimeConfiguration.node)
+        runtimeConfiguration.node.broadcast.maximumPayloadSize = maxPayloadSize
         runtimeConfiguration.limits.maximumFrameSize = maxFrameSize
         runtimeConfiguration.limits.maximumQueuedBytes = maxQueueBytes
         runtimeConfiguration.limits.connectTimeout = .milliseconds(connectTimeoutMs)

@@ -77,6 +77,11 @@ struct InMemoryNetwork {
     private var queue = EventQueue<Action>()
     private var order = 0
     private var timerGenerations: [PeerAddress: [NodeTimer: Int]] = [:]
+    /// Share of frames silently lost on every link (membership and broadcast alike).
+    var lossRate = 0.0
+    private var lossRandom = SeededRandom(seed: 0x1055)
+    /// How many times each live node delivered each message.
+    private(set) var deliveries: [PeerAddress: [MessageID: Int]] = [:]
     /// Every message sent, when `recordsMessages` is on.
     var recordsMessages = false
     private(set) var sent: [(from: PeerAddress, message: Message)] = []
@@ -148,9 +153,9 @@ struct InMemoryNetwork {
     }
 
     private mutating func deliver(_ event: NodeEvent, to address: PeerAddress) {
-        guard !down.contains(address), var node = nodes[address] else { return }
-        let effects = node.handle(event, at: now)
-        nodes[address] = node
+        guard !down.contains(address), nodes[address] != nil else { return }
+        // Mutated in place: copying a node out of the dictionary would copy its caches on every event.
+        let effects = nodes[address]!.handle(event, at: now)
         for effect in effects { carryOut(effect, from: address) }
     }
 
@@ -175,6 +180,7 @@ struct InMemoryNetwork {
         case .send(let link, let message):
             if recordsMessages { sent.append((address, message)) }
             guard let end = linkEnds[link], !separated(address, end.peer) else { return }
+            if lossRate > 0, Double.random(in: 0..<1, using: &lossRandom) < lossRate { return }
             schedule(.event(end.peer, .received(end.peerEnd, message)), after: latency)
         case .close(let link, let reason):
             guard let end = linkEnds.removeValue(forKey: link) else { return }
@@ -188,7 +194,22 @@ struct InMemoryNetwork {
             queue.push(.init(at: now + delay, order: order, action: .timer(address, timer, generation: order)))
         case .cancelTimer(let timer):
             timerGenerations[address]?[timer] = nil
+        case .deliver(let delivery):
+            deliveries[address, default: [:]][delivery.id, default: 0] += 1
         }
+    }
+
+    /// Publishes `payload` on the node at `address` now.
+    @discardableResult
+    mutating func publish(_ payload: [UInt8], from address: PeerAddress) throws -> MessageID {
+        let (id, effects) = try nodes[address]!.publish(payload, at: now)
+        for effect in effects { carryOut(effect, from: address) }
+        return id
+    }
+
+    /// Payload frames received by the live nodes so far (RMR's numerator).
+    var payloadsReceived: Int {
+        liveAddresses.reduce(0) { $0 + nodes[$1]!.status(at: now).counters.payloadsReceived }
     }
 
     fileprivate mutating func deliverStop(to address: PeerAddress) {

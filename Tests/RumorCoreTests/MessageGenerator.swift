@@ -75,7 +75,7 @@ struct MessageGenerator {
             .iHave(IHave(announcements: (0..<int(0...20)).map { _ in
                 Announcement(id: messageID(), round: UInt32(truncatingIfNeeded: random.next()))
             }))
-        case .graft: .graft(Graft(id: messageID(), round: UInt32(truncatingIfNeeded: random.next())))
+        case .graft: .graft(Graft(id: bool() ? messageID() : nil, round: UInt32(truncatingIfNeeded: random.next())))
         case .prune: .prune
         case .digest: .digest(digest())
         case .pull: .pull(digest())

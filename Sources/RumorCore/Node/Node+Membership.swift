@@ -106,7 +106,7 @@ extension Node {
 
     mutating func receivedDisconnect(_ disconnect: Disconnect, from peer: PeerDescriptor) {
         outstanding[peer.id] = nil
-        guard active.remove(peer.id) != nil else {
+        guard removeFromActive(peer.id) else {
             closeIfTemporary(peer.id)
             return
         }
@@ -128,7 +128,7 @@ extension Node {
                 tryNextSeed()
             }
         }
-        guard active.remove(peer.id) != nil else { return }
+        guard removeFromActive(peer.id) else { return }
         logger.info("active peer lost", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
         if failed {
             counters.failedLinks += 1
@@ -151,17 +151,26 @@ extension Node {
               case .established(_, let epoch) = state.phase else { return }
         if active.count >= membership.activeViewSize,
            let victim = active.randomPeer(excluding: [peer.id], using: &random) {
-            active.remove(victim.id)
+            removeFromActive(victim.id)
             send(.disconnect(Disconnect(alive: true)), to: victim.id)
             passive.insert(victim, age: 0)
             closeIfTemporary(victim.id)
         }
         active.add(ActiveView.Entry(peer: peer, epoch: epoch, since: now))
+        broadcastPeerUp(peer.id)
         passive.remove(peer.id)
         lost.forget(peer.address)
         joinQueue.removeAll()
         effects.append(.cancelTimer(.seedRetry))
         logger.debug("active peer added", metadata: ["peer": "\(peer)", "active": "\(active.count)"])
+    }
+
+    /// Takes `peer` out of the active view (and so out of the broadcast tree); false if it was not there.
+    @discardableResult
+    mutating func removeFromActive(_ peer: NodeID) -> Bool {
+        guard active.remove(peer) != nil else { return false }
+        broadcastPeerDown(peer)
+        return true
     }
 
     /// Asks passive peers, at random, to fill the active view's free places: with high priority when the

@@ -32,6 +32,9 @@ public struct Node {
     var seedRetryDelay: Duration
     var maintenanceArmed = false
 
+    // Broadcast.
+    var plumtree: PlumtreeState
+
     struct LinkState {
         enum Phase {
             case awaitingHandshake
@@ -59,6 +62,7 @@ public struct Node {
         self.seedRetryDelay = configuration.seedRetryInitialDelay
         self.passive = PassiveView(capacity: configuration.membership.passiveViewSize)
         self.lost = LostPeerMemory(capacity: configuration.membership.lostPeerMemory)
+        self.plumtree = PlumtreeState(configuration.broadcast)
     }
 
     public var identity: PeerDescriptor { configuration.identity }
@@ -101,6 +105,7 @@ public struct Node {
         }
         // The first round comes early, to fill a newcomer's passive view before anything can fail.
         effects.append(.armTimer(.shuffle, after: jittered(min(membership.shuffleInterval, .seconds(1)))))
+        effects.append(.armTimer(.antiEntropy, after: jittered(configuration.broadcast.antiEntropyInterval)))
         startJoin()
     }
 
@@ -217,9 +222,18 @@ public struct Node {
             receivedShuffle(shuffle, from: peer)
         case .shuffleReply(let reply):
             receivedShuffleReply(reply, from: peer)
-        case .gossip, .iHave, .graft, .prune, .digest, .pull:
-            // Broadcast takes these; until it does, they are ignored.
-            logger.trace("message with no handler yet", metadata: ["type": "\(message.type)"])
+        case .gossip(let gossip):
+            receivedGossip(gossip, from: peer)
+        case .iHave(let iHave):
+            receivedIHave(iHave, from: peer)
+        case .graft(let graft):
+            receivedGraft(graft, from: peer)
+        case .prune:
+            receivedPrune(from: peer)
+        case .digest(let digest):
+            receivedDigest(digest, from: peer)
+        case .pull(let pull):
+            receivedPull(pull, from: peer)
         }
     }
 
@@ -309,6 +323,13 @@ public struct Node {
         case .shuffle:
             shuffleRound()
             effects.append(.armTimer(.shuffle, after: jittered(membership.shuffleInterval)))
+        case .graft(let id):
+            graftTimerFired(for: id)
+        case .iHaveBatch:
+            sendIHaveBatches()
+        case .antiEntropy:
+            antiEntropyRound()
+            effects.append(.armTimer(.antiEntropy, after: jittered(configuration.broadcast.antiEntropyInterval)))
         }
     }
 
@@ -349,9 +370,13 @@ public struct Node {
         links.removeAll()
         linkByPeer.removeAll()
         active = ActiveView()
+        plumtree.eager.removeAll()
+        plumtree.lazy.removeAll()
         effects.append(.cancelTimer(.linkMaintenance))
         effects.append(.cancelTimer(.seedRetry))
         effects.append(.cancelTimer(.shuffle))
+        effects.append(.cancelTimer(.antiEntropy))
+        effects.append(.cancelTimer(.iHaveBatch))
     }
 
     // MARK: Status
@@ -364,8 +389,10 @@ public struct Node {
         }
         let passivePeers = passive.entries.map { NodeStatus.PassivePeer(id: $0.peer.id, address: $0.peer.address, age: $0.age) }
         let pending = links.values.filter { $0.peer == nil }.count
+        let broadcast = NodeStatus.Broadcast(eager: plumtree.eager, lazy: plumtree.lazy, cachedPayloads: plumtree.cache.count,
+                                             cachedBytes: plumtree.cache.bytes, seenIDs: plumtree.seen.count)
         return NodeStatus(identity: identity, epoch: configuration.epoch, active: activePeers, passive: passivePeers,
-                          pendingLinks: pending, counters: counters)
+                          pendingLinks: pending, broadcast: broadcast, counters: counters)
     }
 
     /// The ids in the active view, for tests and the simulator.

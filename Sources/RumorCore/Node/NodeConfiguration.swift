@@ -15,6 +15,9 @@ public struct NodeConfiguration: Sendable {
     public var seedRetryInitialDelay: Duration = .milliseconds(250)
     public var seedRetryMaximumDelay: Duration = .seconds(15)
     public var membership = MembershipConfiguration()
+    public var broadcast = BroadcastConfiguration()
+    /// The largest frame body the links carry; IHAVE batches and digests are cut to fit it.
+    public var maximumFrameSize = WireFormat.defaultMaximumFrameSize
 
     public init(identity: PeerDescriptor, epoch: Epoch, seeds: [PeerAddress]) {
         self.identity = identity

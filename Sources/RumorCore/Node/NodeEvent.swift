@@ -43,6 +43,8 @@ public enum NodeEffect: Hashable, Sendable {
     /// Fire `timer` once after `delay`; arming a timer that is armed already moves it.
     case armTimer(NodeTimer, after: Duration)
     case cancelTimer(NodeTimer)
+    /// Hand a broadcast message to the application; exactly once per message id.
+    case deliver(Delivery)
 }
 
 /// The node's timers. Each is armed at most once at a time.
@@ -55,4 +57,10 @@ public enum NodeTimer: Hashable, Sendable {
     case seedRetry
     /// The next shuffle round: ageing, a SHUFFLE walk, a passive-entry probe, a healing probe.
     case shuffle
+    /// A payload announced by IHAVE has not arrived: ask an announcer for it.
+    case graft(MessageID)
+    /// Send the IHAVEs gathered since the last batch.
+    case iHaveBatch
+    /// Send a digest of held message ids to a random active peer.
+    case antiEntropy
 }

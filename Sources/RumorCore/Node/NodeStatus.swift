@@ -33,6 +33,27 @@ public struct NodeStatus: Sendable, Equatable {
         public var failedLinks = 0
         public var healingProbes = 0
         public var healedLinks = 0
+        /// Broadcast: messages handed to the application, payload frames received (RMR's numerator), and
+        /// the tree's upkeep.
+        public var delivered = 0
+        public var payloadsReceived = 0
+        public var duplicates = 0
+        public var graftsSent = 0
+        public var graftsReceived = 0
+        public var prunesSent = 0
+        public var prunesReceived = 0
+        public var iHavesSent = 0
+        public var iHavesReceived = 0
+        public var payloadBytesOut = 0
+        public var pulled = 0
+    }
+
+    public struct Broadcast: Sendable, Equatable {
+        public var eager: [NodeID]
+        public var lazy: [NodeID]
+        public var cachedPayloads: Int
+        public var cachedBytes: Int
+        public var seenIDs: Int
     }
 
     public var identity: PeerDescriptor
@@ -41,5 +62,6 @@ public struct NodeStatus: Sendable, Equatable {
     public var passive: [PassivePeer]
     /// Links still in their handshake.
     public var pendingLinks: Int
+    public var broadcast: Broadcast
     public var counters: Counters
 }

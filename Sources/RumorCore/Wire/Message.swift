@@ -205,12 +205,13 @@ public struct IHave: Hashable, Sendable {
     public init(announcements: [Announcement]) { self.announcements = announcements }
 }
 
-/// Asks for a payload and makes the link eager again.
+/// Makes the link eager again and, with an id, asks for that payload. Without one it only moves the link
+/// into the tree (Plumtree's optimisation step, for a message the sender already holds).
 public struct Graft: Hashable, Sendable {
-    public var id: MessageID
+    public var id: MessageID?
     public var round: UInt32
 
-    public init(id: MessageID, round: UInt32) {
+    public init(id: MessageID?, round: UInt32) {
         self.id = id
         self.round = round
     }

@@ -34,7 +34,7 @@ public enum MessageCodec {
         case .iHave(let iHave):
             return 2 + iHave.announcements.reduce(0) { $0 + size(of: $1.id) + 4 }
         case .graft(let graft):
-            return size(of: graft.id) + 4
+            return 1 + (graft.id.map(size(of:)) ?? 0) + 4
         case .digest(let digest), .pull(let digest):
             return 2 + digest.entries.reduce(0) { $0 + 1 + $1.origin.rawValue.utf8.count + 8 + 2 + 16 * $1.ranges.count }
         }
@@ -138,7 +138,8 @@ public enum MessageCodec {
                 writer.write(announcement.round)
             }
         case .graft(let graft):
-            write(graft.id, into: &writer)
+            writer.write(UInt8(graft.id == nil ? 0 : 1))
+            if let id = graft.id { write(id, into: &writer) }
             writer.write(graft.round)
         case .digest(let digest), .pull(let digest):
             writer.write(UInt16(digest.entries.count))
@@ -263,7 +264,7 @@ public enum MessageCodec {
             }
             return .iHave(IHave(announcements: announcements))
         case .graft:
-            let id = try readMessageID(&reader, "graft.id")
+            let id = try reader.readBool("graft.hasID") ? try readMessageID(&reader, "graft.id") : nil
             let round = try reader.read(UInt32.self, "graft.round")
             return .graft(Graft(id: id, round: round))
         case .prune:

@@ -1,0 +1,38 @@
+/// Everything broadcast keeps: the tree's eager and lazy links, payloads and seen ids, payloads announced
+/// but missing, IHAVEs waiting for their batch, and this node's own sequence counter.
+struct PlumtreeState {
+    var eager: [NodeID] = []
+    var lazy: [NodeID] = []
+    var cache: PayloadCache
+    var seen: SeenSet
+    /// Announcers of each missing payload, in the order their IHAVEs arrived.
+    var missing: [MessageID: [(peer: NodeID, round: UInt32)]] = [:]
+    var graftArmed: Set<MessageID> = []
+    var lazyQueue: [NodeID: [Announcement]] = [:]
+    var batchArmed = false
+    var nextSequence: UInt64 = 0
+    /// Ids asked for by anti-entropy: they arrive off the tree and must not reshape it.
+    var pulled: Set<MessageID> = []
+
+    init(_ configuration: BroadcastConfiguration) {
+        cache = PayloadCache(maximumCount: configuration.payloadCacheCount, maximumBytes: configuration.payloadCacheBytes,
+                             retention: configuration.payloadRetention)
+        seen = SeenSet(maximumCount: configuration.seenCount, retention: configuration.seenRetention)
+    }
+
+    mutating func makeEager(_ peer: NodeID) {
+        lazy.removeAll { $0 == peer }
+        if !eager.contains(peer) { eager.append(peer) }
+    }
+
+    mutating func makeLazy(_ peer: NodeID) {
+        eager.removeAll { $0 == peer }
+        if !lazy.contains(peer) { lazy.append(peer) }
+    }
+
+    mutating func remove(_ peer: NodeID) {
+        eager.removeAll { $0 == peer }
+        lazy.removeAll { $0 == peer }
+        lazyQueue[peer] = nil
+    }
+}

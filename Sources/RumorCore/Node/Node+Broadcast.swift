@@ -1,0 +1,178 @@
+/// Plumtree (Leitão, Pereira, Rodrigues, SRDS 2007): payloads go eagerly along a spanning tree of the
+/// active view, the other links carry batched IHAVEs, a missing payload is pulled with GRAFT, and a
+/// duplicate prunes the link it came on.
+extension Node {
+    // MARK: Publishing
+
+    /// Broadcasts `payload` to every live node, this one included; returns its id and the driver's effects.
+    public mutating func publish(_ payload: [UInt8], at now: Timestamp) throws(PublishError) -> (id: MessageID, effects: [NodeEffect]) {
+        guard !stopping else { throw .stopping }
+        let limit = configuration.broadcast.maximumPayloadSize
+        guard payload.count <= limit else { throw .payloadTooLarge(size: payload.count, limit: limit) }
+        effects.removeAll(keepingCapacity: true)
+        self.now = max(self.now, now)
+        let id = MessageID(origin: identity.id, epoch: configuration.epoch, sequence: plumtree.nextSequence)
+        plumtree.nextSequence += 1
+        accept(Gossip(id: id, round: 0, payload: payload), from: nil)
+        return (id, effects)
+    }
+
+    // MARK: Membership feeds the tree
+
+    /// A new neighbour starts eager, and the two compare what they hold.
+    mutating func broadcastPeerUp(_ peer: NodeID) {
+        plumtree.makeEager(peer)
+        sendDigest(to: peer)
+    }
+
+    mutating func broadcastPeerDown(_ peer: NodeID) {
+        plumtree.remove(peer)
+    }
+
+    // MARK: Payloads
+
+    mutating func receivedGossip(_ gossip: Gossip, from sender: PeerDescriptor) {
+        counters.payloadsReceived += 1
+        let wasPulled = plumtree.pulled.remove(gossip.id) != nil
+        if plumtree.seen.contains(gossip.id) {
+            counters.duplicates += 1
+            // A duplicate means two tree paths reach here: the later one becomes lazy.
+            if !wasPulled, active.contains(sender.id), plumtree.eager.contains(sender.id) {
+                plumtree.makeLazy(sender.id)
+                counters.prunesSent += 1
+                send(.prune, to: sender.id)
+            }
+            return
+        }
+        if !wasPulled, active.contains(sender.id) { plumtree.makeEager(sender.id) }
+        accept(gossip, from: sender.id, offTree: wasPulled)
+    }
+
+    /// Delivers a new payload, keeps it for GRAFTs, and passes it on: eagerly to eager peers and as an IHAVE
+    /// to lazy ones (only as IHAVEs when it came off the tree, from anti-entropy). The origin pushes its own
+    /// messages to every active peer: until a copy leaves the origin, the origin's death loses the message,
+    /// and its eager set may be empty when its links were pruned by other senders' trees.
+    private mutating func accept(_ gossip: Gossip, from sender: NodeID?, offTree: Bool = false) {
+        plumtree.seen.insert(gossip.id, at: now)
+        plumtree.cache.insert(gossip.id, PayloadCache.Entry(payload: gossip.payload, round: gossip.round, sender: sender, storedAt: now))
+        plumtree.missing[gossip.id] = nil
+        if plumtree.graftArmed.remove(gossip.id) != nil { effects.append(.cancelTimer(.graft(gossip.id))) }
+        counters.delivered += 1
+        effects.append(.deliver(Delivery(id: gossip.id, round: gossip.round, payload: gossip.payload)))
+        let next = Gossip(id: gossip.id, round: gossip.round &+ 1, payload: gossip.payload)
+        for peer in active.ids where peer != sender {
+            if !offTree, sender == nil || plumtree.eager.contains(peer) {
+                counters.payloadBytesOut += gossip.payload.count
+                send(.gossip(next), to: peer)
+            } else {
+                announce(Announcement(id: gossip.id, round: next.round), to: peer)
+            }
+        }
+    }
+
+    // MARK: Lazy announcements
+
+    private mutating func announce(_ announcement: Announcement, to peer: NodeID) {
+        plumtree.lazyQueue[peer, default: []].append(announcement)
+        if !plumtree.batchArmed {
+            plumtree.batchArmed = true
+            effects.append(.armTimer(.iHaveBatch, after: configuration.broadcast.iHaveBatchInterval))
+        }
+    }
+
+    /// Sends each peer its gathered IHAVEs, cut into frames that fit the frame limit.
+    mutating func sendIHaveBatches() {
+        plumtree.batchArmed = false
+        let budget = configuration.maximumFrameSize - WireFormat.bodyHeaderSize - 2
+        for peer in plumtree.lazyQueue.keys.sorted() {
+            let announcements = plumtree.lazyQueue.removeValue(forKey: peer) ?? []
+            var batch: [Announcement] = []
+            var size = 0
+            for announcement in announcements {
+                let entrySize = 1 + announcement.id.origin.rawValue.utf8.count + 16 + 4
+                if !batch.isEmpty, size + entrySize > budget || batch.count == Int(UInt16.max) {
+                    flushIHave(batch, to: peer)
+                    batch = []
+                    size = 0
+                }
+                batch.append(announcement)
+                size += entrySize
+            }
+            if !batch.isEmpty { flushIHave(batch, to: peer) }
+        }
+    }
+
+    private mutating func flushIHave(_ batch: [Announcement], to peer: NodeID) {
+        counters.iHavesSent += batch.count
+        send(.iHave(IHave(announcements: batch)), to: peer)
+    }
+
+    mutating func receivedIHave(_ iHave: IHave, from peer: PeerDescriptor) {
+        counters.iHavesReceived += iHave.announcements.count
+        for announcement in iHave.announcements {
+            let id = announcement.id
+            if plumtree.seen.contains(id) {
+                optimize(id, announcedRound: announcement.round, by: peer.id)
+                continue
+            }
+            plumtree.missing[id, default: []].append((peer.id, announcement.round))
+            if plumtree.graftArmed.insert(id).inserted {
+                effects.append(.armTimer(.graft(id), after: configuration.broadcast.graftTimeout))
+            }
+        }
+    }
+
+    /// Plumtree's optimisation: when a lazy link would have brought a payload several rounds sooner than the
+    /// tree did, the lazy link joins the tree and the slow one leaves it.
+    private mutating func optimize(_ id: MessageID, announcedRound: UInt32, by announcer: NodeID) {
+        guard let entry = plumtree.cache[id], let via = entry.sender, via != announcer,
+              active.contains(announcer), plumtree.lazy.contains(announcer), plumtree.eager.contains(via),
+              announcedRound &+ configuration.broadcast.optimizationThreshold < entry.round else { return }
+        plumtree.makeEager(announcer)
+        plumtree.makeLazy(via)
+        counters.graftsSent += 1
+        counters.prunesSent += 1
+        send(.graft(Graft(id: nil, round: announcedRound)), to: announcer)
+        send(.prune, to: via)
+    }
+
+    /// The payload did not come: ask the first announcer still linked, and give the next one less time.
+    mutating func graftTimerFired(for id: MessageID) {
+        plumtree.graftArmed.remove(id)
+        guard !plumtree.seen.contains(id), var announcers = plumtree.missing[id] else {
+            plumtree.missing[id] = nil
+            return
+        }
+        while !announcers.isEmpty {
+            let (peer, round) = announcers.removeFirst()
+            guard linkByPeer[peer] != nil else { continue }
+            if active.contains(peer) { plumtree.makeEager(peer) }
+            counters.graftsSent += 1
+            send(.graft(Graft(id: id, round: round)), to: peer)
+            break
+        }
+        plumtree.missing[id] = announcers
+        if plumtree.graftArmed.insert(id).inserted {
+            effects.append(.armTimer(.graft(id), after: configuration.broadcast.secondGraftTimeout))
+        }
+        if announcers.isEmpty {
+            // Nobody else to ask now: a later IHAVE or anti-entropy will bring it.
+            plumtree.graftArmed.remove(id)
+            effects.append(.cancelTimer(.graft(id)))
+            plumtree.missing[id] = nil
+        }
+    }
+
+    mutating func receivedGraft(_ graft: Graft, from peer: PeerDescriptor) {
+        counters.graftsReceived += 1
+        if active.contains(peer.id) { plumtree.makeEager(peer.id) }
+        guard let id = graft.id, let entry = plumtree.cache[id] else { return }
+        counters.payloadBytesOut += entry.payload.count
+        send(.gossip(Gossip(id: id, round: entry.round &+ 1, payload: entry.payload)), to: peer.id)
+    }
+
+    mutating func receivedPrune(from peer: PeerDescriptor) {
+        counters.prunesReceived += 1
+        if active.contains(peer.id) { plumtree.makeLazy(peer.id) }
+    }
+}
