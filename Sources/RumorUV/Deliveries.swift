@@ -1,5 +1,6 @@
 import Glibc
 import RumorCore
+import Synchronization
 
 /// A delivery as the runtime records it: numbered in arrival order, with the local wall-clock time.
 public struct RecordedDelivery: Sendable {
@@ -15,20 +16,69 @@ public enum DeliveryEvent: Sendable {
     case lagged(missed: Int)
 }
 
-/// The recent deliveries of a node, for `/deliveries?after=N`, and the live subscribers. A subscriber that
-/// falls behind by more than its buffer loses the oldest and is told how many, instead of slowing the node.
+/// The deliveries of one subscriber, from when it subscribed. At most `buffer` wait unread; beyond that new
+/// deliveries are skipped and counted, and the subscriber's next read reports them as `.lagged`, so a slow
+/// consumer never slows the node and always learns what it lost.
+public struct DeliveryStream: AsyncSequence, Sendable {
+    public typealias Element = DeliveryEvent
+
+    let deliveries: AsyncStream<RecordedDelivery>
+    let backlog: Backlog
+
+    /// Unread and skipped counts, shared by the node's loop (which offers) and the reader (which takes).
+    final class Backlog: Sendable {
+        private let counts = Mutex<(unread: Int, skipped: Int)>((0, 0))
+        let limit: Int
+
+        init(limit: Int) { self.limit = Swift.max(1, limit) }
+
+        /// Whether one more delivery may be queued; if not, it is counted as skipped.
+        func admit() -> Bool {
+            counts.withLock { counts in
+                guard counts.unread < limit else {
+                    counts.skipped += 1
+                    return false
+                }
+                counts.unread += 1
+                return true
+            }
+        }
+
+        func read() { counts.withLock { $0.unread -= 1 } }
+
+        func takeSkipped() -> Int? {
+            counts.withLock { counts in
+                defer { counts.skipped = 0 }
+                return counts.skipped > 0 ? counts.skipped : nil
+            }
+        }
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var deliveries: AsyncStream<RecordedDelivery>.AsyncIterator
+        let backlog: Backlog
+
+        public mutating func next() async -> DeliveryEvent? {
+            if let skipped = backlog.takeSkipped() { return .lagged(missed: skipped) }
+            guard let delivery = await deliveries.next() else { return nil }
+            backlog.read()
+            return .delivery(delivery)
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(deliveries: deliveries.makeAsyncIterator(), backlog: backlog)
+    }
+}
+
+/// The recent deliveries of a node, for `/deliveries?after=N`, and the live subscribers.
 final class DeliveryLog {
     private var ring: [RecordedDelivery] = []
     private var start = 0
     let capacity: Int
     private(set) var nextSequence: UInt64 = 1
-    private var subscribers: [UInt64: Subscriber] = [:]
+    private var subscribers: [UInt64: (continuation: AsyncStream<RecordedDelivery>.Continuation, backlog: DeliveryStream.Backlog)] = [:]
     private var nextSubscriber: UInt64 = 0
-
-    private struct Subscriber {
-        var continuation: AsyncStream<DeliveryEvent>.Continuation
-        var missed = 0
-    }
 
     init(capacity: Int) { self.capacity = capacity }
 
@@ -44,12 +94,8 @@ final class DeliveryLog {
             ring[start] = recorded
             start = (start + 1) % capacity
         }
-        for (key, var subscriber) in subscribers {
-            if subscriber.missed > 0, case .enqueued = subscriber.continuation.yield(.lagged(missed: subscriber.missed)) {
-                subscriber.missed = 0
-            }
-            if case .dropped = subscriber.continuation.yield(.delivery(recorded)) { subscriber.missed += 1 }
-            subscribers[key] = subscriber
+        for subscriber in subscribers.values where subscriber.backlog.admit() {
+            subscriber.continuation.yield(recorded)
         }
     }
 
@@ -59,13 +105,14 @@ final class DeliveryLog {
         return Array(ordered.drop { $0.sequence <= sequence }.prefix(limit))
     }
 
-    func subscribe(buffer: Int, removal: @escaping @Sendable (UInt64) -> Void) -> AsyncStream<DeliveryEvent> {
+    func subscribe(buffer: Int, removal: @escaping @Sendable (UInt64) -> Void) -> DeliveryStream {
         let key = nextSubscriber
         nextSubscriber += 1
-        let (stream, continuation) = AsyncStream<DeliveryEvent>.makeStream(bufferingPolicy: .bufferingNewest(max(1, buffer)))
+        let backlog = DeliveryStream.Backlog(limit: buffer)
+        let (stream, continuation) = AsyncStream<RecordedDelivery>.makeStream(bufferingPolicy: .unbounded)
         continuation.onTermination = { _ in removal(key) }
-        subscribers[key] = Subscriber(continuation: continuation)
-        return stream
+        subscribers[key] = (continuation, backlog)
+        return DeliveryStream(deliveries: stream, backlog: backlog)
     }
 
     func unsubscribe(_ key: UInt64) { subscribers[key] = nil }

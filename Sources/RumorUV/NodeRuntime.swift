@@ -172,7 +172,7 @@ public final class NodeRuntime: @unchecked Sendable {
     }
 
     /// Every delivery from now on; a consumer that falls more than `buffer` behind is told it lagged.
-    public func deliveryStream(buffer: Int = 1024) async -> AsyncStream<DeliveryEvent> {
+    public func deliveryStream(buffer: Int = 1024) async -> DeliveryStream {
         await eventLoop.submit {
             self.deliveries.subscribe(buffer: buffer) { [weak self] key in
                 guard let self else { return }

@@ -41,6 +41,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Largest frame body accepted or sent, in bytes.")
     var maxFrameSize: Int = 1 << 20
 
+    @Option(help: "A shell command run for each delivery, one at a time: the payload on its standard input, RUMOR_ID, RUMOR_ORIGIN, RUMOR_ROUND and RUMOR_SEQ in its environment.")
+    var exec: String?
+
     @Option(help: "Largest payload a broadcast may carry, in bytes.")
     var maxPayloadSize: Int = 256 << 10
 
@@ -111,7 +114,11 @@ struct NodeCommand: AsyncParsableCommand {
         }
         if seedList.isEmpty { logger.notice("no seeds given: this node waits for others to join it") }
         logger.notice("listening", metadata: ["peers": "\(endpoints.listen)", "admin": "\(endpoints.admin.map { "\($0)" } ?? "off")"])
+        let handlers = exec.map { command in
+            Task { await DeliveryHandler(command: command, logger: logger).run(await runtime.deliveryStream()) }
+        }
         let signal = await eventLoop.waitForTerminationSignal()
+        handlers?.cancel()
         logger.notice("leaving", metadata: ["signal": "\(signal)"])
         await runtime.stop()
         // Give DISCONNECTs a moment to reach the wire before the loop closes every handle.

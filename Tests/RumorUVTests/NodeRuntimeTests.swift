@@ -118,3 +118,73 @@ struct NodeRuntimeTests {
         #expect(await node.shutdown() == 0)
     }
 }
+
+@Suite("Broadcast through the runtime", .serialized)
+struct RuntimeBroadcastTests {
+    @Test("a message published with POST /publish is delivered once on every node, listed by /deliveries and streamed to subscribers")
+    func publishAndDeliver() async throws {
+        let first = try await TestNode.start(id: "first")
+        let second = try await TestNode.start(id: "second", seeds: [first.endpoints.listen])
+        let third = try await TestNode.start(id: "third", seeds: [first.endpoints.listen])
+        let linked = await eventually {
+            let thirdPeers = await third.activePeerIDs()
+            let secondPeers = await second.activePeerIDs()
+            return !thirdPeers.isEmpty && !secondPeers.isEmpty
+        }
+        #expect(linked)
+        let stream = await third.runtime.deliveryStream(buffer: 16)
+
+        let reply = try await AdminClient.request("POST", "/publish", to: second.endpoints.admin!, body: Array("hello".utf8))
+        #expect(reply.status == 200)
+        let id = try #require((try JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any])?["id"] as? String)
+        #expect(id.hasPrefix("second/1/"))
+
+        for node in [first, second, third] {
+            let delivered = await eventually {
+                let lines = (try? await AdminClient.request("GET", "/deliveries?after=0", to: node.endpoints.admin!))?.text ?? ""
+                return lines.split(separator: "\n").count == 1 && lines.contains("\"id\":\"\(id)\"")
+            }
+            #expect(delivered)
+        }
+        let lines = try await AdminClient.request("GET", "/deliveries?after=0", to: first.endpoints.admin!).text
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(lines.utf8)) as? [String: Any])
+        #expect(object["seq"] as? Int == 1 && object["origin"] as? String == "second")
+        #expect(object["payload"] as? String == "aGVsbG8=")
+        #expect((object["received_ns"] as? Int ?? 0) > 1_700_000_000_000_000_000)
+        let after = try await AdminClient.request("GET", "/deliveries?after=1", to: first.endpoints.admin!)
+        #expect(after.text.isEmpty)
+
+        var iterator = stream.makeAsyncIterator()
+        if case .delivery(let recorded) = await iterator.next() {
+            #expect(recorded.delivery.id.description == id && recorded.delivery.payload == Array("hello".utf8))
+        } else {
+            Issue.record("no delivery on the stream")
+        }
+
+        let tooLarge = try await AdminClient.request("POST", "/publish", to: first.endpoints.admin!, body: [UInt8](repeating: 1, count: 300_000))
+        #expect(tooLarge.status == 413 && tooLarge.text.contains("262144"))
+        for node in [third, second, first] { #expect(await node.shutdown() == 0) }
+    }
+
+    @Test("a subscriber that stops reading is told how many deliveries it missed; the node does not wait for it")
+    func laggingSubscriber() async throws {
+        let node = try await TestNode.start(id: "solo")
+        let stream = await node.runtime.deliveryStream(buffer: 4)
+        for index in 0..<20 { _ = try await node.runtime.publish([UInt8(index)]) }
+        var iterator = stream.makeAsyncIterator()
+        var lagged = 0
+        var delivered: [UInt8] = []
+        while delivered.count + lagged < 20, let event = await iterator.next() {
+            switch event {
+            case .lagged(let missed): lagged += missed
+            case .delivery(let recorded): delivered += recorded.delivery.payload
+            }
+        }
+        // The four that fit the buffer arrive; the sixteen after them are reported, not silently lost.
+        #expect(delivered == [0, 1, 2, 3] && lagged == 16, "seen \(delivered), missed \(lagged)")
+        // Once it reads again it gets new deliveries.
+        _ = try await node.runtime.publish([42])
+        if case .delivery(let recorded) = await iterator.next() { #expect(recorded.delivery.payload == [42]) }
+        #expect(await node.shutdown() == 0)
+    }
+}
