@@ -138,3 +138,77 @@ struct LiveOverlayTests {
         print("live overlay: all 16 one overlay again \(clock.now - restartedAt) after the restarts")
     }
 }
+
+extension LiveOverlay {
+    /// A running member's deliveries: id and wall-clock receive time of each, in order.
+    func deliveries(of index: Int) async -> [(id: String, receivedNs: Int)]? {
+        guard let reply = try? await AdminClient.request("GET", "/deliveries?after=0&limit=100000", to: members[index].admin),
+              reply.status == 200 else { return nil }
+        return reply.text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let id = object["id"] as? String, let received = object["received_ns"] as? Int else { return nil }
+            return (id, received)
+        }
+    }
+
+    func counter(_ name: String, of index: Int) async -> Int {
+        guard let reply = try? await AdminClient.request("GET", "/status", to: members[index].admin),
+              let object = try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any],
+              let counters = object["counters"] as? [String: Any] else { return 0 }
+        return counters[name] as? Int ?? 0
+    }
+}
+
+@Suite("Broadcast on a live overlay of 16 processes", .serialized)
+struct LiveBroadcastTests {
+    @Test("1,000 messages published across random nodes reach every node exactly once")
+    func thousandMessages() async throws {
+        let overlay = try LiveOverlay(size: 16, seeds: 2)
+        defer { overlay.stopAll() }
+        for index in 0..<16 { try overlay.start(index) }
+        let formed = await eventually(within: .seconds(5)) { await overlay.problems() == nil }
+        #expect(formed)
+        var payloadsBefore = 0
+        for index in 0..<16 { payloadsBefore += await overlay.counter("payloads_received", of: index) }
+
+        var random = SeededRandom(seed: 1000)
+        var published: [String: Int] = [:]
+        for sequence in 0..<1000 {
+            let origin = Int.random(in: 0..<16, using: &random)
+            let reply = try await AdminClient.request("POST", "/publish", to: overlay.members[origin].admin, body: Array("message \(sequence)".utf8))
+            let object = try JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any]
+            if let id = object?["id"] as? String { published[id] = origin }
+        }
+        #expect(published.count == 1000)
+
+        var byNode: [[(id: String, receivedNs: Int)]] = []
+        let complete = await eventually(within: .seconds(10)) {
+            byNode = []
+            for index in 0..<16 { byNode.append(await overlay.deliveries(of: index) ?? []) }
+            return byNode.allSatisfy { $0.count >= 1000 }
+        }
+        #expect(complete, "deliveries per node: \(byNode.map(\.count))")
+        for (index, deliveries) in byNode.enumerated() {
+            let ids = deliveries.map(\.id)
+            #expect(Set(ids) == Set(published.keys), "node \(index) misses \(Set(published.keys).subtracting(ids).count)")
+            #expect(ids.count == Set(ids).count, "node \(index) delivered a message twice")
+        }
+
+        // Latency: from the origin's own delivery (the moment it published) to the last node's.
+        var receivedAt: [String: [Int]] = [:]
+        for deliveries in byNode { for delivery in deliveries { receivedAt[delivery.id, default: []].append(delivery.receivedNs) } }
+        var latencies: [Double] = []
+        for (id, origin) in published {
+            guard let times = receivedAt[id], let start = byNode[origin].first(where: { $0.id == id })?.receivedNs else { continue }
+            latencies.append(Double(times.max()! - start) / 1e6)
+        }
+        latencies.sort()
+        var payloadsAfter = 0
+        for index in 0..<16 { payloadsAfter += await overlay.counter("payloads_received", of: index) }
+        let rmr = Double(payloadsAfter - payloadsBefore) / Double(1000 * 15) - 1
+        let p50 = latencies[latencies.count / 2]
+        let p99 = latencies[latencies.count * 99 / 100]
+        print(String(format: "live broadcast, 16 nodes, 1,000 messages: latency to the last node p50 %.2f ms, p99 %.2f ms, max %.2f ms; RMR %.3f",
+                     p50, p99, latencies.last!, rmr))
+    }
+}

@@ -49,10 +49,11 @@ extension Node {
     }
 
     /// Delivers a new payload, keeps it for GRAFTs, and passes it on: eagerly to eager peers and as an IHAVE
-    /// to lazy ones (only as IHAVEs when it came off the tree, from anti-entropy). The origin pushes its own
-    /// messages to every active peer: until a copy leaves the origin, the origin's death loses the message,
-    /// and its eager set may be empty when its links were pruned by other senders' trees.
+    /// to lazy ones (only as IHAVEs when it came off the tree, from anti-entropy). An origin whose eager set
+    /// is empty (every link pruned by other senders' trees) pushes to all its active peers: until a copy
+    /// leaves the origin, the origin's death loses the message.
     private mutating func accept(_ gossip: Gossip, from sender: NodeID?, offTree: Bool = false) {
+        let pushToAll = sender == nil && !plumtree.eager.contains(where: active.contains)
         plumtree.seen.insert(gossip.id, at: now)
         plumtree.cache.insert(gossip.id, PayloadCache.Entry(payload: gossip.payload, round: gossip.round, sender: sender, storedAt: now))
         plumtree.missing[gossip.id] = nil
@@ -61,7 +62,7 @@ extension Node {
         effects.append(.deliver(Delivery(id: gossip.id, round: gossip.round, payload: gossip.payload)))
         let next = Gossip(id: gossip.id, round: gossip.round &+ 1, payload: gossip.payload)
         for peer in active.ids where peer != sender {
-            if !offTree, sender == nil || plumtree.eager.contains(peer) {
+            if !offTree, pushToAll || plumtree.eager.contains(peer) {
                 counters.payloadBytesOut += gossip.payload.count
                 send(.gossip(next), to: peer)
             } else {
