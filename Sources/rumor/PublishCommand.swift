@@ -58,6 +58,9 @@ struct TailCommand: AsyncParsableCommand {
     @Flag(help: "Print each delivery as the JSON line the node returns.")
     var json = false
 
+    @Flag(help: "Print what the node holds now and exit instead of following.")
+    var once = false
+
     func run() async throws {
         var last = after ?? UInt64.max
         if after == nil {
@@ -70,6 +73,7 @@ struct TailCommand: AsyncParsableCommand {
                 // Written straight out, even into a pipe: a follower wants each delivery as it comes.
                 FileHandle.standardOutput.write(Data(((json ? line : Self.describe(object)) + "\n").utf8))
             }
+            if once { return }
             try await Task.sleep(for: .milliseconds(200))
         }
     }

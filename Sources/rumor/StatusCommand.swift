@@ -56,9 +56,14 @@ struct StatusReport {
         for peer in passive {
             lines.append("  \(pad(peer["id"], 16)) \(pad(peer["address"], 22)) age \(peer["age"] ?? "?")")
         }
+        if let eager = object["eager"] as? [String], let lazy = object["lazy"] as? [String] {
+            lines.append("broadcast tree: eager \(eager.joined(separator: ", ")); lazy \(lazy.joined(separator: ", "))")
+        }
         if let counters = object["counters"] as? [String: Any], !counters.isEmpty {
-            lines.append("counters:")
-            for key in counters.keys.sorted() { lines.append("  \(pad(key, 24)) \(counters[key] ?? "")") }
+            // Only what has happened: a person scans for the non-zero ones anyway.
+            let nonZero = counters.keys.sorted().filter { (counters[$0] as? Int) != 0 }
+            lines.append("counters (\(counters.count - nonZero.count) others are 0):")
+            for key in nonZero { lines.append("  \(pad(key, 24)) \(counters[key] ?? "")") }
         }
         return lines.joined(separator: "\n")
     }
