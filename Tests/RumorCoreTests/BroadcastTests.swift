@@ -65,7 +65,7 @@ struct BroadcastTests {
 
     @Test("with 1% of frames lost on every link, every message still reaches every live node")
     func lossyLinks() throws {
-        var network = joinedOverlay(300, seed: 121)
+        var network = joinedOverlay(1000, seed: 121)
         network.lossRate = 0.01
         var random = SeededRandom(seed: 6)
         var ids: [MessageID] = []
@@ -104,7 +104,7 @@ struct BroadcastTests {
 
     @Test("a node cut off for 100 broadcasts receives them all within 5 anti-entropy periods of its return")
     func antiEntropyCatchesUp() throws {
-        var network = joinedOverlay(100, seed: 141)
+        var network = joinedOverlay(1000, seed: 141)
         let outcast = PeerAddress.local(42)
         network.partition(into: [network.addresses.filter { $0 != outcast }, [outcast]])
         network.run(for: .seconds(5))
@@ -160,5 +160,44 @@ struct BroadcastTests {
         #expect(frames.count > 1)
         #expect(frames.allSatisfy { MessageCodec.bodySize(of: $0) <= 1024 })
         #expect(frames.reduce(0) { if case .iHave(let batch) = $1 { $0 + batch.announcements.count } else { $0 } } == 200)
+    }
+}
+
+@Suite("Broadcast stores")
+struct MessageStoreTests {
+    @Test("the payload cache keeps within its count, bytes and age, dropping the oldest first")
+    func payloadCacheBounds() {
+        var cache = PayloadCache(maximumCount: 3, maximumBytes: 250, retention: .seconds(10))
+        func id(_ sequence: UInt64) -> MessageID { MessageID(origin: NodeID("o")!, epoch: 1, sequence: sequence) }
+        for sequence: UInt64 in 0..<4 {
+            cache.insert(id(sequence), .init(payload: [UInt8](repeating: 0, count: 100), round: 0, sender: nil,
+                                             storedAt: Timestamp.zero + .seconds(Int64(sequence))))
+        }
+        #expect(cache.count == 2 && cache.bytes == 200, "bytes bound: 4 × 100 B into 250 B")
+        #expect(cache[id(3)] != nil && cache[id(2)] != nil && cache[id(1)] == nil)
+        cache.expire(at: Timestamp.zero + .seconds(12.5))
+        #expect(cache[id(2)] == nil && cache[id(3)] != nil)
+        #expect(cache.digest(limit: 10) == [DigestEntry(origin: NodeID("o")!, epoch: 1, ranges: [3...3])])
+    }
+
+    @Test("the seen set keeps within its count, bytes and age")
+    func seenSetBounds() {
+        var seen = SeenSet(maximumCount: 100, maximumBytes: 10 * SeenSet.footprint(of: MessageID(origin: NodeID("o")!, epoch: 1, sequence: 0)),
+                           retention: .seconds(5))
+        for sequence in 0..<20 { seen.insert(MessageID(origin: NodeID("o")!, epoch: 1, sequence: UInt64(sequence)), at: .zero) }
+        #expect(seen.count == 10)
+        #expect(seen.contains(MessageID(origin: NodeID("o")!, epoch: 1, sequence: 19)))
+        #expect(!seen.contains(MessageID(origin: NodeID("o")!, epoch: 1, sequence: 0)))
+        seen.expire(at: Timestamp.zero + .seconds(6))
+        #expect(seen.count == 0)
+    }
+
+    @Test("a digest's ranges compress dense sequences")
+    func digestRanges() {
+        var cache = PayloadCache(maximumCount: 100, maximumBytes: 1 << 20, retention: .seconds(60))
+        for sequence: UInt64 in [1, 2, 3, 7, 8, 10] {
+            cache.insert(MessageID(origin: NodeID("o")!, epoch: 4, sequence: sequence), .init(payload: [], round: 0, sender: nil, storedAt: .zero))
+        }
+        #expect(cache.digest(limit: 10).first?.ranges == [1...3, 7...8, 10...10])
     }
 }

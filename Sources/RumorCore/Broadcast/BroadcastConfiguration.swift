@@ -16,6 +16,7 @@ public struct BroadcastConfiguration: Sendable, Equatable {
     public var payloadRetention: Duration = .seconds(120)
     /// Message ids remembered for exactly-once delivery; they outlive the payloads.
     public var seenCount = 200_000
+    public var seenBytes = 32 << 20
     public var seenRetention: Duration = .seconds(300)
     /// How often a node sends its digest to a random active peer.
     public var antiEntropyInterval: Duration = .seconds(2)

@@ -100,15 +100,19 @@ struct OriginEpoch: Hashable, Comparable {
     static func < (lhs: OriginEpoch, rhs: OriginEpoch) -> Bool { (lhs.origin, lhs.epoch) < (rhs.origin, rhs.epoch) }
 }
 
-/// Ids already delivered, for exactly-once delivery: bounded by count and age, kept longer than payloads.
+/// Ids already delivered, for exactly-once delivery: bounded by count, bytes and age, kept longer than
+/// payloads.
 struct SeenSet {
     let maximumCount: Int
+    let maximumBytes: Int
     let retention: Duration
     private var ids: Set<MessageID> = []
     private var order = FIFOQueue<(MessageID, Timestamp)>()
+    private(set) var bytes = 0
 
-    init(maximumCount: Int, retention: Duration) {
+    init(maximumCount: Int, maximumBytes: Int, retention: Duration) {
         self.maximumCount = maximumCount
+        self.maximumBytes = maximumBytes
         self.retention = retention
     }
 
@@ -116,16 +120,24 @@ struct SeenSet {
 
     func contains(_ id: MessageID) -> Bool { ids.contains(id) }
 
+    /// What one remembered id costs: its origin's bytes, two numbers, and the set's and queue's overhead.
+    static func footprint(of id: MessageID) -> Int { id.origin.rawValue.utf8.count + 64 }
+
     mutating func insert(_ id: MessageID, at now: Timestamp) {
         guard ids.insert(id).inserted else { return }
         order.append((id, now))
-        while ids.count > maximumCount, let (oldest, _) = order.removeFirst() { ids.remove(oldest) }
+        bytes += Self.footprint(of: id)
+        while ids.count > maximumCount || bytes > maximumBytes, let (oldest, _) = order.removeFirst() { forget(oldest) }
     }
 
     mutating func expire(at now: Timestamp) {
         while let (id, seenAt) = order.first, now.since(seenAt) > retention {
             _ = order.removeFirst()
-            ids.remove(id)
+            forget(id)
         }
+    }
+
+    private mutating func forget(_ id: MessageID) {
+        if ids.remove(id) != nil { bytes -= Self.footprint(of: id) }
     }
 }

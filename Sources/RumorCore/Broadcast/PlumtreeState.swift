@@ -17,7 +17,7 @@ struct PlumtreeState {
     init(_ configuration: BroadcastConfiguration) {
         cache = PayloadCache(maximumCount: configuration.payloadCacheCount, maximumBytes: configuration.payloadCacheBytes,
                              retention: configuration.payloadRetention)
-        seen = SeenSet(maximumCount: configuration.seenCount, retention: configuration.seenRetention)
+        seen = SeenSet(maximumCount: configuration.seenCount, maximumBytes: configuration.seenBytes, retention: configuration.seenRetention)
     }
 
     mutating func makeEager(_ peer: NodeID) {
