@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "rumor", targets: ["rumor"]),
         .library(name: "RumorCore", targets: ["RumorCore"]),
         .library(name: "RumorUV", targets: ["RumorUV"]),
+        .library(name: "RumorSim", targets: ["RumorSim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,17 +49,23 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        .target(
+            name: "RumorSim",
+            dependencies: ["RumorCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .executableTarget(
             name: "rumor",
             dependencies: [
                 "RumorCore",
                 "RumorUV",
+                "RumorSim",
                 "CTransportCeiling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "RumorCoreTests", dependencies: ["RumorCore"]),
+        .testTarget(name: "RumorCoreTests", dependencies: ["RumorCore", "RumorSim"]),
+        .testTarget(name: "RumorSimTests", dependencies: ["RumorSim", "RumorCore"]),
         .testTarget(name: "RumorUVTests", dependencies: ["RumorUV", "RumorCore"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,21 +1,10 @@
 import Testing
 @testable import RumorCore
+import RumorSim
 
 /// Relative message redundancy over a set of messages: payload frames received / (deliveries − 1) − 1.
 func relativeRedundancy(payloads: Int, messages: Int, nodes: Int) -> Double {
     Double(payloads) / Double(messages * (nodes - 1)) - 1
-}
-
-extension InMemoryNetwork {
-    /// Live nodes that did not deliver `id` exactly once.
-    func nodesMissing(_ id: MessageID) -> [PeerAddress] {
-        liveAddresses.filter { deliveries[$0]?[id] != 1 }
-    }
-
-    /// Any delivery counted more than once, anywhere.
-    var duplicateDeliveries: Int {
-        deliveries.values.reduce(0) { $0 + $1.values.filter { $0 > 1 }.count }
-    }
 }
 
 @Suite("Broadcast: Plumtree with anti-entropy")
@@ -116,10 +105,10 @@ struct BroadcastTests {
             network.run(for: .milliseconds(10))
         }
         network.run(for: .seconds(1))
-        #expect(ids.allSatisfy { network.deliveries[outcast]?[$0] == nil })
+        #expect(ids.allSatisfy { network.deliveryCount(of: $0, at: outcast) == 0 })
         network.heal()
         network.run(for: BroadcastConfiguration().antiEntropyInterval * 5)
-        let received = ids.filter { network.deliveries[outcast]?[$0] == 1 }.count
+        let received = ids.filter { network.deliveryCount(of: $0, at: outcast) == 1 }.count
         #expect(received == 100)
         #expect(ids.allSatisfy { network.nodesMissing($0).isEmpty })
     }

@@ -1,9 +1,10 @@
 import Testing
 @testable import RumorCore
+import RumorSim
 
 /// Builds an overlay of `count` nodes that all join through node 0, one every 10 ms, and lets it settle.
-func joinedOverlay(_ count: Int, seed: UInt64, settle: Duration = .seconds(30)) -> InMemoryNetwork {
-    var network = InMemoryNetwork()
+func joinedOverlay(_ count: Int, seed: UInt64, settle: Duration = .seconds(30)) -> SimulatedNetwork {
+    var network = SimulatedNetwork()
     network.add(configuration(0, seeds: []), seed: seed)
     for index in 1..<count {
         network.run(for: .milliseconds(10))

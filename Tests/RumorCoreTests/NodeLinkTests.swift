@@ -1,11 +1,12 @@
 import Testing
 @testable import RumorCore
+import RumorSim
 
 @Suite("Node links: handshake, keepalive, seeds")
 struct NodeLinkTests {
     @Test("two nodes, one seeded by the other, end with one established link each way")
     func handshakeEstablishesLink() {
-        var network = InMemoryNetwork()
+        var network = SimulatedNetwork()
         network.add(configuration(1, seeds: []), seed: 1)
         network.add(configuration(2, seeds: [1]), seed: 2)
         network.run(for: .milliseconds(50))
@@ -34,7 +35,7 @@ struct NodeLinkTests {
 
     @Test("a node that lists itself among its seeds refuses the link to itself and still joins the others")
     func selfSeedIsHarmless() {
-        var network = InMemoryNetwork()
+        var network = SimulatedNetwork()
         network.add(configuration(1, seeds: [1]), seed: 1)
         network.add(configuration(2, seeds: [2, 1]), seed: 2)
         network.run(for: .milliseconds(100))
@@ -62,7 +63,7 @@ struct NodeLinkTests {
 
     @Test("an idle link carries keepalives; a peer that falls silent is dropped after the silence timeout")
     func keepAliveAndSilence() {
-        var network = InMemoryNetwork()
+        var network = SimulatedNetwork()
         network.recordsMessages = true
         network.add(configuration(1, seeds: []), seed: 1)
         network.add(configuration(2, seeds: [1]), seed: 2)
@@ -79,7 +80,7 @@ struct NodeLinkTests {
 
     @Test("an unreachable seed is retried with growing delays until it comes up")
     func seedRetryBackoff() {
-        var network = InMemoryNetwork()
+        var network = SimulatedNetwork()
         network.add(configuration(2, seeds: [1]), seed: 2)
         network.run(for: .seconds(3))
         let retries = network.node(at: .local(2)).status(at: network.now).counters.seedRetries
@@ -91,7 +92,7 @@ struct NodeLinkTests {
 
     @Test("two nodes that dial each other at once keep exactly one link")
     func simultaneousDial() {
-        var network = InMemoryNetwork()
+        var network = SimulatedNetwork()
         network.add(configuration(1, seeds: [2]), seed: 1)
         network.add(configuration(2, seeds: [1]), seed: 2)
         network.run(for: .milliseconds(100))
@@ -121,7 +122,7 @@ struct NodeLinkTests {
     @Test("the same seeds give the same run twice")
     func determinism() {
         func run() -> [String] {
-            var network = InMemoryNetwork()
+            var network = SimulatedNetwork()
             network.recordsMessages = true
             for index in 1...6 { network.add(configuration(index, seeds: [1, 2]), seed: UInt64(index)) }
             network.run(for: .seconds(3))
@@ -132,7 +133,7 @@ struct NodeLinkTests {
 
     @Test("leaving sends DISCONNECT to every linked peer and closes its links")
     func gracefulLeave() {
-        var network = InMemoryNetwork()
+        var network = SimulatedNetwork()
         network.add(configuration(1, seeds: []), seed: 1)
         network.add(configuration(2, seeds: [1]), seed: 2)
         network.run(for: .milliseconds(50))

@@ -1,0 +1,185 @@
+import RumorCore
+
+/// The common simulation: nodes join through one seed, a round of broadcasts, a mass failure with
+/// broadcasts right after it, healing, and a last round of broadcasts.
+public struct ScenarioOptions: Codable, Sendable, Equatable {
+    public var nodes = 1000
+    /// Share of nodes killed at once after the first broadcasts.
+    public var fail = 0.5
+    public var broadcasts = 100
+    public var seed: UInt64 = 1
+    /// Link latency drawn per link, uniformly, in milliseconds.
+    public var latencyMilliseconds: ClosedRange<Double> = 1...10
+    public var loss = 0.0
+    /// Time between two joins.
+    public var joinIntervalMilliseconds = 10.0
+    /// Time between two broadcasts.
+    public var broadcastIntervalMilliseconds = 20.0
+    /// How long healing is watched, in shuffle periods.
+    public var healingPeriods = 20
+
+    public init() {}
+}
+
+/// What one round of broadcasts did.
+public struct BroadcastFigures: Codable, Sendable, Equatable {
+    public var messages: Int
+    /// Mean and lowest share of live nodes that delivered a message.
+    public var reliabilityMean: Double
+    public var reliabilityMin: Double
+    /// Payload frames received per delivery beyond a perfect tree, over all the messages.
+    public var relativeMessageRedundancy: Double
+    /// Largest hop count at delivery.
+    public var lastDeliveryHop: Int
+    /// Time from publish to the last delivery, in milliseconds.
+    public var latencyP50Milliseconds: Double
+    public var latencyP99Milliseconds: Double
+    public var duplicateDeliveries: Int
+}
+
+/// The overlay's shape at one moment.
+public struct OverlayFigures: Codable, Sendable, Equatable {
+    public var liveNodes: Int
+    public var components: Int
+    public var largestComponentShare: Double
+    public var inDegreeMean: Double
+    public var inDegreeMin: Int
+    public var inDegreeMax: Int
+    public var clusteringCoefficient: Double
+    public var averageShortestPath: Double
+    public var deadEntryShare: Double
+
+    public init(_ graph: OverlayGraph) {
+        liveNodes = graph.liveCount
+        let components = graph.components()
+        self.components = components.count
+        largestComponentShare = graph.largestComponentShare
+        let distribution = graph.inDegreeDistribution
+        let total = distribution.reduce(0) { $0 + $1.key * $1.value }
+        inDegreeMean = liveNodes == 0 ? 0 : Double(total) / Double(liveNodes)
+        inDegreeMin = distribution.keys.min() ?? 0
+        inDegreeMax = distribution.keys.max() ?? 0
+        clusteringCoefficient = graph.clusteringCoefficient
+        averageShortestPath = graph.averageShortestPath()
+        deadEntryShare = graph.deadEntryShare
+    }
+}
+
+public struct ScenarioReport: Codable, Sendable, Equatable {
+    public var options: ScenarioOptions
+    public var steadyOverlay: OverlayFigures
+    public var steadyBroadcasts: BroadcastFigures
+    public var failedNodes: Int
+    /// Broadcasts published right after the failure, before any healing.
+    public var broadcastsAfterFailure: BroadcastFigures
+    /// Time from the failure until the survivors were one component with no dead active entry; nil if not
+    /// within the healing window.
+    public var healingSeconds: Double?
+    public var healingShuffleRounds: Double?
+    public var healedOverlay: OverlayFigures
+    public var broadcastsAfterHealing: BroadcastFigures
+    /// Simulated events processed: the same run always gives the same count.
+    public var events: Int
+}
+
+public enum Scenario {
+    /// Runs the scenario; `progress` hears the share done, now and then.
+    public static func run(_ options: ScenarioOptions, progress: (Double) -> Void = { _ in }) -> ScenarioReport {
+        var network = SimulatedNetwork(seed: options.seed)
+        network.latency = .uniform(.microseconds(Int64(options.latencyMilliseconds.lowerBound * 1000)),
+                                   .microseconds(Int64(options.latencyMilliseconds.upperBound * 1000)))
+        network.lossRate = options.loss
+        var random = SeededRandom(seed: options.seed &* 0x9E37_79B9)
+        let shufflePeriod = MembershipConfiguration().shuffleInterval
+
+        network.add(simulatedConfiguration(0, seeds: []), seed: options.seed)
+        for index in 1..<max(1, options.nodes) {
+            network.run(for: .microseconds(Int64(options.joinIntervalMilliseconds * 1000)))
+            network.add(simulatedConfiguration(index, seeds: [0]), seed: options.seed &+ UInt64(index))
+            if index % 1000 == 0 { progress(0.4 * Double(index) / Double(options.nodes)) }
+        }
+        network.run(for: shufflePeriod * 4)
+        progress(0.45)
+        let steadyOverlay = OverlayFigures(graph(of: network))
+        let steadyBroadcasts = broadcastRound(&network, options, &random)
+        progress(0.55)
+
+        let victims = network.addresses.shuffled(using: &random).prefix(Int(options.fail * Double(options.nodes)))
+        for address in victims { network.crash(address) }
+        let failedAt = network.now
+        let afterFailure = broadcastRound(&network, options, &random)
+        progress(0.65)
+
+        var healedAt: Timestamp?
+        let deadline = failedAt + shufflePeriod * options.healingPeriods
+        while network.now < deadline {
+            if healedAt == nil {
+                let overlay = graph(of: network)
+                if overlay.components().count == 1, overlay.deadEntryShare == 0 { healedAt = network.now }
+            }
+            if healedAt != nil { break }
+            network.run(for: .milliseconds(250))
+        }
+        progress(0.85)
+        let healedOverlay = OverlayFigures(graph(of: network))
+        let afterHealing = broadcastRound(&network, options, &random)
+        progress(1)
+        let healing = healedAt.map { Double($0.since(failedAt).nanosecondsRounded) / 1e9 }
+        return ScenarioReport(
+            options: options, steadyOverlay: steadyOverlay, steadyBroadcasts: steadyBroadcasts, failedNodes: victims.count,
+            broadcastsAfterFailure: afterFailure, healingSeconds: healing,
+            healingShuffleRounds: healing.map { $0 / (Double(shufflePeriod.nanosecondsRounded) / 1e9) },
+            healedOverlay: healedOverlay, broadcastsAfterHealing: afterHealing, events: network.eventsProcessed)
+    }
+
+    static func graph(of network: SimulatedNetwork) -> OverlayGraph {
+        OverlayGraph(adjacency: network.activeAdjacency(), live: (0..<network.nodeCount).map { !network.isDown(index: $0) })
+    }
+
+    /// Publishes `options.broadcasts` messages from random live nodes, lets them settle, and measures them.
+    static func broadcastRound(_ network: inout SimulatedNetwork, _ options: ScenarioOptions, _ random: inout SeededRandom) -> BroadcastFigures {
+        let live = network.liveAddresses
+        var ids: [MessageID] = []
+        for sequence in 0..<options.broadcasts {
+            guard let origin = live.randomElement(using: &random), network.isUp(origin) else { continue }
+            if let id = try? network.publish(Array("broadcast \(sequence)".utf8), from: origin) { ids.append(id) }
+            network.run(for: .microseconds(Int64(options.broadcastIntervalMilliseconds * 1000)))
+        }
+        network.run(for: .seconds(5))
+        return measure(ids, in: network)
+    }
+
+    public static func measure(_ ids: [MessageID], in network: SimulatedNetwork) -> BroadcastFigures {
+        let liveCount = network.liveCount
+        var reliabilities: [Double] = []
+        var latencies: [Double] = []
+        var payloads = 0
+        var deliveredTotal = 0
+        var largestRound: UInt32 = 0
+        var duplicates = 0
+        for id in ids {
+            guard let record = network.messages[id] else { continue }
+            var deliveredLive = 0
+            for index in record.deliveries.indices where !network.isDown(index: index) && record.deliveries[index] > 0 {
+                deliveredLive += 1
+                if record.deliveries[index] > 1 { duplicates += 1 }
+            }
+            reliabilities.append(liveCount == 0 ? 0 : Double(deliveredLive) / Double(liveCount))
+            latencies.append(Double(record.lastDeliveryAt.since(record.publishedAt).nanosecondsRounded) / 1e6)
+            payloads += record.payloadFrames
+            deliveredTotal += max(0, record.delivered - 1)
+            largestRound = max(largestRound, record.largestRound)
+        }
+        latencies.sort()
+        func percentile(_ share: Double) -> Double {
+            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(share * Double(latencies.count)))]
+        }
+        return BroadcastFigures(
+            messages: ids.count,
+            reliabilityMean: reliabilities.isEmpty ? 0 : reliabilities.reduce(0, +) / Double(reliabilities.count),
+            reliabilityMin: reliabilities.min() ?? 0,
+            relativeMessageRedundancy: deliveredTotal == 0 ? 0 : Double(payloads) / Double(deliveredTotal) - 1,
+            lastDeliveryHop: Int(largestRound), latencyP50Milliseconds: percentile(0.5), latencyP99Milliseconds: percentile(0.99),
+            duplicateDeliveries: duplicates)
+    }
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import RumorSim
+
+struct SimCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim",
+        abstract: "Simulate an overlay in virtual time: join, broadcasts, a mass failure, healing.",
+        discussion: "Runs the very RumorCore state machines the node runs, with the network and the clock simulated."
+    )
+
+    @Option(help: "Nodes in the overlay.")
+    var nodes = 1000
+
+    @Option(help: "Share of nodes killed at once after the first broadcasts (0 to 1).")
+    var fail = 0.5
+
+    @Option(help: "Broadcasts in each round (before the failure, right after it, after healing).")
+    var broadcasts = 100
+
+    @Option(help: "Seed of every random choice: the same seed gives the same run.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Link latency range in milliseconds, as LOW-HIGH (one draw per link).")
+    var latencyMs = "1-10"
+
+    @Option(help: "Share of frames lost on every link (0 to 1).")
+    var loss = 0.0
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard (2...1_000_000).contains(nodes) else { throw ValidationError("--nodes must be 2 to 1,000,000") }
+        guard (0...1).contains(fail), fail < 1 else { throw ValidationError("--fail must be at least 0 and below 1") }
+        guard (0...100_000).contains(broadcasts) else { throw ValidationError("--broadcasts must be 0 to 100,000") }
+        guard (0..<1).contains(loss) else { throw ValidationError("--loss must be at least 0 and below 1") }
+        _ = try latencyRange()
+    }
+
+    private func latencyRange() throws -> ClosedRange<Double> {
+        let parts = latencyMs.split(separator: "-").map { Double($0) }
+        if parts.count == 1, let value = parts[0], value >= 0 { return value...value }
+        guard parts.count == 2, let low = parts[0], let high = parts[1], low >= 0, low <= high else {
+            throw ValidationError("--latency-ms must be a number or LOW-HIGH, as 1-10; got '\(latencyMs)'")
+        }
+        return low...high
+    }
+
+    func run() throws {
+        var options = ScenarioOptions()
+        options.nodes = nodes
+        options.fail = fail
+        options.broadcasts = broadcasts
+        options.seed = seed
+        options.latencyMilliseconds = try latencyRange()
+        options.loss = loss
+        let started = ContinuousClock.now
+        let showProgress = isatty(STDERR_FILENO) != 0
+        let report = Scenario.run(options) { share in
+            guard showProgress else { return }
+            let width = 40
+            let filled = Int(share * Double(width))
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            FileHandle.standardError.write(Data("\r\(bar) \(Int(share * 100))%".utf8))
+            if share >= 1 { FileHandle.standardError.write(Data("\r\(String(repeating: " ", count: width + 6))\r".utf8)) }
+        }
+        let wall = Double((ContinuousClock.now - started).components.seconds) + Double((ContinuousClock.now - started).components.attoseconds) / 1e18
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            FileHandle.standardError.write(Data(String(format: "%d events in %.1f s wall (%.0f events/s)\n", report.events, wall, Double(report.events) / wall).utf8))
+            return
+        }
+        print(SimulationSummary(report: report, wallSeconds: wall).render())
+    }
+}
+
+/// The report as a person reads it.
+struct SimulationSummary {
+    let report: ScenarioReport
+    let wallSeconds: Double
+
+    func render() -> String {
+        let options = report.options
+        var lines = ["\(options.nodes) nodes, seed \(options.seed), latency \(options.latencyMilliseconds.lowerBound)–\(options.latencyMilliseconds.upperBound) ms, loss \(options.loss)"]
+        lines.append("steady overlay:   " + overlay(report.steadyOverlay))
+        lines.append("broadcasts:       " + broadcasts(report.steadyBroadcasts))
+        lines.append("killed \(report.failedNodes) (\(Int(options.fail * 100))%) at once")
+        lines.append("right after:      " + broadcasts(report.broadcastsAfterFailure))
+        if let seconds = report.healingSeconds, let rounds = report.healingShuffleRounds {
+            lines.append(String(format: "healed:           one component, no dead entry, after %.2f s (%.1f shuffle rounds)", seconds, rounds))
+        } else {
+            lines.append("healed:           NOT within \(options.healingPeriods) shuffle periods")
+        }
+        lines.append("healed overlay:   " + overlay(report.healedOverlay))
+        lines.append("after healing:    " + broadcasts(report.broadcastsAfterHealing))
+        lines.append(String(format: "engine:           %d events in %.1f s (%.0f events/s)", report.events, wallSeconds, Double(report.events) / wallSeconds))
+        return lines.joined(separator: "\n")
+    }
+
+    private func overlay(_ figures: OverlayFigures) -> String {
+        String(format: "%d live, %d component(s), largest %.1f%%, in-degree %.2f (%d–%d), clustering %.4f, path %.2f, dead entries %.1f%%",
+               figures.liveNodes, figures.components, figures.largestComponentShare * 100, figures.inDegreeMean, figures.inDegreeMin,
+               figures.inDegreeMax, figures.clusteringCoefficient, figures.averageShortestPath, figures.deadEntryShare * 100)
+    }
+
+    private func broadcasts(_ figures: BroadcastFigures) -> String {
+        String(format: "%d messages, reliability %.4f (min %.4f), RMR %.3f, LDH %d, last delivery p50 %.1f ms p99 %.1f ms",
+               figures.messages, figures.reliabilityMean, figures.reliabilityMin, figures.relativeMessageRedundancy,
+               figures.lastDeliveryHop, figures.latencyP50Milliseconds, figures.latencyP99Milliseconds)
+    }
+}
