@@ -76,11 +76,19 @@ final class DeliveryLog {
     private var ring: [RecordedDelivery] = []
     private var start = 0
     let capacity: Int
+    /// Payload bytes kept at most: older deliveries go first.
+    let maximumBytes: Int
+    private var bytes = 0
+    /// The oldest delivery that still holds its payload.
+    private var oldestWithPayload: UInt64 = 1
     private(set) var nextSequence: UInt64 = 1
     private var subscribers: [UInt64: (continuation: AsyncStream<RecordedDelivery>.Continuation, backlog: DeliveryStream.Backlog)] = [:]
     private var nextSubscriber: UInt64 = 0
 
-    init(capacity: Int) { self.capacity = capacity }
+    init(capacity: Int, maximumBytes: Int) {
+        self.capacity = capacity
+        self.maximumBytes = maximumBytes
+    }
 
     func record(_ delivery: Delivery) {
         var clock = timespec()
@@ -88,11 +96,22 @@ final class DeliveryLog {
         let recorded = RecordedDelivery(sequence: nextSequence, delivery: delivery,
                                         receivedNanoseconds: UInt64(clock.tv_sec) * 1_000_000_000 + UInt64(clock.tv_nsec))
         nextSequence += 1
+        bytes += delivery.payload.count
         if ring.count < capacity {
             ring.append(recorded)
         } else {
+            bytes -= ring[start].delivery.payload.count
             ring[start] = recorded
             start = (start + 1) % capacity
+        }
+        // Over the byte limit, the oldest deliveries keep their record but lose their payload.
+        let firstKept = nextSequence - UInt64(ring.count)
+        oldestWithPayload = max(oldestWithPayload, firstKept)
+        while bytes > maximumBytes, oldestWithPayload < nextSequence - 1 {
+            let position = (start + Int(oldestWithPayload - firstKept)) % ring.count
+            bytes -= ring[position].delivery.payload.count
+            ring[position].delivery.payload = []
+            oldestWithPayload += 1
         }
         for subscriber in subscribers.values where subscriber.backlog.admit() {
             subscriber.continuation.yield(recorded)

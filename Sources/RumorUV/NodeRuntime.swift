@@ -37,7 +37,7 @@ public final class NodeRuntime: @unchecked Sendable {
     private var startedAt: UInt64 = 0
     private var stopped = false
     let metrics = NodeMetrics()
-    let deliveries = DeliveryLog(capacity: 100_000)
+    let deliveries = DeliveryLog(capacity: 100_000, maximumBytes: 64 << 20)
 
     public init(configuration: RuntimeConfiguration, eventLoop: EventLoop, logger: Logger) {
         self.configuration = configuration
@@ -61,8 +61,8 @@ public final class NodeRuntime: @unchecked Sendable {
     private func startOnLoop() throws(UVError) -> Endpoints {
         startedAt = EventLoop.monotonicNanoseconds()
         configuration.node.maximumFrameSize = configuration.limits.maximumFrameSize
-        let listener = try TCPListener(eventLoop: eventLoop, address: configuration.listen) { [unowned self] listener in
-            self.acceptInbound(from: listener)
+        let listener = try TCPListener(eventLoop: eventLoop, address: configuration.listen) { [weak self] listener in
+            self?.acceptInbound(from: listener)
         }
         self.listener = listener
         if let bound = listener.boundAddress, configuration.listen.port == 0 {
@@ -70,8 +70,9 @@ public final class NodeRuntime: @unchecked Sendable {
         }
         if let adminAddress = configuration.admin {
             do throws(UVError) {
-                adminServer = try AdminServer(eventLoop: eventLoop, address: adminAddress) { [unowned self] request in
-                    AdminRoutes.respond(to: request, runtime: self)
+                adminServer = try AdminServer(eventLoop: eventLoop, address: adminAddress) { [weak self] request in
+                    guard let self else { return .text("node stopped", status: 503) }
+                    return AdminRoutes.respond(to: request, runtime: self)
                 }
             } catch {
                 listener.close()
@@ -145,8 +146,12 @@ public final class NodeRuntime: @unchecked Sendable {
             loopTimer(for: timer).schedule(after: delay)
         case .cancelTimer(let timer):
             timers[timer]?.cancel()
-            // A graft timer is armed once per message: drop it rather than keep one per id for ever.
-            if case .graft = timer { timers.removeValue(forKey: timer)?.close() }
+            // Timers named after one link or one message are not armed again: drop them rather than keep
+            // one per link or id for ever.
+            switch timer {
+            case .handshakeDeadline, .graft: timers.removeValue(forKey: timer)?.close()
+            case .linkMaintenance, .seedRetry, .shuffle, .iHaveBatch, .antiEntropy: break
+            }
         case .deliver(let delivery):
             deliveries.record(delivery)
         }
@@ -198,7 +203,8 @@ public final class NodeRuntime: @unchecked Sendable {
 
     private func loopTimer(for timer: NodeTimer) -> LoopTimer {
         if let existing = timers[timer] { return existing }
-        let loopTimer = LoopTimer(eventLoop: eventLoop) { [unowned self] in
+        let loopTimer = LoopTimer(eventLoop: eventLoop) { [weak self] in
+            guard let self else { return }
             // One-shot timers named after a link or a message are not needed again once they fire.
             switch timer {
             case .handshakeDeadline, .graft: timers.removeValue(forKey: timer)?.close()

@@ -11,8 +11,9 @@ struct PlumtreeState {
     var lazyQueue: [NodeID: [Announcement]] = [:]
     var batchArmed = false
     var nextSequence: UInt64 = 0
-    /// Ids asked for by anti-entropy: they arrive off the tree and must not reshape it.
-    var pulled: Set<MessageID> = []
+    /// Ids asked for by anti-entropy, from whom and when: the answer arrives off the tree and must not
+    /// reshape it.
+    var pulled: [MessageID: (peer: NodeID, at: Timestamp)] = [:]
 
     init(_ configuration: BroadcastConfiguration) {
         cache = PayloadCache(maximumCount: configuration.payloadCacheCount, maximumBytes: configuration.payloadCacheBytes,

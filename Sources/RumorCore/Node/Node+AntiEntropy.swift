@@ -2,13 +2,19 @@
 /// (ranges of sequence numbers per origin and epoch) and pull what they miss, so a node cut off for a
 /// while, or a healed partition, gets every message still within the retention window.
 extension Node {
-    /// The most ids one digest exchange asks for or serves: a forged digest of huge ranges costs the
-    /// sender, not us.
+    /// The most ids one digest exchange looks at, asks for or serves: a forged digest of huge ranges costs
+    /// the sender, not us.
     static let maximumPulledPerExchange = 4096
+    /// The most payload bytes one pull is answered with, well under a peer's write-queue limit; the rest is
+    /// pulled again at the next exchange.
+    static let maximumPullReplyBytes = 2 << 20
 
     mutating func antiEntropyRound() {
         plumtree.cache.expire(at: now)
         plumtree.seen.expire(at: now)
+        // A pull whose answer never came (lost with its link, or evicted at the peer) may be asked again.
+        let patience = configuration.broadcast.antiEntropyInterval * 4
+        for id in plumtree.pulled.filter({ now.since($0.value.at) > patience }).map(\.key) { plumtree.pulled[id] = nil }
         if let peer = active.randomPeer(using: &random) { sendDigest(to: peer.id) }
     }
 
@@ -17,12 +23,12 @@ extension Node {
         var entries: [DigestEntry] = []
         var size = 0
         let budget = configuration.maximumFrameSize - WireFormat.bodyHeaderSize - 2
-        for entry in plumtree.cache.digest(limit: configuration.broadcast.digestEntriesPerFrame) {
+        for entry in plumtree.cache.digest(limit: min(configuration.broadcast.digestEntriesPerFrame, Int(UInt16.max))) {
             var trimmed = entry
             let fixed = 1 + entry.origin.rawValue.utf8.count + 8 + 2
             let room = max(0, (budget - size - fixed) / 16)
             if room == 0 { break }
-            if trimmed.ranges.count > room { trimmed.ranges = Array(trimmed.ranges.prefix(room)) }
+            if trimmed.ranges.count > min(room, Int(UInt16.max)) { trimmed.ranges = Array(trimmed.ranges.prefix(min(room, Int(UInt16.max)))) }
             size += fixed + 16 * trimmed.ranges.count
             entries.append(trimmed)
         }
@@ -32,17 +38,20 @@ extension Node {
     /// Asks the peer for every id its digest names that this node has never seen.
     mutating func receivedDigest(_ digest: Digest, from peer: PeerDescriptor) {
         var wanted: [DigestEntry] = []
-        var budget = Self.maximumPulledPerExchange
-        for entry in digest.entries where budget > 0 {
+        var pulledCount = 0
+        // Every id looked at costs one unit, pulled or not, so no digest can make this loop long.
+        var scanBudget = Self.maximumPulledPerExchange * 4
+        for entry in digest.entries where scanBudget > 0 {
             var sequences: [UInt64] = []
-            for range in entry.ranges where budget > 0 {
+            for range in entry.ranges where scanBudget > 0 {
                 var sequence = range.lowerBound
-                while budget > 0 {
+                while scanBudget > 0 {
+                    scanBudget -= 1
                     let id = MessageID(origin: entry.origin, epoch: entry.epoch, sequence: sequence)
-                    if !plumtree.seen.contains(id), plumtree.pulled.count < Self.maximumPulledPerExchange * 4 {
+                    if !plumtree.seen.contains(id), plumtree.pulled[id] == nil, pulledCount < Self.maximumPulledPerExchange {
                         sequences.append(sequence)
-                        plumtree.pulled.insert(id)
-                        budget -= 1
+                        plumtree.pulled[id] = (peer.id, now)
+                        pulledCount += 1
                     }
                     if sequence == range.upperBound { break }
                     sequence += 1
@@ -53,20 +62,22 @@ extension Node {
             }
         }
         guard !wanted.isEmpty else { return }
-        counters.pulled += Self.maximumPulledPerExchange - budget
+        counters.pulled += pulledCount
         send(.pull(Digest(entries: wanted)), to: peer.id)
     }
 
     /// Sends the payloads a peer asked for that this node still holds.
     mutating func receivedPull(_ pull: Digest, from peer: PeerDescriptor) {
         var budget = Self.maximumPulledPerExchange
+        var bytes = 0
         for entry in pull.entries {
             for range in entry.ranges {
                 var sequence = range.lowerBound
-                while budget > 0 {
+                while budget > 0, bytes < Self.maximumPullReplyBytes {
                     budget -= 1
                     let id = MessageID(origin: entry.origin, epoch: entry.epoch, sequence: sequence)
                     if let cached = plumtree.cache[id] {
+                        bytes += cached.payload.count
                         counters.payloadBytesOut += cached.payload.count
                         send(.gossip(Gossip(id: id, round: cached.round &+ 1, payload: cached.payload)), to: peer.id)
                     }

@@ -33,7 +33,9 @@ extension Node {
 
     mutating func receivedGossip(_ gossip: Gossip, from sender: PeerDescriptor) {
         counters.payloadsReceived += 1
-        let wasPulled = plumtree.pulled.remove(gossip.id) != nil
+        // Only the answer from the peer asked is off the tree; a tree copy arriving first is a tree copy.
+        let wasPulled = plumtree.pulled[gossip.id]?.peer == sender.id
+        if wasPulled { plumtree.pulled[gossip.id] = nil }
         if plumtree.seen.contains(gossip.id) {
             counters.duplicates += 1
             // A duplicate means two tree paths reach here: the later one becomes lazy.

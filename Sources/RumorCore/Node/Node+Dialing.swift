@@ -85,7 +85,10 @@ extension Node {
         case .passiveCheck:
             passive.resetAge(peer.id)
         case .healingProbe:
+            // The peer answers the shuffle sample over this link: the reply, or the temporary-link timeout,
+            // closes it.
             healingProbeAnswered(by: peer)
+            return
         }
         closeIfTemporary(peer.id)
     }
@@ -93,7 +96,6 @@ extension Node {
     private mutating func intentFailed(_ intent: DialIntent, at address: PeerAddress) {
         switch intent {
         case .join:
-            joinInProgress = false
             tryNextSeed()
         case .neighbor:
             passive.remove(address: address)

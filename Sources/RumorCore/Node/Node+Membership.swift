@@ -10,17 +10,17 @@ extension Node {
         tryNextSeed()
     }
 
+    /// A JOIN waits for its link or its answer.
+    var joinInProgress: Bool {
+        outstanding.values.contains { $0.kind == .join } || dialIntents.values.contains { $0.contains(.join) }
+    }
+
     mutating func tryNextSeed() {
-        guard !stopping, active.isEmpty else {
-            joinInProgress = false
-            return
-        }
+        guard !stopping, active.isEmpty else { return }
         guard !joinQueue.isEmpty else {
-            joinInProgress = false
             scheduleSeedRetry()
             return
         }
-        joinInProgress = true
         dial(joinQueue.removeFirst(), .join)
     }
 
@@ -92,7 +92,6 @@ extension Node {
             }
             return
         }
-        if request.kind == .join { joinInProgress = false }
         if reply.accepted {
             addToActive(peer)
             if case .neighbor = request.kind { counters.replacements += 1 }
@@ -105,7 +104,7 @@ extension Node {
     }
 
     mutating func receivedDisconnect(_ disconnect: Disconnect, from peer: PeerDescriptor) {
-        outstanding[peer.id] = nil
+        if outstanding.removeValue(forKey: peer.id)?.kind == .join { tryNextSeed() }
         guard removeFromActive(peer.id) else {
             closeIfTemporary(peer.id)
             return
@@ -122,11 +121,8 @@ extension Node {
 
     /// The link to an established peer is gone: a failure unless the peer said DISCONNECT first.
     mutating func peerLinkLost(_ peer: PeerDescriptor, reason: String, failed: Bool) {
-        if let request = outstanding.removeValue(forKey: peer.id) {
-            if request.kind == .join {
-                joinInProgress = false
-                tryNextSeed()
-            }
+        if let request = outstanding.removeValue(forKey: peer.id), request.kind == .join {
+            tryNextSeed()
         }
         guard removeFromActive(peer.id) else { return }
         logger.info("active peer lost", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
@@ -211,12 +207,7 @@ extension Node {
             outstanding[peer] = nil
             if let link = linkByPeer[peer], let address = links[link]?.peer?.address { recentlyRefused.insert(address) }
             closeIfTemporary(peer)
-            if request.kind == .join {
-                joinInProgress = false
-                tryNextSeed()
-            } else {
-                fillActiveView()
-            }
+            if request.kind == .join { tryNextSeed() } else { fillActiveView() }
         }
     }
 }

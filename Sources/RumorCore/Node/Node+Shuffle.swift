@@ -86,8 +86,11 @@ extension Node {
             if !active.contains(peer.id) {
                 counters.healedLinks += 1
                 logger.info("lost peer answers again: linking to it", metadata: ["peer": "\(peer)"])
-                outstanding[peer.id] = OutstandingRequest(kind: .adoptJoiner, sentAt: now)
-                send(.neighbor(NeighborRequest(priority: .high)), to: peer.id)
+                // A JOIN waiting on this peer is answered by the NEIGHBOR reply just the same.
+                if outstanding[peer.id]?.kind != .join {
+                    outstanding[peer.id] = OutstandingRequest(kind: .adoptJoiner, sentAt: now)
+                    send(.neighbor(NeighborRequest(priority: .high)), to: peer.id)
+                }
             }
         }
         let sample = [ShuffleEntry(peer: identity, age: 0)]

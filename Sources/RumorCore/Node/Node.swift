@@ -28,7 +28,6 @@ public struct Node {
     var lastShuffleSent: [NodeID] = []
     var lost: LostPeerMemory
     var joinQueue: [PeerAddress] = []
-    var joinInProgress = false
     var seedRetryDelay: Duration
     var maintenanceArmed = false
 
@@ -266,8 +265,9 @@ public struct Node {
                 resendOutstanding(to: peer.id)
                 return
             } else {
-                closeRejecting(link, .duplicateLink, detail: "already linked to \(identity.id)")
+                // Our link to this peer already exists: what we dialled for is done over it.
                 if case .outbound(let address) = state.direction { runDialIntents(for: address, with: peer) }
+                closeRejecting(link, .duplicateLink, detail: "already linked to \(identity.id)")
                 resendOutstanding(to: peer.id)
                 return
             }
