@@ -28,6 +28,9 @@ struct SimCommand: ParsableCommand {
     @Option(help: "Share of frames lost on every link (0 to 1).")
     var loss = 0.0
 
+    @Option(help: "Milliseconds between two broadcasts.")
+    var intervalMs = 20.0
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -36,6 +39,7 @@ struct SimCommand: ParsableCommand {
         guard (0...1).contains(fail), fail < 1 else { throw ValidationError("--fail must be at least 0 and below 1") }
         guard (0...100_000).contains(broadcasts) else { throw ValidationError("--broadcasts must be 0 to 100,000") }
         guard (0..<1).contains(loss) else { throw ValidationError("--loss must be at least 0 and below 1") }
+        guard intervalMs >= 0 else { throw ValidationError("--interval-ms must not be negative") }
         _ = try latencyRange()
     }
 
@@ -56,6 +60,7 @@ struct SimCommand: ParsableCommand {
         options.seed = seed
         options.latencyMilliseconds = try latencyRange()
         options.loss = loss
+        options.broadcastIntervalMilliseconds = intervalMs
         let started = ContinuousClock.now
         let showProgress = isatty(STDERR_FILENO) != 0
         let report = Scenario.run(options) { share in

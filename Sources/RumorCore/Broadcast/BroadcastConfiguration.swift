@@ -8,6 +8,10 @@ public struct BroadcastConfiguration: Sendable, Equatable {
     public var secondGraftTimeout: Duration = .milliseconds(40)
     /// How long IHAVEs gather per peer before they go out as one frame.
     public var iHaveBatchInterval: Duration = .milliseconds(5)
+    /// Duplicates in a row from one eager peer before its link is pruned. One is Plumtree's rule; under
+    /// many concurrent senders a single duplicate often only means two messages crossed, and pruning on it
+    /// keeps breaking the tree apart.
+    public var pruneAfterDuplicates = 3
     /// A lazy link is swapped into the tree when it announces a message this many rounds sooner.
     public var optimizationThreshold: UInt32 = 7
     /// Payloads kept to answer GRAFTs and anti-entropy pulls: by count, bytes and age.

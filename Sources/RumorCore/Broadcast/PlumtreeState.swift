@@ -8,6 +8,8 @@ struct PlumtreeState {
     /// Announcers of each missing payload, in the order their IHAVEs arrived.
     var missing: [MessageID: [(peer: NodeID, round: UInt32)]] = [:]
     var graftArmed: Set<MessageID> = []
+    /// Duplicates in a row from each eager peer since its last first copy.
+    var duplicateStreak: [NodeID: Int] = [:]
     var lazyQueue: [NodeID: [Announcement]] = [:]
     var batchArmed = false
     var nextSequence: UInt64 = 0
@@ -35,5 +37,6 @@ struct PlumtreeState {
         eager.removeAll { $0 == peer }
         lazy.removeAll { $0 == peer }
         lazyQueue[peer] = nil
+        duplicateStreak[peer] = nil
     }
 }

@@ -38,15 +38,32 @@ extension Node {
         if wasPulled { plumtree.pulled[gossip.id] = nil }
         if plumtree.seen.contains(gossip.id) {
             counters.duplicates += 1
-            // A duplicate means two tree paths reach here: the later one becomes lazy.
-            if !wasPulled, active.contains(sender.id), plumtree.eager.contains(sender.id) {
-                plumtree.makeLazy(sender.id)
-                counters.prunesSent += 1
-                send(.prune, to: sender.id)
+            // A duplicate means two tree paths reach here: the later one becomes lazy. PRUNE goes out even when
+            // the sender is lazy already: it still pushed, so it missed our earlier PRUNE (crossed with a GRAFT)
+            // and would go on sending duplicates.
+            if !wasPulled, active.contains(sender.id) {
+                let streak = (plumtree.duplicateStreak[sender.id] ?? 0) + 1
+                plumtree.duplicateStreak[sender.id] = streak
+                if streak >= configuration.broadcast.pruneAfterDuplicates || !plumtree.eager.contains(sender.id) {
+                    plumtree.duplicateStreak[sender.id] = nil
+                    plumtree.makeLazy(sender.id)
+                    counters.prunesSent += 1
+                    send(.prune, to: sender.id)
+                }
             }
             return
         }
-        if !wasPulled, active.contains(sender.id) { plumtree.makeEager(sender.id) }
+        if !wasPulled, active.contains(sender.id) {
+            plumtree.duplicateStreak[sender.id] = nil
+            // A first copy from a peer we had made lazy means our PRUNE crossed its push: it is about to make
+            // us lazy too, and then neither side would push. Say we want its pushes (GRAFT without an id), so
+            // both ends agree the link is in the tree.
+            if plumtree.lazy.contains(sender.id) {
+                counters.graftsSent += 1
+                send(.graft(Graft(id: nil, round: gossip.round)), to: sender.id)
+            }
+            plumtree.makeEager(sender.id)
+        }
         accept(gossip, from: sender.id, offTree: wasPulled)
     }
 
