@@ -1,7 +1,8 @@
 import RumorCore
 
 /// A binary min-heap of scheduled actions, ordered by time then by scheduling order, so that runs are
-/// deterministic.
+/// deterministic. The heap moves only small keys; the actions (which can carry whole messages) stay put in
+/// a slot table, so sifting never copies them.
 struct EventQueue<Action> {
     struct Item {
         var at: Timestamp
@@ -9,43 +10,62 @@ struct EventQueue<Action> {
         var action: Action
     }
 
-    private var items: [Item] = []
+    private struct Key {
+        var at: UInt64
+        var order: Int
+        var slot: Int
+    }
 
-    var isEmpty: Bool { items.isEmpty }
-    var count: Int { items.count }
-    var first: Item? { items.first }
+    private var keys: [Key] = []
+    private var slots: [Action?] = []
+    private var freeSlots: [Int] = []
+
+    var isEmpty: Bool { keys.isEmpty }
+    var count: Int { keys.count }
+    /// When the next action is due, without removing it.
+    var nextTime: Timestamp? { keys.first.map { Timestamp(nanoseconds: $0.at) } }
 
     private func before(_ a: Int, _ b: Int) -> Bool {
-        items[a].at != items[b].at ? items[a].at < items[b].at : items[a].order < items[b].order
+        keys[a].at != keys[b].at ? keys[a].at < keys[b].at : keys[a].order < keys[b].order
     }
 
     mutating func push(_ item: Item) {
-        items.append(item)
-        var child = items.count - 1
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+            slots[slot] = item.action
+        } else {
+            slot = slots.count
+            slots.append(item.action)
+        }
+        keys.append(Key(at: item.at.nanoseconds, order: item.order, slot: slot))
+        var child = keys.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
             guard before(child, parent) else { break }
-            items.swapAt(child, parent)
+            keys.swapAt(child, parent)
             child = parent
         }
     }
 
     mutating func pop() -> Item? {
-        guard !items.isEmpty else { return nil }
-        items.swapAt(0, items.count - 1)
-        let top = items.removeLast()
+        guard !keys.isEmpty else { return nil }
+        keys.swapAt(0, keys.count - 1)
+        let top = keys.removeLast()
         var parent = 0
         while true {
             let left = 2 * parent + 1
             let right = left + 1
             var smallest = parent
-            if left < items.count, before(left, smallest) { smallest = left }
-            if right < items.count, before(right, smallest) { smallest = right }
+            if left < keys.count, before(left, smallest) { smallest = left }
+            if right < keys.count, before(right, smallest) { smallest = right }
             guard smallest != parent else { break }
-            items.swapAt(parent, smallest)
+            keys.swapAt(parent, smallest)
             parent = smallest
         }
-        return top
+        let action = slots[top.slot].take()!
+        freeSlots.append(top.slot)
+        return Item(at: Timestamp(nanoseconds: top.at), order: top.order, action: action)
     }
 }
 

@@ -48,6 +48,8 @@ public struct SimulatedNetwork {
     private var isDown: [Bool] = []
     private var group: [Int]?
     private var linkEnds: [LinkID: LinkEnd] = [:]
+    /// The link ends each node owns, so that a crash closes them without scanning every link.
+    private var linksByOwner: [Set<LinkID>] = []
     private var nextLink: UInt64 = 1
     private var queue = EventQueue<Action>()
     private var order = 0
@@ -88,6 +90,7 @@ public struct SimulatedNetwork {
             indexOf[address] = index
             isDown.append(false)
             timerGenerations.append([:])
+            linksByOwner.append([])
             for key in messages.keys { messages[key]!.deliveries.append(0) }
         }
         nodes[index] = Node(configuration: configuration, randomSeed: seed, logger: quietLogger)
@@ -101,11 +104,13 @@ public struct SimulatedNetwork {
         guard let index = indexOf[address], !isDown[index] else { return }
         isDown[index] = true
         timerGenerations[index] = [:]
-        for (link, end) in linkEnds.sorted(by: { $0.key < $1.key }) where end.owner == index {
-            linkEnds[link] = nil
+        for link in linksByOwner[index].sorted() {
+            guard let end = linkEnds.removeValue(forKey: link) else { continue }
             linkEnds[end.peerEnd] = nil
+            linksByOwner[end.peer].remove(end.peerEnd)
             schedule(.event(end.peer, .linkClosed(end.peerEnd, reason: "connection reset")), after: end.latency)
         }
+        linksByOwner[index] = []
     }
 
     /// Stops a node gracefully: it says DISCONNECT to its peers, closes its links, and is then gone.
@@ -135,8 +140,7 @@ public struct SimulatedNetwork {
 
     public mutating func run(for duration: Duration) {
         let end = now + duration
-        while let next = queue.first, next.at <= end {
-            _ = queue.pop()
+        while let due = queue.nextTime, due <= end, let next = queue.pop() {
             now = next.at
             eventsProcessed += 1
             switch next.action {
@@ -192,6 +196,8 @@ public struct SimulatedNetwork {
             nextLink += 2
             linkEnds[local] = LinkEnd(owner: index, peerEnd: remote, peer: targetIndex, latency: linkLatency)
             linkEnds[remote] = LinkEnd(owner: targetIndex, peerEnd: local, peer: index, latency: linkLatency)
+            linksByOwner[index].insert(local)
+            linksByOwner[targetIndex].insert(remote)
             schedule(.event(index, .linkOpened(local, .outbound(target))), after: linkLatency)
             schedule(.event(targetIndex, .linkOpened(remote, .inbound(remote: addressOf[index].host))), after: linkLatency)
         case .send(let link, let message):
@@ -202,6 +208,8 @@ public struct SimulatedNetwork {
         case .close(let link, let reason):
             guard let end = linkEnds.removeValue(forKey: link) else { return }
             linkEnds[end.peerEnd] = nil
+            linksByOwner[index].remove(link)
+            linksByOwner[end.peer].remove(end.peerEnd)
             if !separated(index, end.peer) {
                 schedule(.event(end.peer, .linkClosed(end.peerEnd, reason: "peer closed: \(reason)")), after: end.latency)
             }

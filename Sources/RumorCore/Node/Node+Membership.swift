@@ -203,7 +203,9 @@ extension Node {
 
     /// A request unanswered for too long counts as refused.
     mutating func expireOutstandingRequests() {
-        for (peer, request) in outstanding.sorted(by: { $0.key < $1.key }) where now.since(request.sentAt) > membership.requestTimeout {
+        let expired = outstanding.filter { now.since($0.value.sentAt) > membership.requestTimeout }
+        guard !expired.isEmpty else { return }
+        for (peer, request) in expired.sorted(by: { $0.key < $1.key }) {
             outstanding[peer] = nil
             if let link = linkByPeer[peer], let address = links[link]?.peer?.address { recentlyRefused.insert(address) }
             closeIfTemporary(peer)

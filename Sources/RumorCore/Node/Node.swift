@@ -168,10 +168,10 @@ public struct Node {
 
     func peer(on link: LinkID) -> PeerDescriptor? { links[link]?.peer }
 
+    /// The established link to whoever listens at `address` (at most one peer does).
     func establishedLink(to address: PeerAddress) -> (LinkID, PeerDescriptor)? {
-        for (id, link) in linkByPeer.sorted(by: { $0.key < $1.key }) {
+        for link in linkByPeer.values {
             if let peer = links[link]?.peer, peer.address == address { return (link, peer) }
-            _ = id
         }
         return nil
     }
@@ -335,8 +335,8 @@ public struct Node {
 
     private mutating func maintainLinks() {
         maintenanceArmed = false
-        for (link, state) in links.sorted(by: { $0.key < $1.key }) {
-            guard let peer = state.peer else { continue }
+        for link in links.keys.sorted() {
+            guard let state = links[link], let peer = state.peer else { continue }
             if now.since(state.lastHeard) > configuration.silenceTimeout {
                 counters.silentLinksClosed += 1
                 logger.warning("peer silent, closing link", metadata: ["peer": "\(peer)"])
