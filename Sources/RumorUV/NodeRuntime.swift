@@ -33,6 +33,8 @@ public final class NodeRuntime: @unchecked Sendable {
     private var connections: [LinkID: TCPConnection] = [:]
     private var timers: [NodeTimer: LoopTimer] = [:]
     private var needsFlush: [TCPConnection] = []
+    private var deferredEvents: [NodeEvent] = []
+    private var carryingOutEffects = false
     private var nextLink: UInt64 = 1
     private var startedAt: UInt64 = 0
     private var stopped = false
@@ -122,11 +124,21 @@ public final class NodeRuntime: @unchecked Sendable {
 
     private var now: Timestamp { Timestamp(nanoseconds: EventLoop.monotonicNanoseconds() &- startedAt) }
 
-    /// Feeds one event to the core and carries out its effects; frames go out when the batch ends.
+    /// Feeds one event to the core and carries out its effects; frames go out when the batch ends. An event
+    /// raised while effects are being carried out (a link closing because a send overflowed its queue)
+    /// waits until they are all done, so the core never sees its state change under one batch of effects.
     private func feed(_ event: NodeEvent, flushing: Bool = true) {
         guard node != nil, !stopped else { return }
-        let effects = node!.handle(event, at: now)
-        for effect in effects { carryOut(effect) }
+        deferredEvents.append(event)
+        guard !carryingOutEffects else { return }
+        carryingOutEffects = true
+        while !deferredEvents.isEmpty, node != nil, !stopped {
+            let next = deferredEvents.removeFirst()
+            let effects = node!.handle(next, at: now)
+            for effect in effects { carryOut(effect) }
+        }
+        deferredEvents.removeAll()
+        carryingOutEffects = false
         if flushing { flushQueued() }
     }
 
@@ -304,6 +316,12 @@ extension NodeRuntime: TCPConnectionDelegate {
         metrics.decodeErrors.increment()
         logger.warning("bad frame from peer", metadata: ["link": "\(connection.id)", "remote": "\(connection.remoteDescription)", "error": "\(error)"])
         feed(.malformedFrame(connection.id, error))
+    }
+
+    func connection(_ connection: TCPConnection, couldNotSend type: MessageType, size: Int) {
+        logger.error("a message of ours exceeds the frame limit and was not sent", metadata: [
+            "type": "\(type)", "size": "\(size)", "limit": "\(configuration.limits.maximumFrameSize)", "link": "\(connection.id)",
+        ])
     }
 
     func connectionFinishedReadBatch(_ connection: TCPConnection, frames: Int, bytes: Int) {

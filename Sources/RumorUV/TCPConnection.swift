@@ -19,6 +19,8 @@ public struct ConnectionLimits: Sendable {
 protocol TCPConnectionDelegate: AnyObject {
     func connection(_ connection: TCPConnection, received message: Message)
     func connection(_ connection: TCPConnection, rejectedFrame error: WireError)
+    /// One of our own messages was larger than the link's frame limit and was not sent.
+    func connection(_ connection: TCPConnection, couldNotSend type: MessageType, size: Int)
     /// A read batch ended: a good moment to flush what its messages caused.
     func connectionFinishedReadBatch(_ connection: TCPConnection, frames: Int, bytes: Int)
     func connection(_ connection: TCPConnection, flushed frames: Int, bytes: Int)
@@ -154,8 +156,9 @@ final class TCPConnection: LoopHandle {
         let bodySize = MessageCodec.bodySize(of: message)
         let size = WireFormat.lengthPrefixSize + bodySize
         guard bodySize <= limits.maximumFrameSize else {
-            // Our own message too large for the link: a bug upstream, reported rather than sent.
-            delegate?.connection(self, rejectedFrame: .frameTooLarge(length: bodySize, limit: limits.maximumFrameSize))
+            // Our own message too large for the link: the core should have cut it to fit. It is dropped
+            // and reported as ours, not blamed on the peer.
+            delegate?.connection(self, couldNotSend: message.type, size: bodySize)
             return false
         }
         guard queuedBytes + size <= limits.maximumQueuedBytes else {

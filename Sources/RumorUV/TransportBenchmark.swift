@@ -97,6 +97,7 @@ private final class BenchmarkReceiver: TCPConnectionDelegate, @unchecked Sendabl
 
     func connection(_ connection: TCPConnection, flushed frames: Int, bytes: Int) {}
     func connectionDrained(_ connection: TCPConnection) {}
+    func connection(_ connection: TCPConnection, couldNotSend type: MessageType, size: Int) {}
 
     func connection(_ connection: TCPConnection, closed reason: String, overflowed: Bool) {
         let seconds = Double(lastFrameAt &- firstFrameAt) / 1e9
@@ -162,6 +163,7 @@ private final class BenchmarkSender: TCPConnectionDelegate {
     func connection(_ connection: TCPConnection, rejectedFrame error: WireError) {}
     func connectionFinishedReadBatch(_ connection: TCPConnection, frames: Int, bytes: Int) {}
     func connection(_ connection: TCPConnection, flushed frames: Int, bytes: Int) {}
+    func connection(_ connection: TCPConnection, couldNotSend type: MessageType, size: Int) {}
 
     func connection(_ connection: TCPConnection, closed reason: String, overflowed: Bool) {
         self.connection = nil

@@ -17,6 +17,7 @@ final class RecordingDelegate: TCPConnectionDelegate, @unchecked Sendable {
         onMessage?(message)
     }
     func connection(_ connection: TCPConnection, rejectedFrame error: WireError) { rejected.append(error) }
+    func connection(_ connection: TCPConnection, couldNotSend type: MessageType, size: Int) {}
     func connectionFinishedReadBatch(_ connection: TCPConnection, frames: Int, bytes: Int) { connection.flush() }
     func connection(_ connection: TCPConnection, flushed frames: Int, bytes: Int) {}
     func connectionDrained(_ connection: TCPConnection) {}
