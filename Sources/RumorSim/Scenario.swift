@@ -17,8 +17,16 @@ public struct ScenarioOptions: Codable, Sendable, Equatable {
     public var broadcastIntervalMilliseconds = 20.0
     /// How long healing is watched, in shuffle periods.
     public var healingPeriods = 20
+    /// Which broadcast runs over the overlay: Rumor's Plumtree, or plain flooding as a baseline.
+    public var protocolName: BroadcastProtocol = .rumor
 
     public init() {}
+}
+
+/// The broadcast a scenario measures.
+public enum BroadcastProtocol: String, Codable, Sendable, CaseIterable {
+    case rumor
+    case flood
 }
 
 /// What one round of broadcasts did.
@@ -138,6 +146,11 @@ public enum Scenario {
 
     /// Publishes `options.broadcasts` messages from random live nodes, lets them settle, and measures them.
     static func broadcastRound(_ network: inout SimulatedNetwork, _ options: ScenarioOptions, _ random: inout SeededRandom) -> BroadcastFigures {
+        if options.protocolName == .flood {
+            let figures = FloodBaseline.round(options.broadcasts, over: network, random: &random)
+            network.run(for: .microseconds(Int64(options.broadcastIntervalMilliseconds * 1000)) * options.broadcasts)
+            return figures
+        }
         let live = network.liveAddresses
         var ids: [MessageID] = []
         for sequence in 0..<options.broadcasts {

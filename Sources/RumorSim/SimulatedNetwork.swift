@@ -265,6 +265,14 @@ public struct SimulatedNetwork {
 
     public func isDown(index: Int) -> Bool { isDown[index] }
 
+    /// The latency of the open link from node `from` to node `to`, if there is one.
+    public func linkLatency(from: Int, to: Int) -> Duration? {
+        for link in linksByOwner[from] {
+            if let end = linkEnds[link], end.peer == to { return end.latency }
+        }
+        return nil
+    }
+
     /// Active views of the live nodes, by address.
     public func activeViews() -> [PeerAddress: [PeerAddress]] {
         let adjacency = activeAdjacency()

@@ -3,6 +3,8 @@ import Foundation
 import Glibc
 import RumorSim
 
+extension BroadcastProtocol: ExpressibleByArgument {}
+
 struct SimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
@@ -30,6 +32,9 @@ struct SimCommand: ParsableCommand {
 
     @Option(help: "Milliseconds between two broadcasts.")
     var intervalMs = 20.0
+
+    @Option(help: "Broadcast measured: rumor (Plumtree) or flood (plain eager flooding over the same overlay, a baseline).")
+    var `protocol`: BroadcastProtocol = .rumor
 
     @Flag(help: "Print the report as JSON.")
     var json = false
@@ -61,6 +66,7 @@ struct SimCommand: ParsableCommand {
         options.latencyMilliseconds = try latencyRange()
         options.loss = loss
         options.broadcastIntervalMilliseconds = intervalMs
+        options.protocolName = `protocol`
         let started = ContinuousClock.now
         let showProgress = isatty(STDERR_FILENO) != 0
         let report = Scenario.run(options) { share in
@@ -90,7 +96,7 @@ struct SimulationSummary {
 
     func render() -> String {
         let options = report.options
-        var lines = ["\(options.nodes) nodes, seed \(options.seed), latency \(options.latencyMilliseconds.lowerBound)–\(options.latencyMilliseconds.upperBound) ms, loss \(options.loss)"]
+        var lines = ["\(options.protocolName.rawValue): \(options.nodes) nodes, seed \(options.seed), latency \(options.latencyMilliseconds.lowerBound)–\(options.latencyMilliseconds.upperBound) ms, loss \(options.loss)"]
         lines.append("steady overlay:   " + overlay(report.steadyOverlay))
         lines.append("broadcasts:       " + broadcasts(report.steadyBroadcasts))
         lines.append("killed \(report.failedNodes) (\(Int(options.fail * 100))%) at once")

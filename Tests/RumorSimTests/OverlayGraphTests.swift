@@ -81,6 +81,22 @@ struct ScenarioTests {
         #expect(first.healingSeconds != nil)
     }
 
+    @Test("the flooding baseline reaches everyone on a healthy overlay with redundancy near the view size minus two")
+    func floodBaseline() {
+        var options = ScenarioOptions()
+        options.nodes = 200
+        options.broadcasts = 20
+        options.fail = 0.5
+        options.protocolName = .flood
+        let report = Scenario.run(options)
+        #expect(report.steadyBroadcasts.reliabilityMin == 1)
+        // Each node forwards to its other four active peers: about four copies per delivery, RMR about 3.
+        #expect(report.steadyBroadcasts.relativeMessageRedundancy > 2.5 && report.steadyBroadcasts.relativeMessageRedundancy < 3.5)
+        // Right after half the nodes die, flooding over views that still name them loses messages.
+        #expect(report.broadcastsAfterFailure.reliabilityMean < 1)
+        #expect(report.broadcastsAfterHealing.reliabilityMin == 1)
+    }
+
     @Test("the 16-node live scenario, simulated, agrees in kind: connected, and every broadcast reaches every node")
     func sixteenNodesLikeTheLiveTest() {
         var options = ScenarioOptions()
