@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 import RumorCore
 
@@ -35,12 +36,16 @@ enum RumorBinary {
     }
 }
 
+private let handedOutPorts = Mutex<Set<UInt16>>([])
+
 /// A loopback port that was free a moment ago, taken below the kernel's ephemeral range so that no
 /// outgoing connection can grab it before the node under test binds it.
 func freePort() -> UInt16 {
     var random = SystemRandomNumberGenerator()
     for _ in 0..<1000 {
         let candidate = UInt16.random(in: 20000...32000, using: &random)
+        // Never hand out a port twice in one test run: two nodes asked for ports together would collide.
+        guard handedOutPorts.withLock({ $0.insert(candidate).inserted }) else { continue }
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
         var address = sockaddr_in()
