@@ -61,16 +61,7 @@ public enum FloodBaseline {
             deliveredBeyondFirst += max(0, result.delivered - 1)
             largestHop = max(largestHop, result.lastDeliveryHop)
         }
-        latencies.sort()
-        func percentile(_ share: Double) -> Double {
-            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(share * Double(latencies.count)))]
-        }
-        return BroadcastFigures(
-            messages: reliabilities.count,
-            reliabilityMean: reliabilities.isEmpty ? 0 : reliabilities.reduce(0, +) / Double(reliabilities.count),
-            reliabilityMin: reliabilities.min() ?? 0,
-            relativeMessageRedundancy: deliveredBeyondFirst == 0 ? 0 : Double(payloads) / Double(deliveredBeyondFirst) - 1,
-            lastDeliveryHop: largestHop, latencyP50Milliseconds: percentile(0.5), latencyP99Milliseconds: percentile(0.99),
-            duplicateDeliveries: 0)
+        return BroadcastFigures(reliabilities: reliabilities, latencies: latencies, payloadFrames: payloads,
+                                deliveriesBeyondOrigin: deliveredBeyondFirst, lastDeliveryHop: largestHop, duplicates: 0)
     }
 }

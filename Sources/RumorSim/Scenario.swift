@@ -183,16 +183,25 @@ public enum Scenario {
             deliveredTotal += max(0, record.delivered - 1)
             largestRound = max(largestRound, record.largestRound)
         }
-        latencies.sort()
+        return BroadcastFigures(reliabilities: reliabilities, latencies: latencies, payloadFrames: payloads,
+                                deliveriesBeyondOrigin: deliveredTotal, lastDeliveryHop: Int(largestRound), duplicates: duplicates)
+    }
+}
+
+extension BroadcastFigures {
+    /// Figures over a round of messages, from each message's reliability and latency (ms) and the totals.
+    init(reliabilities: [Double], latencies: [Double], payloadFrames: Int, deliveriesBeyondOrigin: Int,
+         lastDeliveryHop: Int, duplicates: Int) {
+        let sorted = latencies.sorted()
         func percentile(_ share: Double) -> Double {
-            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(share * Double(latencies.count)))]
+            sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(share * Double(sorted.count)))]
         }
-        return BroadcastFigures(
-            messages: ids.count,
+        self.init(
+            messages: reliabilities.count,
             reliabilityMean: reliabilities.isEmpty ? 0 : reliabilities.reduce(0, +) / Double(reliabilities.count),
             reliabilityMin: reliabilities.min() ?? 0,
-            relativeMessageRedundancy: deliveredTotal == 0 ? 0 : Double(payloads) / Double(deliveredTotal) - 1,
-            lastDeliveryHop: Int(largestRound), latencyP50Milliseconds: percentile(0.5), latencyP99Milliseconds: percentile(0.99),
+            relativeMessageRedundancy: deliveriesBeyondOrigin == 0 ? 0 : Double(payloadFrames) / Double(deliveriesBeyondOrigin) - 1,
+            lastDeliveryHop: lastDeliveryHop, latencyP50Milliseconds: percentile(0.5), latencyP99Milliseconds: percentile(0.99),
             duplicateDeliveries: duplicates)
     }
 }
