@@ -19,6 +19,8 @@ public struct ScenarioOptions: Codable, Sendable, Equatable {
     public var healingPeriods = 20
     /// Which broadcast runs over the overlay: Rumor's Plumtree, or plain flooding as a baseline.
     public var protocolName: BroadcastProtocol = .rumor
+    /// How many times every live node draws a sample peer when sampling quality is measured.
+    public var samplingRounds = 20
 
     public init() {}
 }
@@ -73,10 +75,52 @@ public struct OverlayFigures: Codable, Sendable, Equatable {
     }
 }
 
+/// How well `samplePeers` samples: every live node draws one peer, many times over.
+public struct SamplingFigures: Codable, Sendable, Equatable {
+    public var draws: Int
+    /// Pearson's chi-square of how often each live node was drawn, against uniform.
+    public var chiSquare: Double
+    /// Degrees of freedom of that test (live nodes − 1): chi-square near this means close to uniform.
+    public var degreesOfFreedom: Int
+    /// The most drawn live node's count over the least drawn one's (infinite if one was never drawn).
+    public var mostToLeastRatio: Double?
+    /// Share of draws that named a node that is down.
+    public var deadShare: Double
+
+    /// Every live node draws one peer `rounds` times.
+    static func measure(_ network: inout SimulatedNetwork, rounds: Int) -> SamplingFigures {
+        let live = (0..<network.nodeCount).filter { !network.isDown(index: $0) }
+        var counts = [Int](repeating: 0, count: network.nodeCount)
+        var draws = 0
+        var dead = 0
+        for _ in 0..<rounds {
+            for node in live {
+                for peer in network.samplePeers(at: node, count: 1) {
+                    draws += 1
+                    if network.isDown(index: peer) { dead += 1 } else { counts[peer] += 1 }
+                }
+            }
+        }
+        let liveDraws = draws - dead
+        let expected = live.isEmpty ? 0 : Double(liveDraws) / Double(live.count)
+        let chiSquare = expected == 0 ? 0 : live.reduce(0.0) { $0 + pow2(Double(counts[$1]) - expected) / expected }
+        let liveCounts = live.map { counts[$0] }
+        let least = liveCounts.min() ?? 0
+        return SamplingFigures(draws: draws, chiSquare: chiSquare, degreesOfFreedom: max(0, live.count - 1),
+                               mostToLeastRatio: least == 0 ? nil : Double(liveCounts.max() ?? 0) / Double(least),
+                               deadShare: draws == 0 ? 0 : Double(dead) / Double(draws))
+    }
+
+    private static func pow2(_ value: Double) -> Double { value * value }
+}
+
 public struct ScenarioReport: Codable, Sendable, Equatable {
     public var options: ScenarioOptions
     public var steadyOverlay: OverlayFigures
     public var steadyBroadcasts: BroadcastFigures
+    /// Peer sampling in steady state, and right after the failure (before any repair).
+    public var steadySampling: SamplingFigures
+    public var samplingAfterFailure: SamplingFigures
     public var failedNodes: Int
     /// Broadcasts published right after the failure, before any healing.
     public var broadcastsAfterFailure: BroadcastFigures
@@ -109,11 +153,13 @@ public enum Scenario {
         network.run(for: shufflePeriod * 4)
         progress(0.45)
         let steadyOverlay = OverlayFigures(graph(of: network))
+        let steadySampling = SamplingFigures.measure(&network, rounds: options.samplingRounds)
         let steadyBroadcasts = broadcastRound(&network, options, &random)
         progress(0.55)
 
         let victims = network.addresses.shuffled(using: &random).prefix(Int(options.fail * Double(options.nodes)))
         for address in victims { network.crash(address) }
+        let samplingAfterFailure = SamplingFigures.measure(&network, rounds: options.samplingRounds)
         let failedAt = network.now
         let afterFailure = broadcastRound(&network, options, &random)
         progress(0.65)
@@ -134,7 +180,8 @@ public enum Scenario {
         progress(1)
         let healing = healedAt.map { Double($0.since(failedAt).nanosecondsRounded) / 1e9 }
         return ScenarioReport(
-            options: options, steadyOverlay: steadyOverlay, steadyBroadcasts: steadyBroadcasts, failedNodes: victims.count,
+            options: options, steadyOverlay: steadyOverlay, steadyBroadcasts: steadyBroadcasts,
+            steadySampling: steadySampling, samplingAfterFailure: samplingAfterFailure, failedNodes: victims.count,
             broadcastsAfterFailure: afterFailure, healingSeconds: healing,
             healingShuffleRounds: healing.map { $0 / (Double(shufflePeriod.nanosecondsRounded) / 1e9) },
             healedOverlay: healedOverlay, broadcastsAfterHealing: afterHealing, events: network.eventsProcessed)

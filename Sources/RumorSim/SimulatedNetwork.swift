@@ -265,6 +265,12 @@ public struct SimulatedNetwork {
 
     public func isDown(index: Int) -> Bool { isDown[index] }
 
+    /// Draws `count` peers from the live node `index`'s views, as an application would (advances its RNG).
+    public mutating func samplePeers(at index: Int, count: Int) -> [Int] {
+        guard !isDown[index], nodes[index] != nil else { return [] }
+        return nodes[index]!.samplePeers(count).compactMap { indexOf[$0.address] }
+    }
+
     /// The latency of the open link from node `from` to node `to`, if there is one.
     public func linkLatency(from: Int, to: Int) -> Duration? {
         for link in linksByOwner[from] {

@@ -99,8 +99,10 @@ struct SimulationSummary {
         var lines = ["\(options.protocolName.rawValue): \(options.nodes) nodes, seed \(options.seed), latency \(options.latencyMilliseconds.lowerBound)–\(options.latencyMilliseconds.upperBound) ms, loss \(options.loss)"]
         lines.append("steady overlay:   " + overlay(report.steadyOverlay))
         lines.append("broadcasts:       " + broadcasts(report.steadyBroadcasts))
+        lines.append("peer sampling:    " + sampling(report.steadySampling))
         lines.append("killed \(report.failedNodes) (\(Int(options.fail * 100))%) at once")
         lines.append("right after:      " + broadcasts(report.broadcastsAfterFailure))
+        lines.append("sampling then:    " + sampling(report.samplingAfterFailure))
         if let seconds = report.healingSeconds, let rounds = report.healingShuffleRounds {
             lines.append(String(format: "healed:           one component, no dead entry, after %.2f s (%.1f shuffle rounds)", seconds, rounds))
         } else {
@@ -116,6 +118,12 @@ struct SimulationSummary {
         String(format: "%d live, %d component(s), largest %.1f%%, in-degree %.2f (%d–%d), clustering %.4f, path %.2f, dead entries %.1f%%",
                figures.liveNodes, figures.components, figures.largestComponentShare * 100, figures.inDegreeMean, figures.inDegreeMin,
                figures.inDegreeMax, figures.clusteringCoefficient, figures.averageShortestPath, figures.deadEntryShare * 100)
+    }
+
+    private func sampling(_ figures: SamplingFigures) -> String {
+        let ratio = figures.mostToLeastRatio.map { String(format: "%.1f", $0) } ?? "∞ (a node never drawn)"
+        return String(format: "%d draws, chi-square %.0f on %d degrees of freedom, most/least %@, dead %.1f%%",
+                      figures.draws, figures.chiSquare, figures.degreesOfFreedom, ratio, figures.deadShare * 100)
     }
 
     private func broadcasts(_ figures: BroadcastFigures) -> String {

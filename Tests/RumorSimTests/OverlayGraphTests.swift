@@ -111,4 +111,19 @@ struct ScenarioTests {
         #expect(report.broadcastsAfterHealing.reliabilityMin == 1)
         #expect(report.steadyBroadcasts.duplicateDeliveries == 0)
     }
+
+    @Test("peer samples name no dead node in steady state, many right after a failure, and cover every live node")
+    func samplingQuality() {
+        var options = ScenarioOptions()
+        options.nodes = 200
+        options.broadcasts = 5
+        options.fail = 0.5
+        options.samplingRounds = 50
+        let report = Scenario.run(options)
+        #expect(report.steadySampling.deadShare == 0)
+        #expect(report.steadySampling.draws == 200 * 50)
+        #expect(report.steadySampling.mostToLeastRatio != nil, "every live node is drawn at least once")
+        // Right after half die, before any repair, views still name them: about half the draws are dead.
+        #expect(report.samplingAfterFailure.deadShare > 0.3 && report.samplingAfterFailure.deadShare < 0.7)
+    }
 }
