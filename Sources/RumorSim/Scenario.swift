@@ -63,7 +63,7 @@ public struct OverlayFigures: Codable, Sendable, Equatable {
         liveNodes = graph.liveCount
         let components = graph.components()
         self.components = components.count
-        largestComponentShare = graph.largestComponentShare
+        largestComponentShare = liveNodes == 0 ? 0 : Double(components.first?.count ?? 0) / Double(liveNodes)
         let distribution = graph.inDegreeDistribution
         let total = distribution.reduce(0) { $0 + $1.key * $1.value }
         inDegreeMean = liveNodes == 0 ? 0 : Double(total) / Double(liveNodes)

@@ -70,7 +70,6 @@ public struct SimulatedNetwork {
     public var liveAddresses: [PeerAddress] { addresses.filter { !isDown[indexOf[$0]!] } }
     public var liveCount: Int { isDown.filter { !$0 }.count }
     public var nodeCount: Int { nodes.count }
-    public var down: Set<PeerAddress> { Set(addressOf.indices.filter { isDown[$0] }.map { addressOf[$0] }) }
 
     public func isUp(_ address: PeerAddress) -> Bool { indexOf[address].map { !isDown[$0] } ?? false }
     public func node(at address: PeerAddress) -> Node { nodes[indexOf[address]!]! }

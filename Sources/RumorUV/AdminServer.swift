@@ -45,6 +45,7 @@ final class AdminServer {
     private var connections: [ObjectIdentifier: AdminConnection] = [:]
     let handler: (HTTPRequest) -> HTTPResponse
     let maximumRequestSize: Int
+    var eventLoop: EventLoop { listener.eventLoop }
 
     var boundAddress: PeerAddress? { listener.boundAddress }
 
@@ -86,7 +87,7 @@ private final class AdminConnection: LoopHandle {
     init(server: AdminServer) {
         self.server = server
         parser = HTTPMessageParser(kind: .request, maximumSize: server.maximumRequestSize)
-        super.init(eventLoop: server.listenerLoop, allocating: uv_tcp_t.self)
+        super.init(eventLoop: server.eventLoop, allocating: uv_tcp_t.self)
         uv_tcp_init(eventLoop.loop, rawHandle.assumingMemoryBound(to: uv_tcp_t.self))
         retainThroughHandle()
     }
@@ -162,8 +163,4 @@ private final class AdminConnection: LoopHandle {
         response.release()
         writeRequest.deallocate()
     }
-}
-
-extension AdminServer {
-    fileprivate var listenerLoop: EventLoop { listener.eventLoop }
 }

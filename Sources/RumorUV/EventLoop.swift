@@ -12,7 +12,6 @@ public final class EventLoop: @unchecked Sendable {
     private var thread: pthread_t?
     private let loopThreadID = Mutex<pthread_t?>(nil)
     private var shutdownHooks: [() -> Void] = []
-    private let finished = Mutex<Bool>(false)
     /// The result of `uv_loop_close` at shutdown: 0 when every handle was closed.
     public private(set) var closeResult: Int32 = 0
 
@@ -115,7 +114,6 @@ public final class EventLoop: @unchecked Sendable {
         // Work queued between the last wake-up and the close of the async handle is dropped here.
         queue.withLock { $0.work.removeAll() }
         closeResult = uv_loop_close(loop)
-        finished.withLock { $0 = true }
     }
 
     /// Monotonic time in nanoseconds.

@@ -158,12 +158,7 @@ public final class NodeRuntime: @unchecked Sendable {
             loopTimer(for: timer).schedule(after: delay)
         case .cancelTimer(let timer):
             timers[timer]?.cancel()
-            // Timers named after one link or one message are not armed again: drop them rather than keep
-            // one per link or id for ever.
-            switch timer {
-            case .handshakeDeadline, .graft: timers.removeValue(forKey: timer)?.close()
-            case .linkMaintenance, .seedRetry, .shuffle, .iHaveBatch, .antiEntropy: break
-            }
+            if timer.isSingleUse { timers.removeValue(forKey: timer)?.close() }
         case .deliver(let delivery):
             deliveries.record(delivery)
         }
@@ -217,11 +212,7 @@ public final class NodeRuntime: @unchecked Sendable {
         if let existing = timers[timer] { return existing }
         let loopTimer = LoopTimer(eventLoop: eventLoop) { [weak self] in
             guard let self else { return }
-            // One-shot timers named after a link or a message are not needed again once they fire.
-            switch timer {
-            case .handshakeDeadline, .graft: timers.removeValue(forKey: timer)?.close()
-            case .linkMaintenance, .seedRetry, .shuffle, .iHaveBatch, .antiEntropy: break
-            }
+            if timer.isSingleUse { timers.removeValue(forKey: timer)?.close() }
             feed(.timerFired(timer))
         }
         timers[timer] = loopTimer

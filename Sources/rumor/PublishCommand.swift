@@ -32,13 +32,7 @@ struct PublishCommand: AsyncParsableCommand {
         } else {
             payload = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
         }
-        let reply: AdminClient.Reply
-        do {
-            reply = try await AdminClient.request("POST", "/publish", to: admin, body: payload)
-        } catch {
-            throw CommandFailure("rumor publish: \(error)")
-        }
-        guard reply.status == 200 else { throw CommandFailure("rumor publish: the node answered \(reply.status): \(reply.text)") }
+        let reply = try await askNode("publish", "POST", "/publish", at: admin, body: payload)
         print(reply.text, terminator: reply.text.hasSuffix("\n") ? "" : "\n")
     }
 }
@@ -83,13 +77,7 @@ struct TailCommand: AsyncParsableCommand {
     }
 
     private func fetchLines(after: UInt64) async throws -> [([String: Any], String)] {
-        let reply: AdminClient.Reply
-        do {
-            reply = try await AdminClient.request("GET", "/deliveries?after=\(after)", to: admin)
-        } catch {
-            throw CommandFailure("rumor tail: \(error)")
-        }
-        guard reply.status == 200 else { throw CommandFailure("rumor tail: the node answered \(reply.status): \(reply.text)") }
+        let reply = try await askNode("tail", "GET", "/deliveries?after=\(after)", at: admin)
         return reply.text.split(separator: "\n").compactMap { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
             return (object, String(line))

@@ -16,15 +16,7 @@ struct StatusCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let reply: AdminClient.Reply
-        do {
-            reply = try await AdminClient.request("GET", "/status", to: admin)
-        } catch {
-            throw CommandFailure("rumor status: \(error)")
-        }
-        guard reply.status == 200 else {
-            throw ValidationError("the node answered \(reply.status): \(reply.text)")
-        }
+        let reply = try await askNode("status", "GET", "/status", at: admin)
         if json {
             print(reply.text, terminator: reply.text.hasSuffix("\n") ? "" : "\n")
             return

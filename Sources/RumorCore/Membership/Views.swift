@@ -51,8 +51,6 @@ struct PassiveView {
 
     func contains(_ id: NodeID) -> Bool { entries.contains { $0.peer.id == id } }
 
-    func entry(at address: PeerAddress) -> Entry? { entries.first { $0.peer.address == address } }
-
     @discardableResult
     mutating func remove(_ id: NodeID) -> Entry? {
         guard let index = entries.firstIndex(where: { $0.peer.id == id }) else { return nil }

@@ -44,9 +44,8 @@ extension Node {
         send(.neighborReply(NeighborReply(accepted: true)), to: joiner.id)
         // A newcomer knows nobody: hand it a sample of our views at once, so that a failure before its first
         // shuffle still leaves it backups to turn to.
-        let sample = active.entries.map(\.peer).filter { $0.id != joiner.id }.map { ShuffleEntry(peer: $0, age: 0) }
-            + passive.randomEntries(membership.shufflePassiveCount * 2, excluding: [joiner.id], using: &random)
-                .map { ShuffleEntry(peer: $0.peer, age: $0.age) }
+        let sample = viewSample(includingSelf: false, activeCount: Int.max, passiveCount: membership.shufflePassiveCount * 2,
+                                excluding: [joiner.id])
         if !sample.isEmpty { send(.shuffleReply(ShuffleReply(entries: sample)), to: joiner.id) }
         for peer in active.entries.map(\.peer) where peer.id != joiner.id {
             send(.forwardJoin(ForwardJoin(joiner: joiner, ttl: UInt8(clamping: membership.activeRandomWalkLength))), to: peer.id)
@@ -186,7 +185,7 @@ extension Node {
             wanted -= 1
             dial(candidate.address, .neighbor(priority))
         }
-        if active.isEmpty, pendingNeighbors == 0, !dialIntents.values.contains(where: { $0.contains(.neighbor(.high)) }) {
+        if active.isEmpty, pendingNeighbors == 0 {
             startJoin()
         }
     }

@@ -7,12 +7,9 @@ extension Node {
         passive.ageAll()
         recentlyRefused.removeAll()
         if let target = active.randomPeer(using: &random) {
-            let activeSample = active.entries.map(\.peer).filter { $0.id != target.id }
-                .shuffled(using: &random).prefix(membership.shuffleActiveCount)
-                .map { ShuffleEntry(peer: $0, age: 0) }
-            let passiveSample = passive.randomEntries(membership.shufflePassiveCount, excluding: [target.id], using: &random)
-            lastShuffleSent = passiveSample.map(\.peer.id)
-            let entries = [ShuffleEntry(peer: identity, age: 0)] + activeSample + passiveSample.map { ShuffleEntry(peer: $0.peer, age: $0.age) }
+            let entries = viewSample(includingSelf: true, activeCount: membership.shuffleActiveCount,
+                                     passiveCount: membership.shufflePassiveCount, excluding: [target.id])
+            lastShuffleSent = entries.map(\.peer.id).filter { passive.contains($0) }
             counters.shufflesSent += 1
             send(.shuffle(Shuffle(origin: identity, ttl: UInt8(clamping: membership.shuffleWalkLength), entries: entries)), to: target.id)
         }
@@ -21,6 +18,17 @@ extension Node {
         }
         probeLostPeers(includingSeeds: true)
         fillActiveView()
+    }
+
+    /// What this node tells a peer of its views: itself (when asked), up to `activeCount` random active
+    /// peers (age 0: they are live) and up to `passiveCount` random passive entries with their ages, never
+    /// naming the peers in `excluded`.
+    mutating func viewSample(includingSelf: Bool, activeCount: Int, passiveCount: Int, excluding excluded: Set<NodeID>) -> [ShuffleEntry] {
+        let activeSample = active.entries.map(\.peer).filter { !excluded.contains($0.id) }
+            .shuffled(using: &random).prefix(activeCount).map { ShuffleEntry(peer: $0, age: 0) }
+        let passiveSample = passive.randomEntries(passiveCount, excluding: excluded, using: &random)
+            .map { ShuffleEntry(peer: $0.peer, age: $0.age) }
+        return (includingSelf ? [ShuffleEntry(peer: identity, age: 0)] : []) + activeSample + passiveSample
     }
 
     mutating func receivedShuffle(_ shuffle: Shuffle, from sender: PeerDescriptor) {
@@ -93,9 +101,8 @@ extension Node {
                 }
             }
         }
-        let sample = [ShuffleEntry(peer: identity, age: 0)]
-            + active.entries.map { ShuffleEntry(peer: $0.peer, age: 0) }
-            + passive.randomEntries(membership.shufflePassiveCount, using: &random).map { ShuffleEntry(peer: $0.peer, age: $0.age) }
+        let sample = viewSample(includingSelf: true, activeCount: Int.max, passiveCount: membership.shufflePassiveCount,
+                                excluding: [peer.id])
         // A walk of length 0 ends at the peer, which answers over this same link.
         send(.shuffle(Shuffle(origin: identity, ttl: 0, entries: sample)), to: peer.id)
     }

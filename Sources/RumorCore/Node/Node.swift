@@ -42,7 +42,6 @@ public struct Node {
 
         var direction: LinkDirection
         var phase: Phase
-        var openedAt: Timestamp
         var establishedAt: Timestamp = .zero
         var lastHeard: Timestamp
         var lastSent: Timestamp
@@ -115,7 +114,7 @@ public struct Node {
             effects.append(.close(link, reason: "node is shutting down"))
             return
         }
-        links[link] = LinkState(direction: direction, phase: .awaitingHandshake, openedAt: now, lastHeard: now, lastSent: now)
+        links[link] = LinkState(direction: direction, phase: .awaitingHandshake, lastHeard: now, lastSent: now)
         // Both sides speak first: the handshake costs one trip, not two.
         send(.handshake(Handshake(sender: identity, epoch: configuration.epoch)), on: link)
         effects.append(.armTimer(.handshakeDeadline(link), after: configuration.handshakeTimeout))

@@ -63,4 +63,13 @@ public enum NodeTimer: Hashable, Sendable {
     case iHaveBatch
     /// Send a digest of held message ids to a random active peer.
     case antiEntropy
+
+    /// Timers named after one link or one message are armed once and never again: a driver can drop them
+    /// once they fire or are cancelled rather than keep one per link or id for ever.
+    public var isSingleUse: Bool {
+        switch self {
+        case .handshakeDeadline, .graft: true
+        case .linkMaintenance, .seedRetry, .shuffle, .iHaveBatch, .antiEntropy: false
+        }
+    }
 }
