@@ -11,6 +11,9 @@ struct MembershipOptions: ParsableArguments {
     @Option(help: "Passive view size: backup addresses kept.")
     var passiveViewSize = defaults.passiveViewSize
 
+    @Option(help: "Seeds a newcomer links to (it joins through one and asks the others to be neighbours).")
+    var seedLinks = defaults.seedLinks
+
     @Option(help: "Hops a FORWARDJOIN walks (active random walk length).")
     var activeWalkLength = defaults.activeRandomWalkLength
 
@@ -68,6 +71,7 @@ struct MembershipOptions: ParsableArguments {
         }
         try require((1...64).contains(activeViewSize), "--active-view-size must be 1 to 64")
         try require((1...4096).contains(passiveViewSize), "--passive-view-size must be 1 to 4096")
+        try require((1...activeViewSize).contains(seedLinks), "--seed-links must be 1 to the active view size")
         try require((0...255).contains(activeWalkLength), "--active-walk-length must be 0 to 255")
         try require((0...activeWalkLength).contains(passiveWalkLength), "--passive-walk-length must be 0 to --active-walk-length")
         try require(shuffleIntervalMs >= 10, "--shuffle-interval-ms must be at least 10")
@@ -89,6 +93,7 @@ struct MembershipOptions: ParsableArguments {
         var membership = MembershipConfiguration()
         membership.activeViewSize = activeViewSize
         membership.passiveViewSize = passiveViewSize
+        membership.seedLinks = seedLinks
         membership.activeRandomWalkLength = activeWalkLength
         membership.passiveRandomWalkLength = passiveWalkLength
         membership.shuffleInterval = .milliseconds(shuffleIntervalMs)

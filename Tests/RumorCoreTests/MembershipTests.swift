@@ -64,6 +64,37 @@ struct MembershipTests {
         #expect(network.asymmetricPairs().isEmpty)
     }
 
+    @Test("nodes started all at once, each seeded with three others, form one overlay within seconds")
+    func simultaneousStartWithCrossingSeeds() {
+        func startTogether(seed: UInt64, settle: Duration, _ adjust: (inout MembershipConfiguration) -> Void = { _ in }) -> Int {
+            // Loopback-fast links, processes coming up 5 ms apart: as `rumor mesh` starts a mesh.
+            var network = SimulatedNetwork(seed: seed)
+            network.latency = .fixed(.microseconds(50))
+            var random = SeededRandom(seed: seed)
+            for index in 0..<64 {
+                let seeds = Array((0..<64).filter { $0 != index }.shuffled(using: &random).prefix(3))
+                var node = configuration(index, seeds: seeds)
+                adjust(&node.membership)
+                network.add(node, seed: seed &+ UInt64(index))
+                network.run(for: .milliseconds(5))
+            }
+            network.run(for: settle)
+            return network.components().count
+        }
+        let seeds: [UInt64] = [1, 2, 3, 4, 5, 6, 7, 8]
+        let withDefaults = seeds.map { startTogether(seed: $0, settle: .seconds(4)) }
+        #expect(withDefaults.allSatisfy { $0 == 1 }, "components per run: \(withDefaults)")
+        // The reason for `seedLinks` and `seedBridgingProbes`: without them, joins that cross (a through b,
+        // b through a) strand groups in overlays of their own, and nothing ever links them.
+        let classic = seeds.map { seed in
+            startTogether(seed: seed, settle: .seconds(20)) { membership in
+                membership.seedLinks = 1
+                membership.seedBridgingProbes = 0
+            }
+        }
+        #expect(classic.contains { $0 > 1 }, "components per run with classic joins: \(classic)")
+    }
+
     @Test("a node that leaves is replaced at once by its peers, with no failure counted")
     func gracefulLeaveIsReplaced() {
         var network = joinedOverlay(30, seed: 41, settle: .seconds(20))

@@ -38,5 +38,8 @@ struct PlumtreeState {
         lazy.removeAll { $0 == peer }
         lazyQueue[peer] = nil
         duplicateStreak[peer] = nil
+        // Pulls it never answered may be asked of others at once: waiting out their patience can outlast
+        // the retention of the payloads (or the life of a node that just joined through a busy peer).
+        pulled = pulled.filter { $0.value.peer != peer }
     }
 }

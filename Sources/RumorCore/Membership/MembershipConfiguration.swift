@@ -4,6 +4,16 @@ public struct MembershipConfiguration: Sendable, Equatable {
     public var activeViewSize = 5
     /// Backup addresses: six times the active view, as in the paper.
     public var passiveViewSize = 30
+    /// Seeds a newcomer links to: it joins through one, then asks this many more minus one to be neighbours
+    /// at high priority. With one link each, nodes started together through different seeds can form
+    /// separate overlays that never meet (a joins through b while b joins through a); with two, the
+    /// "joined through" graph is a random 2-out graph, connected with high probability.
+    public var seedLinks = 2
+    /// The first probes of each seed (in the first shuffle round, about a second after start, then with
+    /// doubling waits up to `healingProbeMaximumDelay`) that link to the seed if it is not yet a neighbour. Two overlays that
+    /// formed apart at start-up know nothing of each other, and only a new active link joins them; after
+    /// these probes a seed only trades shuffle samples, so a settled overlay sees no extra links.
+    public var seedBridgingProbes = 2
     /// Hops a FORWARDJOIN walks before the last node takes the joiner into its active view.
     public var activeRandomWalkLength = 6
     /// The hop at which a FORWARDJOIN also drops the joiner into the passive view.

@@ -112,6 +112,8 @@ struct LostPeerMemory {
         var nextProbe: Timestamp
         var delay: Duration
         var failures: Int
+        /// For a seed: how many more of its probes may link to it when it answers (see `seedBridgingProbes`).
+        var bridges = 0
     }
 
     let capacity: Int
@@ -119,7 +121,8 @@ struct LostPeerMemory {
 
     init(capacity: Int) { self.capacity = capacity }
 
-    mutating func remember(_ address: PeerAddress, id: NodeID?, isSeed: Bool, lostToFailure: Bool, firstProbe: Timestamp, delay: Duration) {
+    mutating func remember(_ address: PeerAddress, id: NodeID?, isSeed: Bool, lostToFailure: Bool, firstProbe: Timestamp, delay: Duration,
+                           bridges: Int = 0) {
         if let index = entries.firstIndex(where: { $0.address == address }) {
             entries[index].id = id ?? entries[index].id
             entries[index].lostToFailure = entries[index].lostToFailure || lostToFailure
@@ -132,7 +135,8 @@ struct LostPeerMemory {
             entries.remove(at: victim)
         }
         guard entries.count < capacity else { return }
-        entries.append(Entry(address: address, id: id, isSeed: isSeed, lostToFailure: lostToFailure, nextProbe: firstProbe, delay: delay, failures: 0))
+        entries.append(Entry(address: address, id: id, isSeed: isSeed, lostToFailure: lostToFailure, nextProbe: firstProbe, delay: delay,
+                             failures: 0, bridges: bridges))
     }
 
     /// Entries whose probe is due, earliest first.

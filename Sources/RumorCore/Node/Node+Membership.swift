@@ -33,6 +33,15 @@ extension Node {
         seedRetryDelay = min(seedRetryDelay * 2, configuration.seedRetryMaximumDelay)
     }
 
+    /// After a JOIN succeeds, asks other seeds to be neighbours too (`seedLinks`), so that a mesh started all
+    /// at once cannot settle as several overlays, each joined through its own seeds.
+    private mutating func linkToMoreSeeds(joinedThrough contact: PeerAddress) {
+        let others = configuration.seeds.filter { $0 != identity.address && $0 != contact && !active.contains(address: $0) }
+        for seed in others.shuffled(using: &random).prefix(max(0, membership.seedLinks - 1)) {
+            dial(seed, .neighbor(.high))
+        }
+    }
+
     /// A contact takes the joiner in at once and spreads the news with FORWARDJOIN walks.
     mutating func receivedJoin(from joiner: PeerDescriptor) {
         counters.joins += 1
@@ -95,6 +104,7 @@ extension Node {
             addToActive(peer)
             if case .neighbor = request.kind { counters.replacements += 1 }
             seedRetryDelay = configuration.seedRetryInitialDelay
+            if request.kind == .join { linkToMoreSeeds(joinedThrough: peer.address) }
         } else {
             recentlyRefused.insert(peer.address)
             closeIfTemporary(peer.id)

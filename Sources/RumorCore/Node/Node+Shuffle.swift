@@ -91,20 +91,27 @@ extension Node {
         guard let entry = lost.entry(peer.address) else { return }
         if entry.lostToFailure {
             lost.forget(peer.address)
-            if !active.contains(peer.id) {
-                counters.healedLinks += 1
-                logger.info("lost peer answers again: linking to it", metadata: ["peer": "\(peer)"])
-                // A JOIN waiting on this peer is answered by the NEIGHBOR reply just the same.
-                if outstanding[peer.id]?.kind != .join {
-                    outstanding[peer.id] = OutstandingRequest(kind: .adoptJoiner, sentAt: now)
-                    send(.neighbor(NeighborRequest(priority: .high)), to: peer.id)
-                }
-            }
+            bridge(to: peer, reason: "lost peer answers again: linking to it")
+        } else if entry.isSeed, entry.bridges > 0 {
+            lost.update(peer.address) { $0.bridges -= 1 }
+            bridge(to: peer, reason: "early seed probe: linking to the seed")
         }
         let sample = viewSample(includingSelf: true, activeCount: Int.max, passiveCount: membership.shufflePassiveCount,
                                 excluding: [peer.id])
         // A walk of length 0 ends at the peer, which answers over this same link.
         send(.shuffle(Shuffle(origin: identity, ttl: 0, entries: sample)), to: peer.id)
+    }
+
+    /// Asks `peer` into the active view at high priority, unless it is there already.
+    private mutating func bridge(to peer: PeerDescriptor, reason: String) {
+        guard !active.contains(peer.id) else { return }
+        counters.healedLinks += 1
+        logger.info("\(reason)", metadata: ["peer": "\(peer)"])
+        // A JOIN waiting on this peer is answered by the NEIGHBOR reply just the same.
+        if outstanding[peer.id]?.kind != .join {
+            outstanding[peer.id] = OutstandingRequest(kind: .adoptJoiner, sentAt: now)
+            send(.neighbor(NeighborRequest(priority: .high)), to: peer.id)
+        }
     }
 
     mutating func healingProbeFailed(at address: PeerAddress) {

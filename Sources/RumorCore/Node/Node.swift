@@ -97,9 +97,12 @@ public struct Node {
     }
 
     private mutating func start() {
+        // Seeds are probed early and then ever more rarely; the first probes may link to the seed, which ties
+        // together overlays that formed apart when many nodes started at once through different seeds.
         for seed in configuration.seeds where seed != identity.address {
-            lost.remember(seed, id: nil, isSeed: true, lostToFailure: false, firstProbe: now + membership.healingProbeMaximumDelay,
-                          delay: membership.healingProbeMaximumDelay)
+            let firstProbe = min(membership.shuffleInterval, .seconds(1))
+            lost.remember(seed, id: nil, isSeed: true, lostToFailure: false, firstProbe: now + firstProbe,
+                          delay: firstProbe * 2, bridges: membership.seedBridgingProbes)
         }
         // The first round comes early, to fill a newcomer's passive view before anything can fail.
         effects.append(.armTimer(.shuffle, after: jittered(min(membership.shuffleInterval, .seconds(1)))))
