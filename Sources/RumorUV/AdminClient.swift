@@ -13,11 +13,18 @@ public enum AdminClient {
         public var description: String
     }
 
+    /// One request on a loop of its own (started and shut down here), or on `eventLoop` when given, so
+    /// that a caller making many requests (a mesh launcher polling every node) keeps one loop thread.
     public static func request(_ method: String = "GET", _ path: String, to address: PeerAddress, body: [UInt8] = [],
-                               timeout: Duration = .seconds(5)) async throws -> Reply {
-        let eventLoop = try EventLoop()
-        eventLoop.start()
-        defer { eventLoop.shutdown() }
+                               timeout: Duration = .seconds(5), using sharedLoop: EventLoop? = nil) async throws -> Reply {
+        let eventLoop: EventLoop
+        if let sharedLoop {
+            eventLoop = sharedLoop
+        } else {
+            eventLoop = try EventLoop()
+            eventLoop.start()
+        }
+        defer { if sharedLoop == nil { eventLoop.shutdown() } }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(address)\r\nConnection: close\r\n"
         head += "Content-Length: \(body.count)\r\n\r\n"
         let request = Array(head.utf8) + body

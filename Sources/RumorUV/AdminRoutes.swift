@@ -39,15 +39,77 @@ enum AdminRoutes {
                 ]).serialized() + "\n"
             }.joined()
             return HTTPResponse(status: 200, contentType: "application/x-ndjson", body: Array(lines.utf8))
+        case ("GET", "/links"):
+            return .json(linksJSON(runtime.linkShaping))
+        case ("POST", "/links"):
+            return updateLinks(request.query, runtime: runtime)
         case ("GET", "/metrics"):
             return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4", body: runtime.metricsText())
         case (_, "/publish"):
             return .text("\(request.method) is not allowed on /publish; use POST with the payload as the body", status: 405)
+        case (_, "/links"):
+            return .text("\(request.method) is not allowed on /links; use GET, or POST with query parameters", status: 405)
         case (_, "/status"), (_, "/metrics"), (_, "/sample"), (_, "/deliveries"):
             return .text("\(request.method) is not allowed on \(request.path); use GET", status: 405)
         default:
             return .text("no such endpoint: \(request.path) (try /status, /sample?k=N, /deliveries?after=N, POST /publish or /metrics)", status: 404)
         }
+    }
+
+    /// `POST /links?peers=A,B&latency_ms=20&jitter_ms=10&loss=0.02` sets the conditions of links to those
+    /// peers (all links without `peers`); `POST /links?peers=A,B&reset=1` returns them to the default,
+    /// `POST /links?reset=1` drops every per-peer setting. Test meshes use it for slow links and partitions.
+    private static func updateLinks(_ query: [String: String], runtime: NodeRuntime) -> HTTPResponse {
+        var peers: [PeerAddress]?
+        if let list = query["peers"] {
+            var parsed: [PeerAddress] = []
+            for text in list.split(separator: ",") {
+                guard let address = try? PeerAddress(parsing: String(text)) else {
+                    return .text("peers: '\(text)' is not HOST:PORT", status: 400)
+                }
+                parsed.append(address)
+            }
+            guard !parsed.isEmpty else { return .text("peers: expected HOST:PORT,HOST:PORT,...", status: 400) }
+            peers = parsed
+        }
+        if query["reset"] != nil {
+            runtime.resetLinkConditionsOnLoop(for: peers)
+            return .json(linksJSON(runtime.linkShaping))
+        }
+        var conditions = LinkConditions()
+        func milliseconds(_ key: String) -> Duration?? {
+            guard let text = query[key] else { return .some(nil) }
+            guard let value = Double(text), value.isFinite, (0...600_000).contains(value) else { return nil }
+            return .some(.nanoseconds(Int64(value * 1e6)))
+        }
+        guard let latency = milliseconds("latency_ms") else { return .text("latency_ms: expected 0 to 600000", status: 400) }
+        guard let jitter = milliseconds("jitter_ms") else { return .text("jitter_ms: expected 0 to 600000", status: 400) }
+        if let latency { conditions.latency = latency }
+        if let jitter { conditions.jitter = jitter }
+        if let text = query["loss"] {
+            guard let loss = Double(text), (0...1).contains(loss) else { return .text("loss: expected a share from 0 to 1", status: 400) }
+            conditions.loss = loss
+        }
+        guard query["latency_ms"] != nil || query["jitter_ms"] != nil || query["loss"] != nil else {
+            return .text("give latency_ms, jitter_ms or loss (or reset=1)", status: 400)
+        }
+        runtime.setLinkConditionsOnLoop(conditions, for: peers)
+        return .json(linksJSON(runtime.linkShaping))
+    }
+
+    private static func linksJSON(_ shaping: LinkShaping) -> JSONValue {
+        func conditionsJSON(_ conditions: LinkConditions) -> JSONValue {
+            .object([
+                ("latency_ms", .double(Double(conditions.latency.nanosecondsRounded) / 1e6)),
+                ("jitter_ms", .double(Double(conditions.jitter.nanosecondsRounded) / 1e6)),
+                ("loss", .double(conditions.loss)),
+            ])
+        }
+        return .object([
+            ("default", conditionsJSON(shaping.defaultConditions)),
+            ("peers", .object(shaping.overrides.sorted { $0.key < $1.key }.map { ("\($0.key)", conditionsJSON($0.value)) })),
+            ("dropped_frames", .int(Int64(clamping: shaping.dropped))),
+        ])
     }
 
     static func statusJSON(_ status: RuntimeStatus) -> JSONValue {

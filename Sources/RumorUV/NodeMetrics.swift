@@ -14,6 +14,8 @@ final class NodeMetrics {
     let connectFailures: CoreMetrics.Counter
     let decodeErrors: CoreMetrics.Counter
     let queueDrops: CoreMetrics.Counter
+    /// Frames dropped on purpose by the link conditions of a test mesh (`LinkShaping`).
+    let shapedDrops: CoreMetrics.Counter
     let activePeers: CoreMetrics.Gauge
     let pendingLinks: CoreMetrics.Gauge
 
@@ -28,6 +30,7 @@ final class NodeMetrics {
         connectFailures = Counter(label: "rumor_connect_failures_total", factory: factory)
         decodeErrors = Counter(label: "rumor_decode_errors_total", factory: factory)
         queueDrops = Counter(label: "rumor_write_queue_drops_total", factory: factory)
+        shapedDrops = Counter(label: "rumor_link_shaping_dropped_frames_total", factory: factory)
         activePeers = Gauge(label: "rumor_active_peers", factory: factory)
         pendingLinks = Gauge(label: "rumor_pending_links", factory: factory)
     }

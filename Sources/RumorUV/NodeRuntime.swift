@@ -10,6 +10,8 @@ public struct RuntimeConfiguration: Sendable {
     /// Where to serve the admin endpoint (HTTP); nil for none.
     public var admin: PeerAddress?
     public var limits = ConnectionLimits()
+    /// Conditions added to every link's incoming frames (test meshes); unchanged by default.
+    public var links = LinkConditions.unchanged
     public var randomSeed: UInt64
 
     public init(node: NodeConfiguration, listen: PeerAddress, admin: PeerAddress? = nil, randomSeed: UInt64) {
@@ -39,12 +41,15 @@ public final class NodeRuntime: @unchecked Sendable {
     private var startedAt: UInt64 = 0
     private var stopped = false
     let metrics = NodeMetrics()
+    let linkShaping: LinkShaping
+    private var shapingTimer: LoopTimer?
     let deliveries = DeliveryLog(capacity: 100_000, maximumBytes: 64 << 20)
 
     public init(configuration: RuntimeConfiguration, eventLoop: EventLoop, logger: Logger) {
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.logger = logger
+        self.linkShaping = LinkShaping(defaultConditions: configuration.links, seed: configuration.randomSeed)
     }
 
     /// The addresses actually bound.
@@ -114,6 +119,8 @@ public final class NodeRuntime: @unchecked Sendable {
         adminServer = nil
         for timer in timers.values { timer.close() }
         timers.removeAll()
+        shapingTimer?.close()
+        shapingTimer = nil
         deliveries.finishAll()
         for connection in connections.values {
             if graceful { connection.closeGracefully(reason: "node stopped") } else { connection.abort(reason: "node stopped") }
@@ -251,6 +258,7 @@ public final class NodeRuntime: @unchecked Sendable {
                     connection.abort(reason: "node stopped")
                     return
                 }
+                connection.peerAddress = address
                 self.register(connection)
                 self.feed(.linkOpened(connection.id, .outbound(address)))
             case .failure(let error):
@@ -265,6 +273,41 @@ public final class NodeRuntime: @unchecked Sendable {
         connections[connection.id] = connection
         metrics.linksOpened.increment()
         connection.startReading()
+    }
+
+    // MARK: Link conditions (test meshes)
+
+    /// Hands the core every held frame that is due, then waits for the next.
+    private func armShapingTimer() {
+        guard let due = linkShaping.nextDue else { return }
+        if shapingTimer == nil {
+            shapingTimer = LoopTimer(eventLoop: eventLoop) { [weak self] in self?.releaseHeldFrames() }
+        }
+        let now = EventLoop.monotonicNanoseconds()
+        shapingTimer?.schedule(after: .nanoseconds(Int64(due > now ? due - now : 0)))
+    }
+
+    private func releaseHeldFrames() {
+        let now = EventLoop.monotonicNanoseconds()
+        while let (link, held) = linkShaping.takeDue(now: now) {
+            switch held {
+            case .frame(let message): feed(.received(link, message), flushing: false)
+            case .closed(let reason): feed(.linkClosed(link, reason: reason), flushing: false)
+            }
+        }
+        flushQueued()
+        armShapingTimer()
+    }
+
+    /// Sets the conditions of links to `peers`, or the default for all links when `peers` is nil.
+    func setLinkConditionsOnLoop(_ conditions: LinkConditions, for peers: [PeerAddress]?) {
+        linkShaping.set(conditions, for: peers)
+        logger.info("link conditions changed", metadata: ["peers": "\(peers.map { "\($0.count)" } ?? "all")", "conditions": "\(conditions)"])
+    }
+
+    func resetLinkConditionsOnLoop(for peers: [PeerAddress]?) {
+        linkShaping.reset(peers)
+        logger.info("link conditions reset", metadata: ["peers": "\(peers.map { "\($0.count)" } ?? "all")"])
     }
 
     // MARK: Status
@@ -300,7 +343,18 @@ public final class NodeRuntime: @unchecked Sendable {
 
 extension NodeRuntime: TCPConnectionDelegate {
     func connection(_ connection: TCPConnection, received message: Message) {
-        feed(.received(connection.id, message), flushing: false)
+        if connection.peerAddress == nil, case .handshake(let handshake) = message {
+            connection.peerAddress = handshake.sender.address
+        }
+        guard !linkShaping.isIdle else {
+            feed(.received(connection.id, message), flushing: false)
+            return
+        }
+        switch linkShaping.admit(message, on: connection.id, from: connection.peerAddress, now: EventLoop.monotonicNanoseconds()) {
+        case .deliverNow: feed(.received(connection.id, message), flushing: false)
+        case .dropped: metrics.shapedDrops.increment()
+        case .held: armShapingTimer()
+        }
     }
 
     func connection(_ connection: TCPConnection, rejectedFrame error: WireError) {
@@ -332,6 +386,7 @@ extension NodeRuntime: TCPConnectionDelegate {
         metrics.linksClosed.increment()
         if overflowed { metrics.queueDrops.increment() }
         if connections.removeValue(forKey: connection.id) != nil {
+            if linkShaping.holdClosing(of: connection.id, reason: reason) { return }
             feed(.linkClosed(connection.id, reason: reason))
         }
     }

@@ -52,6 +52,8 @@ final class TCPConnection: LoopHandle {
     private var lingerTimer: LoopTimer?
     /// Set while the connection waits in its owner's list of links to flush.
     var isQueuedForFlush = false
+    /// The peer's listening address: dialled (outbound) or announced in its handshake (inbound).
+    var peerAddress: PeerAddress?
 
     init(eventLoop: EventLoop, id: LinkID, limits: ConnectionLimits) {
         self.id = id

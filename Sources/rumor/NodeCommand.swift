@@ -55,6 +55,18 @@ struct NodeCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Membership") var membership: MembershipOptions
 
+    @Option(help: ArgumentHelp("Test meshes: milliseconds added to every frame received.", visibility: .hidden))
+    var linkLatencyMs: Double = 0
+
+    @Option(help: ArgumentHelp("Test meshes: up to this many milliseconds more or less than --link-latency-ms.", visibility: .hidden))
+    var linkJitterMs: Double = 0
+
+    @Option(help: ArgumentHelp("Test meshes: share of received frames dropped (0 to 1).", visibility: .hidden))
+    var linkLoss: Double = 0
+
+    @Flag(help: ArgumentHelp("Exit when the process that started this node exits (used by `rumor mesh`).", visibility: .hidden))
+    var exitWithParent = false
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -70,11 +82,16 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("--admin \(admin) is not a loopback address; the endpoint has no authentication, so add --admin-any-address to expose it anyway")
         }
         guard connectTimeoutMs > 0 else { throw ValidationError("--connect-timeout-ms must be positive") }
+        guard linkLatencyMs >= 0, linkJitterMs >= 0, linkLatencyMs <= 600_000, linkJitterMs <= 600_000 else {
+            throw ValidationError("--link-latency-ms and --link-jitter-ms must be from 0 to 600000")
+        }
+        guard (0...1).contains(linkLoss) else { throw ValidationError("--link-loss must be a share from 0 to 1") }
     }
 
     func run() async throws {
         logging.bootstrap()
         let logger = Logger(label: "rumor")
+        if exitWithParent { ParentWatch.exitWithParent() }
         var seedList = seedAddresses
         if let seeds {
             let text: String
@@ -98,6 +115,11 @@ struct NodeCommand: AsyncParsableCommand {
         runtimeConfiguration.limits.maximumFrameSize = maxFrameSize
         runtimeConfiguration.limits.maximumQueuedBytes = maxQueueBytes
         runtimeConfiguration.limits.connectTimeout = .milliseconds(connectTimeoutMs)
+        runtimeConfiguration.links = LinkConditions(latency: .nanoseconds(Int64(linkLatencyMs * 1e6)),
+                                                    jitter: .nanoseconds(Int64(linkJitterMs * 1e6)), loss: linkLoss)
+        if !runtimeConfiguration.links.isUnchanged {
+            logger.notice("test-mesh link conditions on every incoming frame", metadata: ["conditions": "\(runtimeConfiguration.links)"])
+        }
 
         let eventLoop = try EventLoop()
         eventLoop.start()
@@ -155,5 +177,19 @@ enum EpochStore {
             throw ValidationError("cannot write \(path): \(error.localizedDescription)")
         }
         return epoch
+    }
+}
+
+/// Ties a node's life to the process that started it, so a mesh launcher that dies leaves no node behind.
+enum ParentWatch {
+    /// Checks once a second whether the parent is gone (the node is re-parented); if so, the node sends
+    /// itself SIGTERM and leaves politely as on Ctrl-C.
+    static func exitWithParent() {
+        let parent = getppid()
+        guard parent != 1 else { exit(0) }
+        Thread.detachNewThread {
+            while getppid() == parent { sleep(1) }
+            kill(getpid(), SIGTERM)
+        }
     }
 }
