@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // libuv, from Debian's libuv1-dev.
@@ -49,9 +50,19 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // Topology files, churn plans and the checks a run is judged by: shared by live meshes and the simulator.
+        .target(
+            name: "RumorTopology",
+            dependencies: ["RumorCore", .product(name: "Yams", package: "Yams")]
+        ),
         .target(
             name: "RumorSim",
-            dependencies: ["RumorCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["RumorCore", "RumorTopology", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Launches a topology as real `rumor node` processes on loopback, runs its schedule, writes reports.
+        .target(
+            name: "RumorMesh",
+            dependencies: ["RumorCore", "RumorUV", "RumorTopology"]
         ),
         .executableTarget(
             name: "rumor",
@@ -59,13 +70,16 @@ let package = Package(
                 "RumorCore",
                 "RumorUV",
                 "RumorSim",
+                "RumorTopology",
+                "RumorMesh",
                 "CTransportCeiling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "RumorCoreTests", dependencies: ["RumorCore", "RumorSim"]),
-        .testTarget(name: "RumorSimTests", dependencies: ["RumorSim", "RumorCore"]),
+        .testTarget(name: "RumorSimTests", dependencies: ["RumorSim", "RumorCore", "RumorTopology"]),
+        .testTarget(name: "RumorTopologyTests", dependencies: ["RumorTopology", "RumorCore"]),
         .testTarget(name: "RumorUVTests", dependencies: ["RumorUV", "RumorCore"]),
     ],
     swiftLanguageModes: [.v6]

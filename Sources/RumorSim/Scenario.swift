@@ -1,3 +1,4 @@
+import RumorTopology
 import RumorCore
 
 /// The common simulation: nodes join through one seed, a round of broadcasts, a mass failure with

@@ -1,3 +1,4 @@
+import RumorTopology
 import Logging
 import RumorCore
 
@@ -38,8 +39,14 @@ public struct SimulatedNetwork {
     public private(set) var now = Timestamp.zero
     /// Every message sent, when `recordsMessages` is on (for small tests).
     public var recordsMessages = false
-    public private(set) var sent: [(from: PeerAddress, message: Message)] = []
+    public private(set) var sent: [(from: PeerAddress, to: PeerAddress?, at: Timestamp, message: Message)] = []
     public private(set) var messages: [MessageID: MessageRecord] = [:]
+    /// Every delivery with its node and time, when `recordsDeliveries` is on (topology runs).
+    public var recordsDeliveries = false
+    public private(set) var deliveryLog: [(index: Int, id: MessageID, at: Timestamp)] = []
+    /// Conditions for every link that touches a node ("slow links" of a topology), instead of `latency`
+    /// and `lossRate`.
+    private var shapedNodes: [Int: LinkConditions] = [:]
     public private(set) var eventsProcessed = 0
 
     private var nodes: [Node?] = []
@@ -130,6 +137,24 @@ public struct SimulatedNetwork {
 
     public mutating func heal() { group = nil }
 
+    /// From now on, links touching these nodes have these conditions; links already open take the new
+    /// latency for frames sent from now on.
+    public mutating func shapeLinks(of addresses: [PeerAddress], _ conditions: LinkConditions) {
+        for address in addresses { if let index = indexOf[address] { shapedNodes[index] = conditions } }
+        for (link, end) in linkEnds where shapedNodes[end.owner] != nil || shapedNodes[end.peer] != nil {
+            linkEnds[link]!.latency = shapedLatency(end.owner, end.peer) ?? end.latency
+        }
+    }
+
+    private mutating func shapedLatency(_ a: Int, _ b: Int) -> Duration? {
+        guard let conditions = shapedNodes[a] ?? shapedNodes[b] else { return nil }
+        return conditions.delay(using: &random)
+    }
+
+    private func lossRate(_ a: Int, _ b: Int) -> Double {
+        (shapedNodes[a] ?? shapedNodes[b])?.loss ?? lossRate
+    }
+
     private func separated(_ a: Int, _ b: Int) -> Bool {
         guard let group else { return false }
         return group[a] != group[b]
@@ -189,7 +214,7 @@ public struct SimulatedNetwork {
                 schedule(.event(index, .connectFailed(target, reason: "timed out")), after: connectTimeout)
                 return
             }
-            let linkLatency = latency.draw(using: &random)
+            let linkLatency = shapedLatency(index, targetIndex) ?? latency.draw(using: &random)
             let local = LinkID(nextLink)
             let remote = LinkID(nextLink + 1)
             nextLink += 2
@@ -200,9 +225,10 @@ public struct SimulatedNetwork {
             schedule(.event(index, .linkOpened(local, .outbound(target))), after: linkLatency)
             schedule(.event(targetIndex, .linkOpened(remote, .inbound(remote: addressOf[index].host))), after: linkLatency)
         case .send(let link, let message):
-            if recordsMessages { sent.append((addressOf[index], message)) }
+            if recordsMessages { sent.append((addressOf[index], linkEnds[link].map { addressOf[$0.peer] }, now, message)) }
             guard let end = linkEnds[link], !separated(index, end.peer) else { return }
-            if lossRate > 0, Double.random(in: 0..<1, using: &random) < lossRate { return }
+            let loss = lossRate(index, end.peer)
+            if loss > 0, Double.random(in: 0..<1, using: &random) < loss { return }
             schedule(.event(end.peer, .received(end.peerEnd, message)), after: end.latency)
         case .close(let link, let reason):
             guard let end = linkEnds.removeValue(forKey: link) else { return }
@@ -219,6 +245,7 @@ public struct SimulatedNetwork {
         case .cancelTimer(let timer):
             timerGenerations[index][timer] = nil
         case .deliver(let delivery):
+            if recordsDeliveries { deliveryLog.append((index, delivery.id, now)) }
             guard var record = messages[delivery.id] else { return }
             if record.deliveries[index] < 255 { record.deliveries[index] += 1 }
             record.delivered += 1

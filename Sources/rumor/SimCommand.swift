@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Glibc
+import RumorMesh
 import RumorSim
+import RumorTopology
 
 extension BroadcastProtocol: ExpressibleByArgument {}
 
@@ -9,8 +11,18 @@ struct SimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
         abstract: "Simulate an overlay in virtual time: join, broadcasts, a mass failure, healing.",
-        discussion: "Runs the very RumorCore state machines the node runs, with the network and the clock simulated."
+        discussion: """
+        Runs the very RumorCore state machines the node runs, with the network and the clock simulated. Given a \
+        topology file (the format `rumor mesh` and `rumor churn` run), simulates that mesh, its links, workload and \
+        churn, and judges the topology's checks; otherwise runs the common scenario the flags describe.
+        """
     )
+
+    @Argument(help: "A topology file to simulate (see docs/topologies.md); the flags below are then ignored.")
+    var scenario: String?
+
+    @Option(help: "With a topology: also write a report (report.json, report.md, charts) into this directory.")
+    var report: String?
 
     @Option(help: "Nodes in the overlay.")
     var nodes = 1000
@@ -58,6 +70,10 @@ struct SimCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let scenario {
+            try runTopology(scenario)
+            return
+        }
         var options = ScenarioOptions()
         options.nodes = nodes
         options.fail = fail
@@ -68,15 +84,7 @@ struct SimCommand: ParsableCommand {
         options.broadcastIntervalMilliseconds = intervalMs
         options.protocolName = `protocol`
         let started = ContinuousClock.now
-        let showProgress = isatty(STDERR_FILENO) != 0
-        let report = Scenario.run(options) { share in
-            guard showProgress else { return }
-            let width = 40
-            let filled = Int(share * Double(width))
-            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-            FileHandle.standardError.write(Data("\r\(bar) \(Int(share * 100))%".utf8))
-            if share >= 1 { FileHandle.standardError.write(Data("\r\(String(repeating: " ", count: width + 6))\r".utf8)) }
-        }
+        let report = Scenario.run(options, progress: Self.progressBar)
         let wall = Double((ContinuousClock.now - started).components.seconds) + Double((ContinuousClock.now - started).components.attoseconds) / 1e18
         if json {
             let encoder = JSONEncoder()
@@ -86,6 +94,45 @@ struct SimCommand: ParsableCommand {
             return
         }
         print(SimulationSummary(report: report, wallSeconds: wall).render())
+    }
+}
+
+extension SimCommand {
+    /// A progress bar on standard error, when it is a terminal.
+    static func progressBar(_ share: Double) {
+        guard isatty(STDERR_FILENO) != 0 else { return }
+        let width = 40
+        let filled = Int(min(1, share) * Double(width))
+        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        FileHandle.standardError.write(Data("\r\(bar) \(Int(min(1, share) * 100))%".utf8))
+        if share >= 1 { FileHandle.standardError.write(Data("\r\(String(repeating: " ", count: width + 6))\r".utf8)) }
+    }
+
+    /// Simulates a topology file and judges its checks, as `rumor churn` does for a live mesh.
+    func runTopology(_ path: String) throws {
+        let topology = try MeshLaunch.loadTopology(path)
+        let simulation: TopologySimulation
+        do throws(TopologyError) { simulation = try TopologySimulation(topology: topology) } catch { throw CommandFailure("\(error)") }
+        let started = ContinuousClock.now
+        let observation = simulation.run(progress: Self.progressBar)
+        Self.progressBar(1)
+        let wall = (ContinuousClock.now - started).seconds
+        let evaluation = RunEvaluation(observation: observation, checks: topology.checks)
+        let result = MeshResult(topology: topology, plan: simulation.plan, observation: observation, evaluation: evaluation)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            print(String(decoding: try encoder.encode(evaluation), as: UTF8.self))
+        } else {
+            print(RunSummary.text(result, engine: "simulator"))
+            print(String(format: "  simulated %.0f s in %.1f s of wall time", topology.duration.seconds, wall))
+        }
+        if let report {
+            let notes = try MeshReport(result: result, engine: "simulator", command: CommandLine.arguments.joined(separator: " "), directory: report).write()
+            for note in notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+        }
+        if !evaluation.passed { throw ExitCode(1) }
     }
 }
 

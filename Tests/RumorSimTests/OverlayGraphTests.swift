@@ -1,3 +1,4 @@
+import RumorTopology
 import Testing
 @testable import RumorSim
 

@@ -1,0 +1,322 @@
+import Foundation
+import RumorCore
+import RumorTopology
+import RumorUV
+
+/// How a mesh is launched and shown.
+public struct MeshOptions: Sendable {
+    /// The `rumor` binary each node runs.
+    public var executable: String
+    /// Where node logs go (`logs/NODE.log`).
+    public var workDirectory: String
+    public var display: MeshDisplay
+    public var pollInterval: Duration = .milliseconds(500)
+    /// Polls come this often for 3 seconds after each change.
+    public var pollIntervalAfterChange: Duration = .milliseconds(100)
+    /// How long every initial node may take to answer on its admin endpoint.
+    public var startTimeout: Duration = .seconds(30)
+
+    public init(executable: String, workDirectory: String, display: MeshDisplay) {
+        self.executable = executable
+        self.workDirectory = workDirectory
+        self.display = display
+    }
+}
+
+/// What a mesh run produced.
+public struct MeshResult: Sendable {
+    public var topology: Topology
+    public var plan: ChurnPlan
+    public var observation: RunObservation
+    public var evaluation: RunEvaluation
+    /// Things that went wrong in the harness or the nodes, apart from the checks.
+    public var problems: [String]
+    /// True when the run was cut short by Ctrl-C or SIGTERM.
+    public var interrupted: Bool
+
+    public init(topology: Topology, plan: ChurnPlan, observation: RunObservation, evaluation: RunEvaluation,
+                problems: [String] = [], interrupted: Bool = false) {
+        self.topology = topology
+        self.plan = plan
+        self.observation = observation
+        self.evaluation = evaluation
+        self.problems = problems
+        self.interrupted = interrupted
+    }
+}
+
+public struct MeshLaunchError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// Launches a topology as real `rumor node` processes on loopback, publishes its workload, carries out its
+/// churn plan, polls every node's status and deliveries, and tears everything down at the end or on
+/// Ctrl-C. The observation it records is judged by the same `RunEvaluation` as a simulated run.
+public final class MeshRunner: Sendable {
+    let topology: Topology
+    let plan: ChurnPlan
+    let options: MeshOptions
+    private let interruption = Interruption()
+
+    public init(topology: Topology, options: MeshOptions) throws {
+        self.topology = topology
+        self.plan = try ChurnPlanner(topology: topology).plan()
+        self.options = options
+    }
+
+    public func run() async throws -> MeshResult {
+        try prepareWorkDirectory()
+        interruption.watchSignals()
+        defer { interruption.stopWatching() }
+        let eventLoop = try EventLoop()
+        eventLoop.start()
+        defer { eventLoop.shutdown() }
+        let admin = NodeAdmin(eventLoop: eventLoop)
+        let state = MeshState(duration: topology.duration)
+        let view = LiveView(topology: topology, plan: plan, display: options.display)
+
+        do {
+            try await startInitialNodes(state: state, admin: admin)
+        } catch {
+            await tearDown(state: state)
+            throw error
+        }
+        await state.recordStart()
+        view.announce("all \(topology.nodes.count) nodes answer; running for \(DurationText.format(topology.duration))")
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.publish(state: state, admin: admin) }
+            group.addTask { await self.carryOutPlan(state: state, admin: admin, view: view) }
+            group.addTask { await self.poll(state: state, admin: admin) }
+            group.addTask { await view.run(state: state, until: self.topology.duration, interruption: self.interruption) }
+        }
+        // Last deliveries of every node still up, then the mesh goes.
+        await pollOnce(state: state, admin: admin, takeSnapshot: true)
+        await tearDown(state: state)
+        view.finish()
+        let observation = await state.finishObservation()
+        let evaluation = RunEvaluation(observation: observation, checks: topology.checks)
+        var problems = await state.problems
+        if interruption.isInterrupted { problems.append("interrupted before the end of the run") }
+        return MeshResult(topology: topology, plan: plan, observation: observation, evaluation: evaluation,
+                          problems: problems, interrupted: interruption.isInterrupted)
+    }
+
+    // MARK: Nodes
+
+    private func prepareWorkDirectory() throws {
+        do {
+            try FileManager.default.createDirectory(atPath: options.workDirectory + "/logs", withIntermediateDirectories: true)
+        } catch {
+            throw MeshLaunchError(description: "cannot create \(options.workDirectory)/logs: \(error.localizedDescription)")
+        }
+    }
+
+    private func logFile(of node: MeshNode) -> String { "\(options.workDirectory)/logs/\(node.id).log" }
+
+    private func arguments(for node: MeshNode) -> [String] {
+        var arguments = ["node", "--listen", "\(node.address)", "--admin", "\(node.admin)", "--id", node.id,
+                         "--exit-with-parent", "--log-level", "info"]
+        for seed in node.seeds {
+            if let address = plan.node(seed)?.address { arguments += ["--seed", "\(address)"] }
+        }
+        let links = topology.links
+        if !links.isUnchanged {
+            arguments += ["--link-latency-ms", "\(Double(links.latency.nanosecondsRounded) / 1e6)",
+                          "--link-jitter-ms", "\(Double(links.jitter.nanosecondsRounded) / 1e6)", "--link-loss", "\(links.loss)"]
+        }
+        return arguments
+    }
+
+    private func spawn(_ node: MeshNode, state: MeshState) async throws {
+        let process = try NodeProcess(executable: options.executable, arguments: arguments(for: node),
+                                      logFile: logFile(of: node), node: node.id)
+        await state.started(node.id, process: process)
+    }
+
+    private func startInitialNodes(state: MeshState, admin: NodeAdmin) async throws {
+        for node in topology.nodes { try await spawn(node, state: state) }
+        let deadline = ContinuousClock.now + options.startTimeout
+        var waiting = topology.nodes
+        while !waiting.isEmpty {
+            if interruption.isInterrupted { throw MeshLaunchError(description: "interrupted while the nodes were starting") }
+            var stillWaiting: [MeshNode] = []
+            for node in waiting {
+                if let process = await state.process(of: node.id), !process.isRunning {
+                    throw MeshLaunchError(description: "\(node.id) (\(node.address)) exited at start: \(lastLogLine(of: node))")
+                }
+                if (try? await admin.status(of: node)) == nil { stillWaiting.append(node) }
+            }
+            waiting = stillWaiting
+            guard !waiting.isEmpty else { break }
+            if ContinuousClock.now > deadline {
+                let names = waiting.prefix(5).map(\.id).joined(separator: ", ")
+                throw MeshLaunchError(description: "\(waiting.count) nodes did not answer within \(options.startTimeout) (\(names)); last log line of \(waiting[0].id): \(lastLogLine(of: waiting[0]))")
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    private func lastLogLine(of node: MeshNode) -> String {
+        guard let text = try? String(contentsOfFile: logFile(of: node), encoding: .utf8) else { return "(no log)" }
+        return text.split(separator: "\n").last.map(String.init) ?? "(empty log)"
+    }
+
+    private func tearDown(state: MeshState) async {
+        let live = await state.liveNodeIDs
+        var processes: [NodeProcess] = []
+        for node in live { if let process = await state.process(of: node) { processes.append(process) } }
+        for process in processes { process.terminate() }
+        for process in processes { await process.waitOrKill(timeout: .seconds(3)) }
+    }
+
+    // MARK: Workload
+
+    private func publish(state: MeshState, admin: NodeAdmin) async {
+        var schedule = PublishSchedule(topology: topology)
+        for (index, time) in schedule.times.enumerated() {
+            guard !interruption.isInterrupted else { return }
+            let wait = time - state.elapsed
+            if wait > .zero { try? await Task.sleep(for: wait) }
+            guard let origin = schedule.origin(among: await state.readyNodeIDs, allNodes: plan.nodes) else { continue }
+            let sentAt = state.elapsed
+            do {
+                let id = try await admin.publish(schedule.payload(number: index + 1), on: origin)
+                await state.published(id, origin: origin.id, at: sentAt)
+            } catch {
+                await state.publishFailed("\(error)")
+            }
+        }
+    }
+
+    // MARK: Polling
+
+    private func poll(state: MeshState, admin: NodeAdmin) async {
+        while state.elapsed < topology.duration, !interruption.isInterrupted {
+            let began = state.elapsed
+            await pollOnce(state: state, admin: admin, takeSnapshot: true)
+            // Closer looks for a few seconds after each change, to time the repair finely.
+            let sinceChange = await state.lastChangeAt.map { began - $0 }
+            let interval = sinceChange.map { $0 < .seconds(3) } == true ? options.pollIntervalAfterChange : options.pollInterval
+            let wait = interval - (state.elapsed - began)
+            if wait > .zero { try? await Task.sleep(for: wait) }
+        }
+    }
+
+    /// Status and new deliveries from every live node, at once.
+    func pollOnce(state: MeshState, admin: NodeAdmin, takeSnapshot: Bool, only: Set<String>? = nil) async {
+        let at = state.elapsed
+        let changesWhenBegun = await state.changes
+        let live = await state.liveNodeIDs
+        let nodes = plan.nodes.filter { live.contains($0.id) && (only?.contains($0.id) ?? true) }
+        var after: [String: UInt64] = [:]
+        for node in nodes { after[node.id] = await state.lastDelivery(of: node.id) }
+        let answers = await withTaskGroup(of: (String, NodeAdmin.Status?, [NodeAdmin.DeliveryLine]?).self) { group in
+            for node in nodes {
+                let since = after[node.id] ?? 0
+                group.addTask {
+                    let status = takeSnapshot ? try? await admin.status(of: node) : nil
+                    let deliveries = try? await admin.deliveries(of: node, after: since)
+                    return (node.id, status, deliveries)
+                }
+            }
+            var answers: [(String, NodeAdmin.Status?, [NodeAdmin.DeliveryLine]?)] = []
+            for await answer in group { answers.append(answer) }
+            return answers
+        }
+        var views: [String: [String]] = [:]
+        for (node, status, deliveries) in answers {
+            if let deliveries { await state.received(deliveries, from: node) }
+            if let status { views[node] = status.active.map(\.id) }
+            if status == nil, deliveries == nil, let process = await state.process(of: node), !process.isRunning {
+                await state.ended(node, unexpectedly: true)
+            }
+        }
+        if takeSnapshot { await state.snapshot(at: at, views: views, changesWhenBegun: changesWhenBegun) }
+    }
+
+    // MARK: Churn
+
+    private func carryOutPlan(state: MeshState, admin: NodeAdmin, view: LiveView) async {
+        var shapes: [(nodes: Set<String>, conditions: LinkConditions)] = []
+        for step in plan.steps {
+            let wait = step.at - state.elapsed
+            if wait > .zero { try? await Task.sleep(for: wait) }
+            guard !interruption.isInterrupted else { return }
+            switch step.change {
+            case .kill(let victims):
+                // Their deliveries so far first: a killed node's log dies with it.
+                await pollOnce(state: state, admin: admin, takeSnapshot: false, only: Set(victims))
+                for victim in victims { await state.ended(victim, unexpectedly: false) }
+            case .restart(let ids):
+                for node in ids.compactMap(plan.node) { await start(node, state: state, admin: admin, shapes: shapes) }
+            case .add(let nodes):
+                for node in nodes { await start(node, state: state, admin: admin, shapes: shapes) }
+            case .partition(let groups):
+                let live = await state.liveNodeIDs
+                for group in groups {
+                    let members = Set(group)
+                    let outsiders = plan.nodes.filter { !members.contains($0.id) }.map(\.address)
+                    await eachNode(group.filter(live.contains), admin: admin, state: state) { node in
+                        try await admin.setLinks(on: node, peers: outsiders, to: .cut)
+                    }
+                }
+            case .heal:
+                // Back to the default, then any slowed links again: a heal ends the cut, not the slowness.
+                let live = await state.liveNodeIDs
+                let everyone = plan.nodes.map(\.address)
+                let standing = shapes
+                await eachNode(Array(live), admin: admin, state: state) { node in
+                    try await admin.setLinks(on: node, peers: everyone, to: nil)
+                    try await self.applyShapes(standing, to: node, admin: admin)
+                }
+            case .shapeLinks(let nodes, let conditions):
+                shapes.append((Set(nodes), conditions))
+                let live = await state.liveNodeIDs
+                await eachNode(Array(live), admin: admin, state: state) { node in
+                    try await self.applyShapes([(Set(nodes), conditions)], to: node, admin: admin)
+                }
+            }
+            await state.recordEvent(step.label, change: step.change)
+            view.announce("\(DurationText.format(step.at)): \(step.label)")
+        }
+    }
+
+    private func start(_ node: MeshNode, state: MeshState, admin: NodeAdmin, shapes: [(nodes: Set<String>, conditions: LinkConditions)]) async {
+        do {
+            try await spawn(node, state: state)
+        } catch {
+            await state.noteProblem("\(error)")
+            return
+        }
+        guard !shapes.isEmpty else { return }
+        // Slowed links apply to nodes that come later too, once their admin endpoint answers.
+        Task {
+            for _ in 0..<50 where (try? await admin.status(of: node)) == nil { try? await Task.sleep(for: .milliseconds(100)) }
+            do { try await self.applyShapes(shapes, to: node, admin: admin) } catch { await state.noteProblem("\(error)") }
+        }
+    }
+
+    /// A node in a slowed set slows its links to everyone else; every other node slows its links to the set.
+    private func applyShapes(_ shapes: [(nodes: Set<String>, conditions: LinkConditions)], to node: MeshNode, admin: NodeAdmin) async throws {
+        for shape in shapes {
+            let peers = shape.nodes.contains(node.id)
+                ? plan.nodes.filter { $0.id != node.id }.map(\.address)
+                : plan.nodes.filter { shape.nodes.contains($0.id) }.map(\.address)
+            try await admin.setLinks(on: node, peers: peers, to: shape.conditions)
+        }
+    }
+
+    private func eachNode(_ ids: [String], admin: NodeAdmin, state: MeshState,
+                          _ body: @escaping @Sendable (MeshNode) async throws -> Void) async {
+        let nodes = ids.compactMap(plan.node)
+        await withTaskGroup(of: String?.self) { group in
+            for node in nodes {
+                group.addTask {
+                    do { try await body(node); return nil } catch { return "\(error)" }
+                }
+            }
+            for await problem in group { if let problem { await state.noteProblem(problem) } }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import RumorCore
+import RumorTopology
+
+/// Runs a topology file in the simulator: the same nodes, seeds, link conditions, workload and churn
+/// plan as `rumor mesh` would launch, in virtual time, recorded as the same `RunObservation` so that one
+/// evaluator judges both and a live mesh can be compared with its simulation side by side.
+public struct TopologySimulation {
+    public let topology: Topology
+    public let plan: ChurnPlan
+    /// Virtual time between two overlay snapshots (a live mesh polls every 100–500 ms).
+    public var snapshotInterval: Duration = .milliseconds(100)
+    /// Virtual time between two node starts, as processes on one machine come up one after another.
+    public var startStagger: Duration = .milliseconds(5)
+
+    public init(topology: Topology) throws(TopologyError) {
+        self.topology = topology
+        self.plan = try ChurnPlanner(topology: topology).plan()
+    }
+
+    public func run(progress: ((Double) -> Void)? = nil) -> RunObservation {
+        var network = SimulatedNetwork(seed: topology.seed)
+        let links = topology.links
+        // Loopback itself takes some tens of microseconds; a link is never instant.
+        let floor = Duration.microseconds(50)
+        let low = max(floor, links.latency - links.jitter)
+        let high = max(floor, links.latency + links.jitter)
+        network.latency = low == high ? .fixed(low) : .uniform(low, high)
+        network.lossRate = links.loss
+        network.recordsDeliveries = true
+
+        var observation = RunObservation(duration: topology.duration)
+        var lifeOf: [String: Int] = [:]
+        var lives: [String: Int] = [:]
+        let nodeIDs = plan.nodes.map(\.id)
+        func start(_ node: MeshNode) {
+            lives[node.id, default: 0] += 1
+            let seeds = node.seeds.compactMap { plan.node($0)?.address }
+            let configuration = NodeConfiguration(identity: PeerDescriptor(id: NodeID(node.id)!, address: node.address),
+                                                  epoch: Epoch(lives[node.id]!), seeds: seeds)
+            network.add(configuration, seed: topology.seed &+ UInt64(node.number) &* 7919 &+ UInt64(lives[node.id]!))
+            lifeOf[node.id] = observation.lives.count
+            observation.lives.append(.init(node: node.id, start: time(network)))
+        }
+        func end(_ id: String) {
+            guard let node = plan.node(id), let life = lifeOf.removeValue(forKey: id) else { return }
+            network.crash(node.address)
+            observation.lives[life].end = time(network)
+        }
+        func live() -> Set<String> { Set(lifeOf.keys) }
+
+        for node in topology.nodes {
+            start(node)
+            network.run(for: startStagger)
+        }
+        observation.events.append(.init(at: time(network), label: "start", expectsConnectedOverlay: true))
+
+        var publishes = PublishSchedule(topology: topology)
+        var nextPublish = 0
+        var nextStep = 0
+        var nextSnapshot = time(network)
+        var deliveriesSeen = 0
+        var partitioned = false
+        let idOfAddress = Dictionary(uniqueKeysWithValues: plan.nodes.map { ($0.address, $0.id) })
+        func takeSnapshot() {
+            var views: [String: [String]] = [:]
+            for (address, peers) in network.activeViews() {
+                guard let id = idOfAddress[address], lifeOf[id] != nil else { continue }
+                views[id] = peers.compactMap { idOfAddress[$0] }
+            }
+            observation.snapshots.append(.init(at: time(network), views: views))
+        }
+
+        while true {
+            let candidates = [
+                nextPublish < publishes.times.count ? publishes.times[nextPublish] : nil,
+                nextStep < plan.steps.count ? plan.steps[nextStep].at : nil,
+                nextSnapshot,
+            ].compactMap { $0 }
+            let next = min(candidates.min() ?? topology.duration, topology.duration)
+            let now = time(network)
+            if next > now { network.run(for: next - now) }
+            // Deliveries since the last stop, stamped with the life they happened in.
+            for entry in network.deliveryLog[deliveriesSeen...] {
+                let id = nodeIDs[entry.index]
+                guard let life = lifeOf[id] else { continue }
+                observation.deliveries.append(.init(message: entry.id.description, node: id, life: life,
+                                                    at: .nanoseconds(Int64(entry.at.nanoseconds))))
+            }
+            deliveriesSeen = network.deliveryLog.count
+            if next >= topology.duration { break }
+
+            if nextStep < plan.steps.count, plan.steps[nextStep].at <= next {
+                let step = plan.steps[nextStep]
+                nextStep += 1
+                switch step.change {
+                case .kill(let victims): victims.forEach(end)
+                case .restart(let ids): ids.compactMap(plan.node).forEach(start)
+                case .add(let nodes): nodes.forEach(start)
+                case .partition(let groups):
+                    partitioned = true
+                    network.partition(into: groups.map { $0.compactMap { plan.node($0)?.address } })
+                case .heal:
+                    partitioned = false
+                    network.heal()
+                case .shapeLinks(let ids, let conditions):
+                    network.shapeLinks(of: ids.compactMap { plan.node($0)?.address }, conditions)
+                }
+                observation.events.append(.init(at: time(network), label: step.label, expectsConnectedOverlay: !partitioned))
+                continue
+            }
+            if nextPublish < publishes.times.count, publishes.times[nextPublish] <= next {
+                nextPublish += 1
+                if let origin = publishes.origin(among: live(), allNodes: plan.nodes),
+                   let id = try? network.publish(publishes.payload(number: nextPublish), from: origin.address) {
+                    observation.publications.append(.init(id: id.description, origin: origin.id, at: time(network)))
+                }
+                continue
+            }
+            if nextSnapshot <= next {
+                takeSnapshot()
+                nextSnapshot = time(network) + snapshotInterval
+                progress?(time(network).seconds / topology.duration.seconds)
+            }
+        }
+        takeSnapshot()
+        return observation
+    }
+
+    private func time(_ network: SimulatedNetwork) -> Duration { .nanoseconds(Int64(network.now.nanoseconds)) }
+}

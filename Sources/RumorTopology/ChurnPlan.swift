@@ -1,0 +1,172 @@
+import RumorCore
+
+/// A topology's schedule with every choice made: which nodes die, which restart, who the new nodes are
+/// and whom they ask first. Live meshes and the simulator carry out the same plan, so one file gives the
+/// same churn in both.
+public struct ChurnPlan: Sendable {
+    public struct Step: Sendable {
+        public var at: Duration
+        public var change: Change
+        /// The schedule line this step comes from.
+        public var line: Int
+        /// For reports and charts: "kill 32 (50%)".
+        public var label: String
+    }
+
+    public enum Change: Sendable {
+        case kill([String])
+        case restart([String])
+        case add([MeshNode])
+        case partition([[String]])
+        case heal
+        case shapeLinks([String], LinkConditions)
+
+        /// Whether the overlay is expected to be one component again after this change.
+        public var expectsConnectedOverlay: Bool {
+            if case .partition = self { return false }
+            return true
+        }
+    }
+
+    public var steps: [Step]
+    /// Every node the run will ever have, the initial ones first.
+    public var nodes: [MeshNode]
+
+    public func node(_ id: String) -> MeshNode? { nodes.first { $0.id == id } }
+}
+
+/// Makes a `ChurnPlan` from a topology, by walking its schedule and tracking which nodes are up.
+public struct ChurnPlanner {
+    let topology: Topology
+
+    public init(topology: Topology) { self.topology = topology }
+
+    public func plan() throws(TopologyError) -> ChurnPlan {
+        do {
+            return try makePlan()
+        } catch let problem as ResolveProblem {
+            throw TopologyError(file: topology.source, line: problem.position.line, column: problem.position.column, message: problem.message)
+        } catch {
+            throw TopologyError(file: topology.source, line: 0, message: "\(error)")
+        }
+    }
+
+    private func makePlan() throws -> ChurnPlan {
+        var random = SeededRandom(seed: topology.seed ^ 0xC4_0A)
+        var nodes = topology.nodes
+        var up = nodes.map(\.id)
+        var killed: [String] = []
+        var partitioned = false
+        var steps: [ChurnPlan.Step] = []
+        var usedAddresses = Set(nodes.flatMap { [$0.address, $0.admin] })
+        var usedIDs = Set(nodes.map(\.id))
+
+        for entry in topology.schedule {
+            func problem(_ message: String) -> ResolveProblem {
+                ResolveProblem(position: SourcePosition(line: entry.line, column: 0), message: "at \(DurationText.format(entry.at)): \(message)")
+            }
+            func choose(_ selection: NodeSelection, from pool: [String], _ verb: String) throws -> [String] {
+                switch selection {
+                case .all: return pool
+                case .killed: return pool
+                case .named(let names):
+                    for name in names where !pool.contains(name) {
+                        throw problem("cannot \(verb) '\(name)': \(nodes.contains { $0.id == name } ? "it is not in a state to be" : "no such node")")
+                    }
+                    return names
+                case .count(let count):
+                    guard count <= pool.count else { throw problem("cannot \(verb) \(count) nodes: only \(pool.count) can be") }
+                    return Array(pool.shuffled(using: &random).prefix(count))
+                case .share(let share):
+                    let count = max(1, Int((share * Double(pool.count)).rounded()))
+                    guard count <= pool.count else { throw problem("cannot \(verb) \(selection): no node can be") }
+                    return Array(pool.shuffled(using: &random).prefix(count))
+                }
+            }
+            func ordered(_ ids: [String]) -> [String] {
+                let numbers = Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, $0.number) })
+                return ids.sorted { numbers[$0]! < numbers[$1]! }
+            }
+            func kill(_ selection: NodeSelection) throws -> [String] {
+                let victims = ordered(try choose(selection, from: up, "kill"))
+                up.removeAll { victims.contains($0) }
+                killed += victims
+                return victims
+            }
+            func add(_ count: Int) throws -> [MeshNode] {
+                guard let template = topology.addedNode else {
+                    throw problem("nodes can be added only when the file gives nodes as a count with address patterns")
+                }
+                guard !up.isEmpty else { throw problem("cannot add nodes when none is up to seed them") }
+                var added: [MeshNode] = []
+                // Seeds come from the nodes up before this batch, not from its other newcomers.
+                let established = up
+                for _ in 0..<count {
+                    var node = try TopologyResolver.makeNode(number: nodes.count + 1, template: template)
+                    node.seeds = established.shuffled(using: &random).prefix(topology.seedRule.seedsForAddedNodes).map { $0 }
+                    guard usedIDs.insert(node.id).inserted else { throw problem("an added node would be named '\(node.id)' like another") }
+                    for address in [node.address, node.admin] where !usedAddresses.insert(address).inserted {
+                        throw problem("added node \(node.id) would use \(address), which another node has")
+                    }
+                    nodes.append(node)
+                    up.append(node.id)
+                    added.append(node)
+                }
+                return added
+            }
+            func requireWhole(_ verb: String) throws {
+                if partitioned { throw problem("cannot \(verb) during a partition; heal first") }
+            }
+
+            switch entry.action {
+            case .kill(let selection):
+                let victims = try kill(selection)
+                steps.append(.init(at: entry.at, change: .kill(victims), line: entry.line, label: "kill \(victims.count)"))
+            case .restart(let selection):
+                try requireWhole("restart nodes")
+                let back = ordered(try choose(selection, from: killed, "restart"))
+                killed.removeAll { back.contains($0) }
+                up += back
+                steps.append(.init(at: entry.at, change: .restart(back), line: entry.line, label: "restart \(back.count)"))
+            case .add(let count):
+                try requireWhole("add nodes")
+                let added = try add(count)
+                steps.append(.init(at: entry.at, change: .add(added), line: entry.line, label: "add \(added.count)"))
+            case .replace(let selection):
+                try requireWhole("replace nodes")
+                let victims = try kill(selection)
+                steps.append(.init(at: entry.at, change: .kill(victims), line: entry.line, label: "replace \(victims.count)"))
+                let added = try add(victims.count)
+                steps.append(.init(at: entry.at, change: .add(added), line: entry.line, label: "add \(added.count)"))
+            case .partition(let groupCount, let explicit):
+                try requireWhole("partition again")
+                var groups: [[String]]
+                if explicit.isEmpty {
+                    let all = nodes.map(\.id)
+                    let size = (all.count + groupCount - 1) / groupCount
+                    groups = stride(from: 0, to: all.count, by: size).map { Array(all[$0..<min(all.count, $0 + size)]) }
+                } else {
+                    for name in explicit.joined() where !nodes.contains(where: { $0.id == name }) {
+                        throw problem("partition names '\(name)', which is no node of this mesh")
+                    }
+                    groups = explicit
+                    let named = Set(explicit.joined())
+                    // Nodes a file does not name stay with the first group.
+                    groups[0] += nodes.map(\.id).filter { !named.contains($0) }
+                }
+                partitioned = true
+                steps.append(.init(at: entry.at, change: .partition(groups), line: entry.line, label: "partition into \(groups.count)"))
+            case .heal:
+                guard partitioned else { throw problem("heal without a partition before it") }
+                partitioned = false
+                steps.append(.init(at: entry.at, change: .heal, line: entry.line, label: "heal"))
+            case .shapeLinks(let selection, let conditions):
+                try requireWhole("change links")
+                let chosen = ordered(try choose(selection, from: up, "slow"))
+                steps.append(.init(at: entry.at, change: .shapeLinks(chosen, conditions), line: entry.line,
+                                   label: "slow \(chosen.count): \(conditions)"))
+            }
+        }
+        return ChurnPlan(steps: steps, nodes: nodes)
+    }
+}

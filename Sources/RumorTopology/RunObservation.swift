@@ -1,0 +1,92 @@
+/// What was seen during one run of a topology, live or simulated: the same record from both engines, so
+/// that one evaluator judges both. Times are offsets from the start of the run.
+public struct RunObservation: Codable, Sendable {
+    /// One life of a node: a process from start to kill or to the end of the run.
+    public struct Life: Codable, Sendable {
+        public var node: String
+        public var start: Duration
+        public var end: Duration?
+        public init(node: String, start: Duration, end: Duration? = nil) {
+            self.node = node
+            self.start = start
+            self.end = end
+        }
+    }
+
+    public struct Publication: Codable, Sendable {
+        public var id: String
+        public var origin: String
+        public var at: Duration
+        public init(id: String, origin: String, at: Duration) {
+            self.id = id
+            self.origin = origin
+            self.at = at
+        }
+    }
+
+    public struct Delivery: Codable, Sendable {
+        public var message: String
+        public var node: String
+        /// Index into `lives`: a restarted node may deliver a message again in a new life, which is not a duplicate.
+        public var life: Int
+        public var at: Duration
+        public init(message: String, node: String, life: Int, at: Duration) {
+            self.message = message
+            self.node = node
+            self.life = life
+            self.at = at
+        }
+    }
+
+    /// The active views of the nodes that answered at one moment.
+    public struct Snapshot: Codable, Sendable {
+        public var at: Duration
+        public var views: [String: [String]]
+        public init(at: Duration, views: [String: [String]]) {
+            self.at = at
+            self.views = views
+        }
+    }
+
+    /// A churn step as it was carried out.
+    public struct Event: Codable, Sendable {
+        public var at: Duration
+        public var label: String
+        /// False while a partition is in force: the overlay is meant to be split.
+        public var expectsConnectedOverlay: Bool
+        public init(at: Duration, label: String, expectsConnectedOverlay: Bool) {
+            self.at = at
+            self.label = label
+            self.expectsConnectedOverlay = expectsConnectedOverlay
+        }
+    }
+
+    public var duration: Duration
+    public var lives: [Life] = []
+    public var publications: [Publication] = []
+    public var deliveries: [Delivery] = []
+    public var snapshots: [Snapshot] = []
+    public var events: [Event] = []
+
+    public init(duration: Duration) { self.duration = duration }
+
+    /// Nodes whose process runs at `time`.
+    public func liveNodes(at time: Duration) -> Set<String> {
+        Set(lives.filter { $0.start <= time && ($0.end.map { time < $0 } ?? true) }.map(\.node))
+    }
+}
+
+extension ChurnPlan {
+    /// The plan's steps as observation events, each saying whether the overlay should be whole after it.
+    public func events(at times: [Duration]? = nil) -> [RunObservation.Event] {
+        var partitioned = false
+        return steps.enumerated().map { index, step in
+            switch step.change {
+            case .partition: partitioned = true
+            case .heal: partitioned = false
+            default: break
+            }
+            return RunObservation.Event(at: times?[index] ?? step.at, label: step.label, expectsConnectedOverlay: !partitioned)
+        }
+    }
+}

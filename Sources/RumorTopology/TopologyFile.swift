@@ -1,0 +1,138 @@
+/// A topology file exactly as written, decoded from YAML into these types before anything is checked.
+/// `TopologyLoader` resolves it into a `Topology`; the layout is documented in docs/topologies.md.
+struct TopologyFile: Decodable, Sendable {
+    var name: Located<String>?
+    var description: String?
+    var seed: Located<UInt64>?
+    var nodes: Located<NodesSection>
+    var seeds: Located<SeedsSection>?
+    var links: LinksSection?
+    var workload: WorkloadSection?
+    var schedule: [ScheduleEntry]?
+    var duration: Located<String>
+    var checks: [Located<String>]?
+}
+
+/// `nodes:` is either a count with address patterns or an explicit list.
+enum NodesSection: Decodable, Sendable {
+    case pattern(NodePattern)
+    case list([ListedNode])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let list = try? container.decode([ListedNode].self) {
+            self = .list(list)
+        } else {
+            self = .pattern(try container.decode(NodePattern.self))
+        }
+    }
+}
+
+struct NodePattern: Decodable, Sendable {
+    var count: Located<Int>
+    var address: Located<String>
+    var admin: Located<String>?
+    var id: Located<String>?
+}
+
+struct ListedNode: Decodable, Sendable {
+    var id: Located<String>
+    var address: Located<String>
+    var admin: Located<String>?
+    var seeds: [Located<String>]?
+}
+
+/// `seeds:` is a rule's name (`first`, `first-3`, `star`, `line`, `random-3`) or `{rule: random, k: 3}`.
+enum SeedsSection: Decodable, Sendable {
+    case named(String)
+    case rule(name: String, k: Int?)
+
+    private enum Keys: String, CodingKey { case rule, k }
+
+    init(from decoder: any Decoder) throws {
+        if let name = try? decoder.singleValueContainer().decode(String.self) {
+            self = .named(name)
+            return
+        }
+        let container = try decoder.container(keyedBy: Keys.self)
+        self = .rule(name: try container.decode(String.self, forKey: .rule), k: try container.decodeIfPresent(Int.self, forKey: .k))
+    }
+}
+
+struct LinksSection: Decodable, Sendable {
+    var latency: Located<String>?
+    var jitter: Located<String>?
+    var loss: Located<Double>?
+}
+
+struct WorkloadSection: Decodable, Sendable {
+    /// `all` or a count of nodes chosen at the start.
+    var publishers: Located<CountOrWord>?
+    /// Messages per second across the whole mesh.
+    var rate: Located<Double>?
+    /// Payload bytes per message.
+    var payload: Located<Int>?
+    var start: Located<String>?
+    var stop: Located<String>?
+}
+
+/// A value written either as a number or as a word (`all`, `killed`, `50%`).
+enum CountOrWord: Decodable, Sendable {
+    case count(Int)
+    case word(String)
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let count = try? container.decode(Int.self) { self = .count(count) } else { self = .word(try container.decode(String.self)) }
+    }
+}
+
+/// Which nodes an event touches: a count, a share (`25%`), a word (`killed`, `all`), or names.
+enum SelectionText: Decodable, Sendable {
+    case count(Int)
+    case word(String)
+    case names([Located<String>])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let names = try? container.decode([Located<String>].self) {
+            self = .names(names)
+        } else if let count = try? container.decode(Int.self) {
+            self = .count(count)
+        } else {
+            self = .word(try container.decode(String.self))
+        }
+    }
+}
+
+/// `partition:` is a number of groups, or the groups themselves as lists of node ids.
+enum PartitionText: Decodable, Sendable {
+    case groups(Int)
+    case explicit([[Located<String>]])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let count = try? container.decode(Int.self) { self = .groups(count) } else { self = .explicit(try container.decode([[Located<String>]].self)) }
+    }
+}
+
+struct SlowSection: Decodable, Sendable {
+    var nodes: Located<SelectionText>
+    var latency: Located<String>?
+    var jitter: Located<String>?
+    var loss: Located<Double>?
+}
+
+/// One line of the churn schedule: when, optionally how often and until when, and exactly one action.
+struct ScheduleEntry: Decodable, Sendable {
+    var at: Located<String>
+    var every: Located<String>?
+    var until: Located<String>?
+    var kill: Located<SelectionText>?
+    var restart: Located<SelectionText>?
+    var add: Located<Int>?
+    var replace: Located<SelectionText>?
+    var partition: Located<PartitionText>?
+    var heal: Located<Bool>?
+    var slow: Located<SlowSection>?
+}

@@ -1,0 +1,258 @@
+import RumorCore
+
+/// Checks a decoded `TopologyFile` and resolves it into a `Topology`. Problems carry the position of
+/// the value at fault; `TopologyLoader` adds the file name.
+struct TopologyResolver {
+    static let maximumNodes = 100_000
+    static let defaultAdminOffset = 1000
+
+    let file: TopologyFile
+    let source: String
+
+    init(file: TopologyFile, source: String) {
+        self.file = file
+        self.source = source
+    }
+
+    func resolve() throws -> Topology {
+        guard let duration = DurationText.parse(file.duration.value), duration > .zero else {
+            throw file.duration.problem("duration: expected a positive duration such as 60s, not '\(file.duration.value)'")
+        }
+        let (nodes, template) = try resolveNodes()
+        let seedRule = try resolveSeedRule(nodeCount: nodes.count)
+        var seeded = nodes
+        if seedRule != .explicit {
+            var random = SeededRandom(seed: seed ^ 0x5EED5)
+            for index in seeded.indices { seeded[index].seeds = Self.seeds(for: index, among: nodes, rule: seedRule, random: &random) }
+        }
+        let links = try resolveLinks(latency: file.links?.latency, jitter: file.links?.jitter, loss: file.links?.loss, section: "links")
+        let workload = try resolveWorkload(nodeCount: nodes.count, duration: duration)
+        let schedule = try resolveSchedule(duration: duration)
+        let checks = try (file.checks ?? []).map { text throws -> Check in
+            do throws(CheckParseError) { return try Check.parse(text.value, line: text.position.line) } catch { throw text.problem(error.description) }
+        }
+        let name = file.name?.value ?? Self.defaultName(for: source)
+        let topology = Topology(name: name, summary: file.description ?? "", source: source, seed: seed, nodes: seeded,
+                                addedNode: template, seedRule: seedRule, links: links, workload: workload,
+                                schedule: schedule, duration: duration, checks: checks)
+        // Planning finds what only shows over time: killing more nodes than are up, adding past the address space.
+        _ = try ChurnPlanner(topology: topology).plan()
+        return topology
+    }
+
+    private var seed: UInt64 { file.seed?.value ?? 1 }
+
+    private static func defaultName(for source: String) -> String {
+        let last = source.split(separator: "/").last.map(String.init) ?? source
+        let base = last.hasPrefix("embedded:") ? String(last.dropFirst("embedded:".count)) : last
+        for suffix in [".yaml", ".yml"] where base.hasSuffix(suffix) { return String(base.dropLast(suffix.count)) }
+        return base
+    }
+
+    // MARK: Nodes
+
+    private func resolveNodes() throws -> ([MeshNode], NodeTemplate?) {
+        var nodes: [MeshNode] = []
+        var template: NodeTemplate?
+        switch file.nodes.value {
+        case .pattern(let pattern):
+            let count = pattern.count.value
+            guard (1...Self.maximumNodes).contains(count) else {
+                throw pattern.count.problem("nodes.count: expected 1 to \(Self.maximumNodes), not \(count)")
+            }
+            let made = NodeTemplate(idPattern: pattern.id?.value ?? "node-{i}", addressPattern: pattern.address.value,
+                                    adminPattern: pattern.admin?.value)
+            for (text, what) in [(pattern.address, "nodes.address")] + (pattern.admin.map { [($0, "nodes.admin")] } ?? [])
+            where NumberPattern.fill(text.value, number: 1) == nil {
+                throw text.problem("\(what): '\(text.value)' has a placeholder other than {i} or {N+i}")
+            }
+            for number in 1...count {
+                nodes.append(try Self.makeNode(number: number, template: made, positions: pattern))
+            }
+            template = made
+        case .list(let listed):
+            guard !listed.isEmpty else { throw file.nodes.problem("nodes: expected at least one node") }
+            for (offset, entry) in listed.enumerated() {
+                guard NodeID(entry.id.value) != nil else {
+                    throw entry.id.problem("node id '\(entry.id.value)': expected 1 to \(NodeID.maximumLength) bytes")
+                }
+                let address = try Self.loopback(entry.address)
+                let admin = try entry.admin.map(Self.loopback) ?? Self.defaultAdmin(for: address, at: entry.address)
+                nodes.append(MeshNode(number: offset + 1, id: entry.id.value, address: address, admin: admin,
+                                      seeds: (entry.seeds ?? []).map(\.value)))
+            }
+            let ids = Set(nodes.map(\.id))
+            for entry in listed {
+                for seed in entry.seeds ?? [] where !ids.contains(seed.value) {
+                    throw seed.problem("unknown node '\(seed.value)' in the seed list of '\(entry.id.value)'")
+                }
+                for seed in entry.seeds ?? [] where seed.value == entry.id.value {
+                    throw seed.problem("node '\(entry.id.value)' lists itself as a seed")
+                }
+            }
+        }
+        try Self.checkDistinct(nodes, positions: file.nodes)
+        return (nodes, template)
+    }
+
+    static func makeNode(number: Int, template: NodeTemplate, positions: NodePattern? = nil) throws -> MeshNode {
+        let fallback = SourcePosition.unknown
+        guard let id = NumberPattern.fill(template.idPattern, number: number), NodeID(id) != nil else {
+            throw ResolveProblem(position: positions?.id?.position ?? fallback,
+                                 message: "nodes.id: '\(template.idPattern)' does not make a valid id for node \(number)")
+        }
+        guard let addressText = NumberPattern.fill(template.addressPattern, number: number) else {
+            throw ResolveProblem(position: positions?.address.position ?? fallback, message: "nodes.address: cannot fill in '\(template.addressPattern)'")
+        }
+        let address: PeerAddress
+        switch LoopbackAddress.parse(addressText) {
+        case .success(let parsed): address = parsed
+        case .failure(let message):
+            throw ResolveProblem(position: positions?.address.position ?? fallback, message: "nodes.address for node \(number): \(message)")
+        }
+        var admin = PeerAddress(host: address.host, port: address.port &+ UInt16(defaultAdminOffset))
+        if let adminPattern = template.adminPattern {
+            guard let adminText = NumberPattern.fill(adminPattern, number: number) else {
+                throw ResolveProblem(position: positions?.admin?.position ?? fallback, message: "nodes.admin: cannot fill in '\(adminPattern)'")
+            }
+            switch LoopbackAddress.parse(adminText) {
+            case .success(let parsed): admin = parsed
+            case .failure(let message):
+                throw ResolveProblem(position: positions?.admin?.position ?? fallback, message: "nodes.admin for node \(number): \(message)")
+            }
+        } else if Int(address.port) + defaultAdminOffset > Int(UInt16.max) {
+            throw ResolveProblem(position: positions?.address.position ?? fallback,
+                                 message: "node \(number)'s port \(address.port) leaves no room for its admin port (+\(defaultAdminOffset)); give nodes.admin")
+        }
+        return MeshNode(number: number, id: id, address: address, admin: admin, seeds: [])
+    }
+
+    private static func loopback(_ text: Located<String>) throws -> PeerAddress {
+        switch LoopbackAddress.parse(text.value) {
+        case .success(let address): return address
+        case .failure(let message): throw text.problem(message.description)
+        }
+    }
+
+    private static func defaultAdmin(for address: PeerAddress, at position: Located<String>) throws -> PeerAddress {
+        guard Int(address.port) + defaultAdminOffset <= Int(UInt16.max) else {
+            throw position.problem("port \(address.port) leaves no room for the admin port (+\(defaultAdminOffset)); give admin")
+        }
+        return PeerAddress(host: address.host, port: address.port + UInt16(defaultAdminOffset))
+    }
+
+    /// No two nodes on one address or with one id, and no admin endpoint on a peer address.
+    static func checkDistinct<T>(_ nodes: [MeshNode], positions: Located<T>) throws {
+        var owners: [PeerAddress: String] = [:]
+        var ids: Set<String> = []
+        for node in nodes {
+            guard ids.insert(node.id).inserted else { throw positions.problem("two nodes are named '\(node.id)'") }
+            for address in [node.address, node.admin] {
+                if let owner = owners[address] {
+                    throw positions.problem("two nodes on one address: '\(owner)' and '\(node.id)' both use \(address)")
+                }
+                owners[address] = node.id
+            }
+        }
+    }
+
+    // MARK: Seeds
+
+    private func resolveSeedRule(nodeCount: Int) throws -> SeedRule {
+        guard let section = file.seeds else {
+            if case .list(let listed) = file.nodes.value, listed.contains(where: { $0.seeds != nil }) { return .explicit }
+            return .first(1)
+        }
+        let name: String
+        var k: Int?
+        switch section.value {
+        case .named(let text):
+            let parts = text.split(separator: "-", maxSplits: 1).map(String.init)
+            name = parts[0]
+            if parts.count == 2 {
+                guard let number = Int(parts[1]) else { throw section.problem("seeds: expected first, first-K, star, line or random-K, not '\(text)'") }
+                k = number
+            }
+        case .rule(let ruleName, let ruleK):
+            name = ruleName
+            k = ruleK
+        }
+        if case .list(let listed) = file.nodes.value, listed.contains(where: { $0.seeds != nil }) {
+            throw section.problem("seeds: give either a rule here or seeds on each listed node, not both")
+        }
+        if let k, !(1..<max(2, nodeCount)).contains(k) {
+            throw section.problem("seeds: k must be from 1 to \(max(1, nodeCount - 1)) (one less than the nodes), not \(k)")
+        }
+        switch name {
+        case "first": return .first(k ?? 1)
+        case "random": return .random(k ?? 3)
+        case "star" where k == nil: return .star
+        case "line" where k == nil: return .line
+        default: throw section.problem("seeds: expected first, first-K, star, line or random-K, not '\(name)\(k.map { "-\($0)" } ?? "")'")
+        }
+    }
+
+    static func seeds(for index: Int, among nodes: [MeshNode], rule: SeedRule, random: inout SeededRandom) -> [String] {
+        switch rule {
+        case .first(let k): return nodes.prefix(k + 1).filter { $0.number != nodes[index].number }.prefix(k).map(\.id)
+        case .star: return index == 0 ? [] : [nodes[0].id]
+        case .line: return index == 0 ? [] : [nodes[index - 1].id]
+        case .random(let k):
+            var others = nodes.indices.filter { $0 != index }
+            others.shuffle(using: &random)
+            return others.prefix(k).sorted().map { nodes[$0].id }
+        case .explicit: return nodes[index].seeds
+        }
+    }
+
+    // MARK: Links and workload
+
+    func resolveLinks(latency: Located<String>?, jitter: Located<String>?, loss: Located<Double>?, section: String) throws -> LinkConditions {
+        var conditions = LinkConditions()
+        if let latency {
+            guard let value = DurationText.parse(latency.value) else { throw latency.problem("\(section).latency: expected a duration such as 20ms, not '\(latency.value)'") }
+            conditions.latency = value
+        }
+        if let jitter {
+            guard let value = DurationText.parse(jitter.value) else { throw jitter.problem("\(section).jitter: expected a duration such as 10ms, not '\(jitter.value)'") }
+            conditions.jitter = value
+        }
+        if let loss {
+            guard (0...1).contains(loss.value) else { throw loss.problem("\(section).loss: expected a share from 0 to 1, not \(loss.value)") }
+            conditions.loss = loss.value
+        }
+        return conditions
+    }
+
+    private func resolveWorkload(nodeCount: Int, duration: Duration) throws -> Workload {
+        let section = file.workload
+        var publishers = Workload.Publishers.all
+        if let chosen = section?.publishers {
+            switch chosen.value {
+            case .word("all"): publishers = .all
+            case .count(let count) where (1...nodeCount).contains(count): publishers = .count(count)
+            case .count(let count): throw chosen.problem("workload.publishers: expected 1 to \(nodeCount) or 'all', not \(count)")
+            case .word(let word): throw chosen.problem("workload.publishers: expected a count or 'all', not '\(word)'")
+            }
+        }
+        let rate = section?.rate?.value ?? 10
+        if let located = section?.rate, !(0...10_000).contains(rate) {
+            throw located.problem("workload.rate: expected 0 to 10000 messages a second, not \(rate)")
+        }
+        let payload = section?.payload?.value ?? 64
+        if let located = section?.payload, !(1...(256 << 10)).contains(payload) {
+            throw located.problem("workload.payload: expected 1 to 262144 bytes, not \(payload)")
+        }
+        let start = try section?.start.map { try time($0, "workload.start", limit: duration) } ?? min(.seconds(2), duration)
+        let defaultStop = max(start, duration - .seconds(5))
+        let stop = try section?.stop.map { try time($0, "workload.stop", limit: duration) } ?? defaultStop
+        if stop < start, let located = section?.stop { throw located.problem("workload.stop comes before workload.start") }
+        return Workload(publishers: publishers, rate: rate, payloadSize: payload, start: start, stop: stop)
+    }
+
+    func time(_ text: Located<String>, _ what: String, limit: Duration) throws -> Duration {
+        guard let value = DurationText.parse(text.value) else { throw text.problem("\(what): expected a duration such as 10s, not '\(text.value)'") }
+        guard value <= limit else { throw text.problem("\(what): \(text.value) is after the end of the run (duration \(DurationText.format(limit)))") }
+        return value
+    }
+}

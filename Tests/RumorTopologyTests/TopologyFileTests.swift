@@ -1,0 +1,114 @@
+import Foundation
+import RumorCore
+import Testing
+@testable import RumorTopology
+
+/// The topology files under `topologies/`, found from this source file.
+let topologiesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("topologies").path
+
+/// Parses `text` and returns the error it must raise.
+func parseError(_ text: String) -> TopologyError? {
+    do {
+        _ = try TopologyLoader.parse(text, file: "t.yaml")
+        return nil
+    } catch {
+        return error
+    }
+}
+
+@Suite("Topology files: reading, errors, plans")
+struct TopologyFileTests {
+    @Test("every shipped topology reads, plans, and the embedded default is the file of the same name")
+    func shippedTopologies() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: topologiesDirectory).filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(names == ["churn-64.yaml", "line-32.yaml", "local-16.yaml", "lossy-32.yaml", "partition-32.yaml", "rolling-64.yaml"])
+        for name in names {
+            let topology = try TopologyLoader.load("\(topologiesDirectory)/\(name)")
+            #expect(topology.name + ".yaml" == name)
+            #expect(!topology.checks.isEmpty, "\(name) has no checks")
+            _ = try ChurnPlanner(topology: topology).plan()
+        }
+        let file = try String(contentsOfFile: "\(topologiesDirectory)/local-16.yaml", encoding: .utf8)
+        #expect(EmbeddedTopologies.text(named: "local-16")!.trimmingCharacters(in: .newlines) == file.trimmingCharacters(in: .newlines))
+        let embedded = try TopologyLoader.load("local-16")
+        #expect(embedded.source == "embedded:local-16" && embedded.nodes.count == 16)
+    }
+
+    @Test("a pattern makes numbered nodes on loopback, admin on port + 1000 unless given, seeds by rule")
+    func patternsAndSeedRules() throws {
+        let topology = try TopologyLoader.parse("""
+            nodes:
+              count: 4
+              address: 127.0.9.{i}:{7000+i}
+            seeds: line
+            duration: 10s
+            """, file: "t.yaml")
+        #expect(topology.nodes.map(\.id) == ["node-1", "node-2", "node-3", "node-4"])
+        #expect(topology.nodes[2].address == PeerAddress(host: "127.0.9.3", port: 7003))
+        #expect(topology.nodes[2].admin == PeerAddress(host: "127.0.9.3", port: 8003))
+        #expect(topology.nodes.map(\.seeds) == [[], ["node-1"], ["node-2"], ["node-3"]])
+        #expect(topology.workload.start == .seconds(2) && topology.workload.stop == .seconds(5))
+
+        let first = try TopologyLoader.parse("nodes: {count: 4, address: '127.0.9.{i}:7000'}\nseeds: first-2\nduration: 5s", file: "t.yaml")
+        #expect(first.nodes.map(\.seeds) == [["node-2", "node-3"], ["node-1", "node-3"], ["node-1", "node-2"], ["node-1", "node-2"]])
+    }
+
+    @Test("errors name the file, the line and what was expected", arguments: [
+        ("nodes: {count: 2, address: '127.0.0.1:{7000+i}'}\nshedule: []\nduration: 5s", 2, "unknown key 'shedule'"),
+        ("nodes: {count: 2, address: '10.0.0.{i}:7000'}\nduration: 5s", 1, "is not on loopback"),
+        ("nodes: {count: 2, address: '127.0.0.1:7000'}\nduration: 5s", 1, "two nodes on one address"),
+        ("nodes: {count: 2, address: '127.0.0.{i}:7000'}\nduration: five", 2, "expected a positive duration"),
+        ("nodes: {count: 2, address: '127.0.0.{i}:7000'}\nlinks:\n  loss: 1.5\nduration: 5s", 3, "expected a share from 0 to 1"),
+        ("nodes:\n  - {id: a, address: '127.0.0.1:7001'}\n  - {id: b, address: '127.0.0.1:7002', seeds: [c]}\nduration: 5s", 3, "unknown node 'c' in the seed list of 'b'"),
+        ("nodes: {count: 2, address: '127.0.0.{i}:7000'}\nduration: 5s\nchecks:\n  - reliability >= 1.0 sometimes", 4, "cannot read the check"),
+        ("nodes: {count: 4, address: '127.0.0.{i}:7000'}\nschedule:\n  - at: 1s\n    kill: 3\n  - at: 2s\n    kill: 2\nduration: 5s", 5, "cannot kill 2 nodes: only 1 can be"),
+        ("nodes: {count: 2, address: '127.0.0.{i}:7000'}\nschedule:\n  - at: 1s\n    kill: 1\n    heal: true\nduration: 5s", 3, "has one action"),
+        ("nodes: {count: abc, address: '127.0.0.{i}:7000'}\nduration: 5s", 1, "expected a whole number"),
+        ("nodes: [\nduration: 5s", 3, "not valid YAML"),
+    ])
+    func errorsNameTheLine(text: String, line: Int, message: String) {
+        let error = parseError(text)
+        #expect(error?.file == "t.yaml")
+        #expect(error?.line == line, "\(String(describing: error))")
+        #expect(error?.message.contains(message) == true, "\(String(describing: error))")
+    }
+
+    @Test("the same file gives the same churn plan twice, and replace kills then adds fresh nodes seeded by live ones")
+    func plansAreDeterministic() throws {
+        let topology = try TopologyLoader.load("\(topologiesDirectory)/rolling-64.yaml")
+        let plan = try ChurnPlanner(topology: topology).plan()
+        let again = try ChurnPlanner(topology: topology).plan()
+        #expect(plan.steps.map(\.label) == again.steps.map(\.label))
+        #expect(plan.nodes == again.nodes)
+        // Every 5 s from 10 s to 130 s: a kill of 6 and an add of 6.
+        #expect(plan.steps.count == 2 * 25)
+        var up = Set(topology.nodes.map(\.id))
+        for step in plan.steps {
+            switch step.change {
+            case .kill(let victims):
+                #expect(victims.count == 6 && victims.allSatisfy(up.contains))
+                up.subtract(victims)
+            case .add(let nodes):
+                #expect(nodes.allSatisfy { node in node.seeds.count == 3 && node.seeds.allSatisfy(up.contains) })
+                up.formUnion(nodes.map(\.id))
+            default:
+                Issue.record("unexpected step \(step.label)")
+            }
+        }
+        #expect(plan.nodes.count == 64 + 25 * 6)
+    }
+
+    @Test("checks parse into what they measure, and bad ones say what was expected")
+    func checkGrammar() throws {
+        #expect(try Check.parse("reliability >= 0.99 after 5s").kind == .reliability(minimum: 0.99, scope: .settled(after: .seconds(5))))
+        #expect(try Check.parse("reliability >= 1 within 250ms").kind == .reliability(minimum: 1, scope: .deliveredWithin(.milliseconds(250))))
+        #expect(try Check.parse("connected within 3s").kind == .connected(within: .seconds(3)))
+        #expect(try Check.parse("latency p99 <= 200ms").kind == .latency(percentile: 0.99, maximum: .milliseconds(200)))
+        #expect(try Check.parse("duplicates == 0").kind == .duplicates(maximum: 0))
+        #expect(try Check.parse("path <= 3.5").kind == .averagePath(maximum: 3.5))
+        #expect(throws: CheckParseError.self) { try Check.parse("reliability >= 2") }
+        #expect(throws: CheckParseError.self) { try Check.parse("latency p95 <= 1s") }
+        #expect(throws: CheckParseError.self) { try Check.parse("happiness >= 1") }
+    }
+}
