@@ -77,7 +77,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "RumorCoreTests", dependencies: ["RumorCore", "RumorSim"]),
+        .testTarget(name: "RumorCoreTests", dependencies: ["RumorCore", "RumorSim", "RumorTopology"]),
         .testTarget(name: "RumorSimTests", dependencies: ["RumorSim", "RumorCore", "RumorTopology"]),
         .testTarget(name: "RumorTopologyTests", dependencies: ["RumorTopology", "RumorCore"]),
         .testTarget(name: "RumorUVTests", dependencies: ["RumorUV", "RumorCore"]),

@@ -15,6 +15,8 @@ public struct MeshOptions: Sendable {
     public var pollIntervalAfterChange: Duration = .milliseconds(100)
     /// How long every initial node may take to answer on its admin endpoint.
     public var startTimeout: Duration = .seconds(30)
+    /// The nodes' `--log-level` (their logs go to `logs/NODE.log`).
+    public var nodeLogLevel = "info"
 
     public init(executable: String, workDirectory: String, display: MeshDisplay) {
         self.executable = executable
@@ -116,7 +118,7 @@ public final class MeshRunner: Sendable {
 
     private func arguments(for node: MeshNode) -> [String] {
         var arguments = ["node", "--listen", "\(node.address)", "--admin", "\(node.admin)", "--id", node.id,
-                         "--exit-with-parent", "--log-level", "info"]
+                         "--exit-with-parent", "--log-level", options.nodeLogLevel]
         for seed in node.seeds {
             if let address = plan.node(seed)?.address { arguments += ["--seed", "\(address)"] }
         }

@@ -154,6 +154,7 @@ enum AdminRoutes {
                 ("shuffles_sent", .int(Int64(counters.shufflesSent))),
                 ("shuffles_received", .int(Int64(counters.shufflesReceived))),
                 ("replacements", .int(Int64(counters.replacements))),
+                ("rotations", .int(Int64(counters.rotations))),
                 ("failed_links", .int(Int64(counters.failedLinks))),
                 ("healing_probes", .int(Int64(counters.healingProbes))),
                 ("healed_links", .int(Int64(counters.healedLinks))),

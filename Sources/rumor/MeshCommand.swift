@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import RumorMesh
 import RumorTopology
 
@@ -18,11 +19,14 @@ struct MeshLaunch {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
-    static func run(_ topology: Topology, workDirectory: String?, display: MeshDisplay, report: String?, command: String) async throws -> MeshResult {
+    static func run(_ topology: Topology, workDirectory: String?, display: MeshDisplay, report: String?, command: String,
+                    nodeLogLevel: String) async throws -> MeshResult {
         let directory = workDirectory ?? report ?? "\(NSTemporaryDirectory())rumor-mesh-\(topology.name)-\(getpid())"
         let runner: MeshRunner
         do {
-            runner = try MeshRunner(topology: topology, options: MeshOptions(executable: executable, workDirectory: directory, display: display))
+            var options = MeshOptions(executable: executable, workDirectory: directory, display: display)
+            options.nodeLogLevel = nodeLogLevel
+            runner = try MeshRunner(topology: topology, options: options)
         } catch {
             throw CommandFailure("\(error)")
         }
@@ -69,9 +73,13 @@ struct MeshCommand: AsyncParsableCommand {
     @Option(help: "Where node logs go (a temporary directory by default).")
     var workDir: String?
 
+    @Option(help: "Log level of every node: trace, debug, info, notice, warning, error or critical.")
+    var nodeLogLevel: Logger.Level = .info
+
     func run() async throws {
         let topology = try MeshLaunch.loadTopology(topology)
-        let result = try await MeshLaunch.run(topology, workDirectory: workDir, display: MeshLaunch.terminalDisplay, report: report, command: "mesh")
+        let result = try await MeshLaunch.run(topology, workDirectory: workDir, display: MeshLaunch.terminalDisplay, report: report, command: "mesh",
+                                            nodeLogLevel: nodeLogLevel.rawValue)
         try MeshLaunch.exit(for: result)
     }
 }
@@ -93,9 +101,13 @@ struct ChurnCommand: AsyncParsableCommand {
     @Option(help: "Directory for the report.")
     var report: String
 
+    @Option(help: "Log level of every node: trace, debug, info, notice, warning, error or critical.")
+    var nodeLogLevel: Logger.Level = .info
+
     func run() async throws {
         let topology = try MeshLaunch.loadTopology(topology)
-        let result = try await MeshLaunch.run(topology, workDirectory: report, display: MeshLaunch.terminalDisplay, report: report, command: "churn")
+        let result = try await MeshLaunch.run(topology, workDirectory: report, display: MeshLaunch.terminalDisplay, report: report, command: "churn",
+                                            nodeLogLevel: nodeLogLevel.rawValue)
         try MeshLaunch.exit(for: result)
     }
 }

@@ -1,6 +1,7 @@
 import Testing
 @testable import RumorCore
 import RumorSim
+import RumorTopology
 
 /// Builds an overlay of `count` nodes that all join through node 0, one every 10 ms, and lets it settle.
 func joinedOverlay(_ count: Int, seed: UInt64, settle: Duration = .seconds(30)) -> SimulatedNetwork {
@@ -20,11 +21,12 @@ struct MembershipTests {
 
     @Test("1,000 nodes joining through one seed form one symmetric overlay with active views within bounds")
     func thousandNodesJoin() {
-        let network = joinedOverlay(1000, seed: 11)
+        var network = joinedOverlay(1000, seed: 11)
         let views = network.activeViews()
         let size = MembershipConfiguration().activeViewSize
         #expect(views.values.allSatisfy { !$0.isEmpty && $0.count <= size })
-        #expect(network.asymmetricPairs().isEmpty, "asymmetric: \(network.asymmetricPairs().prefix(5))")
+        let asymmetric = persistentAsymmetricPairs(&network)
+        #expect(asymmetric.isEmpty, "asymmetric: \(asymmetric.prefix(5))")
         #expect(network.components().count == 1)
         // Symmetric views make in-degree equal to view size; most nodes should have a full view.
         let mean = Double(views.values.reduce(0) { $0 + $1.count }) / Double(views.count)
@@ -45,7 +47,7 @@ struct MembershipTests {
         #expect(components.count == 1, "components: \(components.map(\.count).sorted(by: >).prefix(5))")
         #expect(network.viewsHoldingDeadPeers().isEmpty)
         #expect(network.activeViews().values.allSatisfy { !$0.isEmpty })
-        #expect(network.asymmetricPairs().isEmpty)
+        #expect(persistentAsymmetricPairs(&network).isEmpty)
     }
 
     @Test("two halves cut apart for 20 shuffle periods become one overlay again once the cut heals")
@@ -61,21 +63,19 @@ struct MembershipTests {
         network.run(for: shufflePeriod * 20)
         let healed = network.components()
         #expect(healed.count == 1, "components after healing: \(healed.map(\.count))")
-        #expect(network.asymmetricPairs().isEmpty)
+        #expect(persistentAsymmetricPairs(&network).isEmpty)
     }
 
     @Test("nodes started all at once, each seeded with three others, form one overlay within seconds")
     func simultaneousStartWithCrossingSeeds() {
-        func startTogether(seed: UInt64, settle: Duration, _ adjust: (inout MembershipConfiguration) -> Void = { _ in }) -> Int {
+        func startTogether(seed: UInt64, settle: Duration) -> Int {
             // Loopback-fast links, processes coming up 5 ms apart: as `rumor mesh` starts a mesh.
             var network = SimulatedNetwork(seed: seed)
             network.latency = .fixed(.microseconds(50))
             var random = SeededRandom(seed: seed)
             for index in 0..<64 {
                 let seeds = Array((0..<64).filter { $0 != index }.shuffled(using: &random).prefix(3))
-                var node = configuration(index, seeds: seeds)
-                adjust(&node.membership)
-                network.add(node, seed: seed &+ UInt64(index))
+                network.add(configuration(index, seeds: seeds), seed: seed &+ UInt64(index))
                 network.run(for: .milliseconds(5))
             }
             network.run(for: settle)
@@ -84,15 +84,33 @@ struct MembershipTests {
         let seeds: [UInt64] = [1, 2, 3, 4, 5, 6, 7, 8]
         let withDefaults = seeds.map { startTogether(seed: $0, settle: .seconds(4)) }
         #expect(withDefaults.allSatisfy { $0 == 1 }, "components per run: \(withDefaults)")
-        // The reason for `seedLinks` and `seedBridgingProbes`: without them, joins that cross (a through b,
-        // b through a) strand groups in overlays of their own, and nothing ever links them.
-        let classic = seeds.map { seed in
-            startTogether(seed: seed, settle: .seconds(20)) { membership in
-                membership.seedLinks = 1
-                membership.seedBridgingProbes = 0
+    }
+
+    @Test("rotations mix an overlay that joins left in a line, and keep every active view full and symmetric")
+    func rotationMixesALine() {
+        func lineOverlay(rotation: Duration) -> (clustering: Double, path: Double, meanView: Double, network: SimulatedNetwork) {
+            var network = SimulatedNetwork(seed: 5)
+            network.latency = .fixed(.microseconds(50))
+            for index in 0..<64 {
+                var node = configuration(index, seeds: index == 0 ? [] : [index - 1])
+                node.membership.activeRotationInterval = rotation
+                network.add(node, seed: 500 &+ UInt64(index))
             }
+            network.run(for: .seconds(180))
+            let graph = OverlayGraph(adjacency: network.activeAdjacency(), live: Array(repeating: true, count: 64))
+            let views = network.activeViews().values
+            return (graph.clusteringCoefficient, graph.averageShortestPath(), Double(views.reduce(0) { $0 + $1.count }) / 64, network)
         }
-        #expect(classic.contains { $0 > 1 }, "components per run with classic joins: \(classic)")
+        let still = lineOverlay(rotation: .zero)
+        let rotating = lineOverlay(rotation: .seconds(30))
+        #expect(rotating.clustering < still.clustering * 0.7, "clustering \(still.clustering) → \(rotating.clustering)")
+        #expect(rotating.path <= still.path, "path \(still.path) → \(rotating.path)")
+        #expect(rotating.meanView >= 0.9 * Double(MembershipConfiguration().activeViewSize), "mean view \(rotating.meanView)")
+        var rotated = rotating.network
+        #expect(persistentAsymmetricPairs(&rotated).isEmpty)
+        #expect(rotating.network.components().count == 1)
+        let rotations = rotating.network.addresses.reduce(0) { $0 + rotating.network.node(at: $1).status(at: rotating.network.now).counters.rotations }
+        #expect(rotations > 64, "rotations \(rotations)")
     }
 
     @Test("a node that leaves is replaced at once by its peers, with no failure counted")

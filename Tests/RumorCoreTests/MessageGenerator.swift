@@ -62,9 +62,9 @@ struct MessageGenerator {
                 supportedVersion: UInt8(int(0...255)), detail: int(0...3) == 0 ? "" : text(1...200)))
         case .join: .join
         case .forwardJoin: .forwardJoin(ForwardJoin(joiner: peer(), ttl: UInt8(int(0...255))))
-        case .neighbor: .neighbor(NeighborRequest(priority: bool() ? .high : .low))
+        case .neighbor: .neighbor(NeighborRequest(priority: bool() ? .high : .low, handoff: bool() ? peer() : nil))
         case .neighborReply: .neighborReply(NeighborReply(accepted: bool()))
-        case .disconnect: .disconnect(Disconnect(alive: bool()))
+        case .disconnect: .disconnect(Disconnect(alive: bool(), handoff: bool() ? peer() : nil))
         case .shuffle: .shuffle(Shuffle(origin: peer(), ttl: UInt8(int(0...255)), entries: entries()))
         case .shuffleReply: .shuffleReply(ShuffleReply(entries: entries()))
         case .keepAlive: .keepAlive

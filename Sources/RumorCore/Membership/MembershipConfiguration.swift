@@ -14,6 +14,11 @@ public struct MembershipConfiguration: Sendable, Equatable {
     /// formed apart at start-up know nothing of each other, and only a new active link joins them; after
     /// these probes a seed only trades shuffle samples, so a settled overlay sees no extra links.
     public var seedBridgingProbes = 2
+    /// How often, on average, a node swaps one active peer for a passive one (a degree-preserving rotation,
+    /// see `rotateActiveView`), so the overlay keeps mixing after the joins that shaped it; zero turns it off.
+    /// Each rotation changes three links, so at 30 s a 64-node overlay sees about six link changes a second
+    /// and the broadcast tree repairs them with its usual GRAFTs.
+    public var activeRotationInterval: Duration = .seconds(30)
     /// Hops a FORWARDJOIN walks before the last node takes the joiner into its active view.
     public var activeRandomWalkLength = 6
     /// The hop at which a FORWARDJOIN also drops the joiner into the passive view.

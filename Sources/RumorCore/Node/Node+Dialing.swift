@@ -12,6 +12,8 @@ enum DialIntent: Equatable {
     case passiveCheck
     /// Probe a peer lost to failure (or a seed), to heal a partition.
     case healingProbe
+    /// Take the peer into a full active view in place of `handoff` (a rotation: NEIGHBOR(high, handoff)).
+    case rotate(handoff: PeerDescriptor)
 }
 
 /// A request sent to a peer and not answered yet.
@@ -20,13 +22,20 @@ struct OutstandingRequest {
         case join
         case neighbor(NeighborRequest.Priority)
         case adoptJoiner
+        /// A rotation: on acceptance, `handoff` leaves the active view.
+        case rotation(handoff: PeerDescriptor)
 
         var priority: NeighborRequest.Priority? {
             switch self {
             case .join: nil
             case .neighbor(let priority): priority
-            case .adoptJoiner: .high
+            case .adoptJoiner, .rotation: .high
             }
+        }
+
+        var handoff: PeerDescriptor? {
+            if case .rotation(let handoff) = self { return handoff }
+            return nil
         }
     }
 
@@ -80,6 +89,10 @@ extension Node {
             guard !active.contains(peer.id) else { return }
             outstanding[peer.id] = OutstandingRequest(kind: .adoptJoiner, sentAt: now)
             send(.neighbor(NeighborRequest(priority: .high)), to: peer.id)
+        case .rotate(let handoff):
+            guard !active.contains(peer.id), active.contains(handoff.id) else { return }
+            outstanding[peer.id] = OutstandingRequest(kind: .rotation(handoff: handoff), sentAt: now)
+            send(.neighbor(NeighborRequest(priority: .high, handoff: handoff)), to: peer.id)
         case .shuffleReply(let entries):
             send(.shuffleReply(ShuffleReply(entries: entries)), to: peer.id)
         case .passiveCheck:
@@ -102,7 +115,7 @@ extension Node {
             fillActiveView()
         case .adoptJoiner:
             break
-        case .shuffleReply, .passiveCheck:
+        case .shuffleReply, .passiveCheck, .rotate:
             passive.remove(address: address)
         case .healingProbe:
             healingProbeFailed(at: address)

@@ -84,7 +84,7 @@ extension Node {
     mutating func receivedNeighborRequest(_ request: NeighborRequest, from peer: PeerDescriptor) {
         let accept = active.contains(peer.id) || request.priority == .high || active.count < membership.activeViewSize
         if accept {
-            addToActive(peer)
+            addToActive(peer, handoff: request.handoff)
             outstanding[peer.id] = nil
         }
         send(.neighborReply(NeighborReply(accepted: accept)), to: peer.id)
@@ -101,6 +101,14 @@ extension Node {
             return
         }
         if reply.accepted {
+            if let handoff = request.kind.handoff, active.contains(handoff.id) {
+                // The rotation's other half: the peer handed off leaves, so the view stays at its size.
+                counters.rotations += 1
+                removeFromActive(handoff.id)
+                send(.disconnect(Disconnect(alive: true)), to: handoff.id)
+                passive.insert(handoff, age: 0)
+                closeIfTemporary(handoff.id)
+            }
             addToActive(peer)
             if case .neighbor = request.kind { counters.replacements += 1 }
             seedRetryDelay = configuration.seedRetryInitialDelay
@@ -125,6 +133,10 @@ extension Node {
         }
         logger.debug("peer left the active view", metadata: ["peer": "\(peer)", "alive": "\(disconnect.alive)"])
         closeIfTemporary(peer.id)
+        // Evicted for a rotation: the peer named has just freed a place, so it is asked first.
+        if let handoff = disconnect.handoff, handoff.id != identity.id, !active.contains(handoff.id), outstanding[handoff.id] == nil {
+            dial(handoff.address, .neighbor(.low))
+        }
         fillActiveView()
     }
 
@@ -150,14 +162,15 @@ extension Node {
     // MARK: The active view
 
     /// Takes `peer` into the active view; a full view first drops a random member, which is told with
-    /// DISCONNECT(alive) and kept as a passive peer.
-    mutating func addToActive(_ peer: PeerDescriptor) {
+    /// DISCONNECT(alive) and kept as a passive peer. When `peer` comes in a rotation, the member dropped is
+    /// pointed at the peer the rotation frees (`handoff`).
+    mutating func addToActive(_ peer: PeerDescriptor, handoff: PeerDescriptor? = nil) {
         guard !active.contains(peer.id), let link = linkByPeer[peer.id], let state = links[link],
               case .established(_, let epoch) = state.phase else { return }
         if active.count >= membership.activeViewSize,
            let victim = active.randomPeer(excluding: [peer.id], using: &random) {
             removeFromActive(victim.id)
-            send(.disconnect(Disconnect(alive: true)), to: victim.id)
+            send(.disconnect(Disconnect(alive: true, handoff: handoff?.id == victim.id ? nil : handoff)), to: victim.id)
             passive.insert(victim, age: 0)
             closeIfTemporary(victim.id)
         }
@@ -204,7 +217,7 @@ extension Node {
     mutating func resendOutstanding(to peer: NodeID) {
         guard let request = outstanding[peer] else { return }
         if let priority = request.kind.priority {
-            send(.neighbor(NeighborRequest(priority: priority)), to: peer)
+            send(.neighbor(NeighborRequest(priority: priority, handoff: request.kind.handoff)), to: peer)
         } else {
             send(.join, to: peer)
         }

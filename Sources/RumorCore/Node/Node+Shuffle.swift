@@ -18,6 +18,26 @@ extension Node {
         }
         probeLostPeers(includingSeeds: true)
         fillActiveView()
+        let rotationChance = membership.activeRotationInterval > .zero
+            ? membership.shuffleInterval / membership.activeRotationInterval : 0
+        if Double.random(in: 0..<1, using: &random) < rotationChance { rotateActiveView() }
+    }
+
+    /// Swaps one active peer for a passive one without changing anyone's view size: this node asks a passive
+    /// peer in (NEIGHBOR high, naming the active peer it will drop); the passive peer, if full, drops a random
+    /// member and points it at the peer this node drops, which has just freed a place. Without it the active
+    /// view only changes on failures, and an overlay that formed with local structure (nodes started in a
+    /// line, each knowing only the one before) would keep it forever.
+    mutating func rotateActiveView() {
+        guard active.count >= membership.activeViewSize,
+              !outstanding.values.contains(where: { $0.kind.handoff != nil }),
+              let leaving = active.randomPeer(using: &random) else { return }
+        let busy = Set(dialIntents.keys).union(recentlyRefused)
+        let candidates = passive.entries.map(\.peer).filter {
+            !busy.contains($0.address) && outstanding[$0.id] == nil && !active.contains($0.id)
+        }
+        guard let incoming = candidates.randomElement(using: &random) else { return }
+        dial(incoming.address, .rotate(handoff: leaving))
     }
 
     /// What this node tells a peer of its views: itself (when asked), up to `activeCount` random active
@@ -62,14 +82,18 @@ extension Node {
 
     // MARK: Healing
 
-    /// Probes the lost peers whose turn has come (every maintenance tick) and, in shuffle rounds, the seeds;
-    /// each failed probe doubles that entry's wait.
+    /// Probes the lost peers whose turn has come (every maintenance tick) and, in shuffle rounds, the seeds
+    /// (on the tick too while their early, bridging probes last); each failed probe doubles that entry's wait.
     mutating func probeLostPeers(includingSeeds: Bool) {
-        for due in lost.due(at: now) where due.lostToFailure || includingSeeds {
+        for due in lost.due(at: now) where due.lostToFailure || due.bridges > 0 || includingSeeds {
             if active.contains(address: due.address) {
                 lost.forget(due.address)
                 let next = now + membership.healingProbeMaximumDelay
-                lost.update(due.address) { $0.nextProbe = next }
+                // Linked already: no bridge is needed, now or later.
+                lost.update(due.address) { entry in
+                    entry.nextProbe = next
+                    entry.bridges = 0
+                }
                 continue
             }
             counters.healingProbes += 1

@@ -351,7 +351,7 @@ public struct Node {
         }
         expireOutstandingRequests()
         probeLostPeers(includingSeeds: false)
-        if !links.isEmpty || lost.entries.contains(where: \.lostToFailure) { armMaintenance() }
+        if !links.isEmpty || lost.entries.contains(where: { $0.lostToFailure || $0.bridges > 0 }) { armMaintenance() }
     }
 
     /// A delay of about `base`, ±25%, so that periodic work on many nodes does not line up.

@@ -29,6 +29,8 @@ public struct NodeStatus: Sendable, Equatable {
         public var shufflesReceived = 0
         /// Active peers found to replace one lost or departed.
         public var replacements = 0
+        /// Active peers swapped for passive ones to keep the overlay mixed (`activeRotationInterval`).
+        public var rotations = 0
         /// Active links that failed (closed or silent without a DISCONNECT).
         public var failedLinks = 0
         public var healingProbes = 0

@@ -128,8 +128,15 @@ public struct NeighborRequest: Hashable, Sendable {
     }
 
     public var priority: Priority
+    /// Set when the sender rotates its active view: on acceptance it drops this peer, which then has a
+    /// free place. A receiver that must evict someone to take the sender in points the evicted peer there,
+    /// so every degree stays as it was (a double edge swap) and the overlay mixes without shrinking.
+    public var handoff: PeerDescriptor?
 
-    public init(priority: Priority) { self.priority = priority }
+    public init(priority: Priority, handoff: PeerDescriptor? = nil) {
+        self.priority = priority
+        self.handoff = handoff
+    }
 }
 
 public struct NeighborReply: Hashable, Sendable {
@@ -141,8 +148,13 @@ public struct NeighborReply: Hashable, Sendable {
 public struct Disconnect: Hashable, Sendable {
     /// The sender stays up (it only trims its active view), so the receiver keeps it as a passive peer.
     public var alive: Bool
+    /// A peer that has just freed a place (see `NeighborRequest.handoff`): ask it before the passive view.
+    public var handoff: PeerDescriptor?
 
-    public init(alive: Bool) { self.alive = alive }
+    public init(alive: Bool, handoff: PeerDescriptor? = nil) {
+        self.alive = alive
+        self.handoff = handoff
+    }
 }
 
 /// A passive-view entry as shuffles carry it, with its Cyclon age.

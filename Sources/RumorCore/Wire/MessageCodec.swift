@@ -23,7 +23,11 @@ public enum MessageCodec {
             return 0
         case .forwardJoin(let forward):
             return size(of: forward.joiner) + 1
-        case .neighbor, .neighborReply, .disconnect:
+        case .neighbor(let request):
+            return 1 + size(ofOptional: request.handoff)
+        case .disconnect(let disconnect):
+            return 1 + size(ofOptional: disconnect.handoff)
+        case .neighborReply:
             return 1
         case .shuffle(let shuffle):
             return size(of: shuffle.origin) + 1 + size(of: shuffle.entries)
@@ -53,6 +57,11 @@ public enum MessageCodec {
 
     private static func size(of peer: PeerDescriptor) -> Int {
         1 + peer.id.rawValue.utf8.count + 1 + peer.address.host.utf8.count + 2
+    }
+
+    /// A presence byte, then the descriptor if there is one.
+    private static func size(ofOptional peer: PeerDescriptor?) -> Int {
+        1 + (peer.map(size(of:)) ?? 0)
     }
 
     private static func size(of entries: [ShuffleEntry]) -> Int {
@@ -116,10 +125,12 @@ public enum MessageCodec {
             writer.write(forward.ttl)
         case .neighbor(let request):
             writer.write(request.priority.rawValue)
+            writeOptional(request.handoff, into: &writer)
         case .neighborReply(let reply):
             writer.write(UInt8(reply.accepted ? 1 : 0))
         case .disconnect(let disconnect):
             writer.write(UInt8(disconnect.alive ? 1 : 0))
+            writeOptional(disconnect.handoff, into: &writer)
         case .shuffle(let shuffle):
             write(shuffle.origin, into: &writer)
             writer.write(shuffle.ttl)
@@ -159,6 +170,11 @@ public enum MessageCodec {
         writer.writeString(peer.id.rawValue, lengthAs: UInt8.self)
         writer.writeString(peer.address.host, lengthAs: UInt8.self)
         writer.write(peer.address.port)
+    }
+
+    private static func writeOptional(_ peer: PeerDescriptor?, into writer: inout ByteWriter) {
+        writer.write(UInt8(peer == nil ? 0 : 1))
+        if let peer { write(peer, into: &writer) }
     }
 
     private static func write(_ entries: [ShuffleEntry], into writer: inout ByteWriter) {
@@ -232,11 +248,12 @@ public enum MessageCodec {
             guard let priority = NeighborRequest.Priority(rawValue: code) else {
                 throw .invalidValue(field: "neighbor.priority", detail: "\(code) is neither low (0) nor high (1)")
             }
-            return .neighbor(NeighborRequest(priority: priority))
+            return .neighbor(NeighborRequest(priority: priority, handoff: try readOptionalPeer(&reader, "neighbor.handoff")))
         case .neighborReply:
             return .neighborReply(NeighborReply(accepted: try reader.readBool("neighborReply.accepted")))
         case .disconnect:
-            return .disconnect(Disconnect(alive: try reader.readBool("disconnect.alive")))
+            let alive = try reader.readBool("disconnect.alive")
+            return .disconnect(Disconnect(alive: alive, handoff: try readOptionalPeer(&reader, "disconnect.handoff")))
         case .shuffle:
             let origin = try readPeer(&reader, "shuffle.origin")
             let ttl = try reader.read(UInt8.self, "shuffle.ttl")
@@ -289,6 +306,15 @@ public enum MessageCodec {
         let port = try reader.read(UInt16.self, field)
         guard port != 0 else { throw .invalidValue(field: field.description, detail: "port 0") }
         return PeerDescriptor(id: id, address: PeerAddress(host: host, port: port))
+    }
+
+    private static func readOptionalPeer(_ reader: inout ByteReader, _ field: StaticString) throws(WireError) -> PeerDescriptor? {
+        let present = try reader.read(UInt8.self, field)
+        switch present {
+        case 0: return nil
+        case 1: return try readPeer(&reader, field)
+        default: throw .invalidValue(field: field.description, detail: "presence byte \(present) is neither 0 nor 1")
+        }
     }
 
     private static func readEntries(_ reader: inout ByteReader, _ field: StaticString) throws(WireError) -> [ShuffleEntry] {
