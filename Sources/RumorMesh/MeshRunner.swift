@@ -207,7 +207,6 @@ public final class MeshRunner: Sendable {
 
     /// Status and new deliveries from every live node, at once.
     func pollOnce(state: MeshState, admin: NodeAdmin, takeSnapshot: Bool, only: Set<String>? = nil) async {
-        let at = state.elapsed
         let changesWhenBegun = await state.changes
         let live = await state.liveNodeIDs
         let nodes = plan.nodes.filter { live.contains($0.id) && (only?.contains($0.id) ?? true) }
@@ -234,7 +233,8 @@ public final class MeshRunner: Sendable {
                 await state.ended(node, unexpectedly: true)
             }
         }
-        if takeSnapshot { await state.snapshot(at: at, views: views, changesWhenBegun: changesWhenBegun) }
+        // Stamped when the last answer is in: times measured to a snapshot are upper bounds.
+        if takeSnapshot { await state.snapshot(at: state.elapsed, views: views, changesWhenBegun: changesWhenBegun) }
     }
 
     // MARK: Churn
