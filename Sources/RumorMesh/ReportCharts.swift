@@ -117,8 +117,8 @@ struct ReportCharts {
 }
 
 /// Finding and running gnuplot and Graphviz.
-enum ExternalTool {
-    static func find(_ name: String) -> String? {
+public enum ExternalTool {
+    public static func find(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for directory in path.split(separator: ":") {
             let candidate = "\(directory)/\(name)"
@@ -128,7 +128,7 @@ enum ExternalTool {
     }
 
     /// Runs a tool to completion; returns what went wrong, or nil.
-    static func run(_ executable: String, _ arguments: [String], in directory: String) -> String? {
+    public static func run(_ executable: String, _ arguments: [String], in directory: String) -> String? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

@@ -47,21 +47,22 @@ public enum FloodBaseline {
     /// Floods `count` messages from random live origins and summarises them like a Rumor broadcast round.
     public static func round(_ count: Int, over network: SimulatedNetwork, random: inout SeededRandom) -> BroadcastFigures {
         let live = (0..<network.nodeCount).filter { !network.isDown(index: $0) }
-        var reliabilities: [Double] = []
-        var latencies: [Double] = []
-        var payloads = 0
-        var deliveredBeyondFirst = 0
-        var largestHop = 0
+        var results: [FloodResult] = []
         for _ in 0..<count {
             guard let origin = live.randomElement(using: &random) else { break }
-            let result = broadcast(from: origin, over: network, random: &random)
-            reliabilities.append(result.reliability)
-            latencies.append(Double(result.lastDelivery.nanoseconds) / 1e6)
-            payloads += result.payloadFrames
-            deliveredBeyondFirst += max(0, result.delivered - 1)
-            largestHop = max(largestHop, result.lastDeliveryHop)
+            results.append(broadcast(from: origin, over: network, random: &random))
         }
-        return BroadcastFigures(reliabilities: reliabilities, latencies: latencies, payloadFrames: payloads,
-                                deliveriesBeyondOrigin: deliveredBeyondFirst, lastDeliveryHop: largestHop, duplicates: 0)
+        return BroadcastFigures(results)
+    }
+}
+
+extension BroadcastFigures {
+    /// Figures over messages measured one at a time (the baselines).
+    init(_ results: [FloodBaseline.FloodResult]) {
+        self.init(reliabilities: results.map(\.reliability),
+                  latencies: results.map { Double($0.lastDelivery.nanoseconds) / 1e6 },
+                  payloadFrames: results.reduce(0) { $0 + $1.payloadFrames },
+                  deliveriesBeyondOrigin: results.reduce(0) { $0 + max(0, $1.delivered - 1) },
+                  lastDeliveryHop: results.map(\.lastDeliveryHop).max() ?? 0, duplicates: 0)
     }
 }

@@ -28,8 +28,12 @@ public struct ScenarioOptions: Codable, Sendable, Equatable {
 
 /// The broadcast a scenario measures.
 public enum BroadcastProtocol: String, Codable, Sendable, CaseIterable {
+    /// Rumor: HyParView membership and Plumtree broadcast, the real core.
     case rumor
+    /// Plain eager flooding over the overlay Rumor's membership built.
     case flood
+    /// Infect-and-die gossip (fanout 4) over a Cyclon view of 30 (`CyclonOverlay`).
+    case cyclon
 }
 
 /// What one round of broadcasts did.
@@ -90,15 +94,21 @@ public struct SamplingFigures: Codable, Sendable, Equatable {
 
     /// Every live node draws one peer `rounds` times.
     static func measure(_ network: inout SimulatedNetwork, rounds: Int) -> SamplingFigures {
-        let live = (0..<network.nodeCount).filter { !network.isDown(index: $0) }
-        var counts = [Int](repeating: 0, count: network.nodeCount)
+        let isDown = (0..<network.nodeCount).map { network.isDown(index: $0) }
+        return measure(isDown: isDown, rounds: rounds) { network.samplePeers(at: $0, count: 1).first }
+    }
+
+    /// Every live node draws one peer with `draw`, `rounds` times.
+    static func measure(isDown: [Bool], rounds: Int, draw: (Int) -> Int?) -> SamplingFigures {
+        let live = isDown.indices.filter { !isDown[$0] }
+        var counts = [Int](repeating: 0, count: isDown.count)
         var draws = 0
         var dead = 0
         for _ in 0..<rounds {
             for node in live {
-                for peer in network.samplePeers(at: node, count: 1) {
+                if let peer = draw(node) {
                     draws += 1
-                    if network.isDown(index: peer) { dead += 1 } else { counts[peer] += 1 }
+                    if isDown[peer] { dead += 1 } else { counts[peer] += 1 }
                 }
             }
         }
@@ -138,20 +148,10 @@ public struct ScenarioReport: Codable, Sendable, Equatable {
 public enum Scenario {
     /// Runs the scenario; `progress` hears the share done, now and then.
     public static func run(_ options: ScenarioOptions, progress: (Double) -> Void = { _ in }) -> ScenarioReport {
-        var network = SimulatedNetwork(seed: options.seed)
-        network.latency = .uniform(.microseconds(Int64(options.latencyMilliseconds.lowerBound * 1000)),
-                                   .microseconds(Int64(options.latencyMilliseconds.upperBound * 1000)))
-        network.lossRate = options.loss
+        if options.protocolName == .cyclon { return runCyclon(options, progress: progress) }
         var random = SeededRandom(seed: options.seed &* 0x9E37_79B9)
         let shufflePeriod = MembershipConfiguration().shuffleInterval
-
-        network.add(simulatedConfiguration(0, seeds: []), seed: options.seed)
-        for index in 1..<max(1, options.nodes) {
-            network.run(for: .microseconds(Int64(options.joinIntervalMilliseconds * 1000)))
-            network.add(simulatedConfiguration(index, seeds: [0]), seed: options.seed &+ UInt64(index))
-            if index % 1000 == 0 { progress(0.4 * Double(index) / Double(options.nodes)) }
-        }
-        network.run(for: shufflePeriod * 4)
+        var network = joinedNetwork(options) { progress(0.4 * $0) }
         progress(0.45)
         let steadyOverlay = OverlayFigures(graph(of: network))
         let steadySampling = SamplingFigures.measure(&network, rounds: options.samplingRounds)
@@ -186,6 +186,60 @@ public enum Scenario {
             broadcastsAfterFailure: afterFailure, healingSeconds: healing,
             healingShuffleRounds: healing.map { $0 / (Double(shufflePeriod.nanosecondsRounded) / 1e9) },
             healedOverlay: healedOverlay, broadcastsAfterHealing: afterHealing, events: network.eventsProcessed)
+    }
+
+    /// The same scenario over the Cyclon baseline: shuffle rounds stand for shuffle periods.
+    static func runCyclon(_ options: ScenarioOptions, progress: (Double) -> Void) -> ScenarioReport {
+        var overlay = CyclonOverlay(nodes: options.nodes, seed: options.seed)
+        var random = SeededRandom(seed: options.seed &* 0x9E37_79B9)
+        let latency = LatencyModel.uniform(.microseconds(Int64(options.latencyMilliseconds.lowerBound * 1000)),
+                                           .microseconds(Int64(options.latencyMilliseconds.upperBound * 1000)))
+        let shufflePeriod = MembershipConfiguration().shuffleInterval
+        progress(0.4)
+        let steadyOverlay = OverlayFigures(overlay.graph)
+        let steadySampling = SamplingFigures.measure(isDown: overlay.isDown, rounds: options.samplingRounds) { overlay.samplePeer(at: $0) }
+        let steadyBroadcasts = overlay.broadcastRound(options.broadcasts, latency: latency, loss: options.loss)
+        let victims = Array(overlay.views.indices.shuffled(using: &random).prefix(Int(options.fail * Double(options.nodes))))
+        overlay.crash(victims)
+        let samplingAfterFailure = SamplingFigures.measure(isDown: overlay.isDown, rounds: options.samplingRounds) { overlay.samplePeer(at: $0) }
+        let afterFailure = overlay.broadcastRound(options.broadcasts, latency: latency, loss: options.loss)
+        progress(0.6)
+        var healedRounds: Int?
+        for round in 1...max(1, options.healingPeriods) {
+            overlay.shuffleRound()
+            let graph = overlay.graph
+            if graph.components().count == 1, graph.deadEntryShare == 0 {
+                healedRounds = round
+                break
+            }
+        }
+        progress(0.9)
+        let healedOverlay = OverlayFigures(overlay.graph)
+        let afterHealing = overlay.broadcastRound(options.broadcasts, latency: latency, loss: options.loss)
+        progress(1)
+        let period = Double(shufflePeriod.nanosecondsRounded) / 1e9
+        return ScenarioReport(
+            options: options, steadyOverlay: steadyOverlay, steadyBroadcasts: steadyBroadcasts,
+            steadySampling: steadySampling, samplingAfterFailure: samplingAfterFailure, failedNodes: victims.count,
+            broadcastsAfterFailure: afterFailure, healingSeconds: healedRounds.map { Double($0) * period },
+            healingShuffleRounds: healedRounds.map(Double.init), healedOverlay: healedOverlay,
+            broadcastsAfterHealing: afterHealing, events: 0)
+    }
+
+    /// Nodes joining one after another through node 0, then four shuffle periods to settle.
+    static func joinedNetwork(_ options: ScenarioOptions, progress: (Double) -> Void) -> SimulatedNetwork {
+        var network = SimulatedNetwork(seed: options.seed)
+        network.latency = .uniform(.microseconds(Int64(options.latencyMilliseconds.lowerBound * 1000)),
+                                   .microseconds(Int64(options.latencyMilliseconds.upperBound * 1000)))
+        network.lossRate = options.loss
+        network.add(simulatedConfiguration(0, seeds: []), seed: options.seed)
+        for index in 1..<max(1, options.nodes) {
+            network.run(for: .microseconds(Int64(options.joinIntervalMilliseconds * 1000)))
+            network.add(simulatedConfiguration(index, seeds: [0]), seed: options.seed &+ UInt64(index))
+            if index % 1000 == 0 { progress(Double(index) / Double(options.nodes)) }
+        }
+        network.run(for: MembershipConfiguration().shuffleInterval * 4)
+        return network
     }
 
     static func graph(of network: SimulatedNetwork) -> OverlayGraph {

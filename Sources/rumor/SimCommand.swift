@@ -24,6 +24,15 @@ struct SimCommand: ParsableCommand {
     @Option(help: "With a topology: also write a report (report.json, report.md, charts) into this directory.")
     var report: String?
 
+    @Option(help: "Run a paper experiment instead: failures (HyParView: reliability after 10–95% fail at once and after healing, Rumor beside flooding and Cyclon gossip).")
+    var experiment: SimExperiment?
+
+    @Option(help: "Write the series as CSV into this directory (experiments; topology runs write theirs with --report).")
+    var csv: String?
+
+    @Option(help: "Draw the charts, PNG and SVG through gnuplot, into this directory (experiments and topology runs).")
+    var plot: String?
+
     @Option(help: "Nodes in the overlay.")
     var nodes = 1000
 
@@ -60,7 +69,7 @@ struct SimCommand: ParsableCommand {
         _ = try latencyRange()
     }
 
-    private func latencyRange() throws -> ClosedRange<Double> {
+    func latencyRange() throws -> ClosedRange<Double> {
         let parts = latencyMs.split(separator: "-").map { Double($0) }
         if parts.count == 1, let value = parts[0], value >= 0 { return value...value }
         guard parts.count == 2, let low = parts[0], let high = parts[1], low >= 0, low <= high else {
@@ -70,9 +79,16 @@ struct SimCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let experiment {
+            try runExperiment(experiment)
+            return
+        }
         if let scenario {
             try runTopology(scenario)
             return
+        }
+        if csv != nil || plot != nil {
+            throw ValidationError("--csv and --plot go with --experiment or a topology file; the common scenario prints its figures (--json for machines)")
         }
         var options = ScenarioOptions()
         options.nodes = nodes
@@ -128,7 +144,7 @@ extension SimCommand {
             print(RunSummary.text(result, engine: "simulator"))
             print(String(format: "  simulated %.0f s in %.1f s of wall time", topology.duration.seconds, wall))
         }
-        if let report {
+        if let report = report ?? plot ?? csv {
             let notes = try MeshReport(result: result, engine: "simulator", command: CommandLine.arguments.joined(separator: " "), directory: report).write()
             for note in notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         }
@@ -157,7 +173,11 @@ struct SimulationSummary {
         }
         lines.append("healed overlay:   " + overlay(report.healedOverlay))
         lines.append("after healing:    " + broadcasts(report.broadcastsAfterHealing))
-        lines.append(String(format: "engine:           %d events in %.1f s (%.0f events/s)", report.events, wallSeconds, Double(report.events) / wallSeconds))
+        if report.events > 0 {
+            lines.append(String(format: "engine:           %d events in %.1f s (%.0f events/s)", report.events, wallSeconds, Double(report.events) / wallSeconds))
+        } else {
+            lines.append(String(format: "engine:           a round-based model of the baseline, %.1f s", wallSeconds))
+        }
         return lines.joined(separator: "\n")
     }
 

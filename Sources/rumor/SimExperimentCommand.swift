@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import RumorMesh
+import RumorSim
+
+/// The papers' experiments, run from `rumor sim --experiment NAME`.
+enum SimExperiment: String, ExpressibleByArgument, CaseIterable {
+    /// HyParView: broadcast reliability after 10–95% of the nodes fail at once, and after healing rounds.
+    case failures
+}
+
+extension SimCommand {
+    func runExperiment(_ experiment: SimExperiment) throws {
+        switch experiment {
+        case .failures:
+            var options = FailureExperiment.Options()
+            options.nodes = nodes
+            options.seed = seed
+            options.broadcasts = broadcasts
+            options.latencyMilliseconds = try latencyRange()
+            let started = ContinuousClock.now
+            let report = FailureExperiment.run(options, progress: Self.progressBar)
+            Self.progressBar(1)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                print(FailureTable(report: report).render())
+                print(String(format: "wall time %.1f s", (ContinuousClock.now - started).seconds))
+            }
+            if let csv { try FailureTable(report: report).writeCSV(into: csv) }
+            if let plot {
+                let table = FailureTable(report: report)
+                try table.writeCSV(into: plot)
+                for note in try table.writeCharts(into: plot) { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+            }
+        }
+    }
+}
+
+/// The failure experiment as a table, a CSV file and gnuplot charts.
+struct FailureTable {
+    let report: FailureExperiment.Report
+
+    func render() -> String {
+        let options = report.options
+        let rounds = report.rows.first?.rounds ?? []
+        var lines = ["reliability after a mass failure: \(options.nodes) nodes, \(options.broadcasts) messages per cell, seed \(options.seed)"]
+        lines.append("columns: right after, then after " + rounds.dropFirst().map { "\($0)" }.joined(separator: ", ") + " healing rounds (shuffle periods)")
+        let protocols = BroadcastProtocol.allCases
+        lines.append("failed  " + protocols.map { $0.rawValue.padding(toLength: 7 * rounds.count + 2, withPad: " ", startingAt: 0) }.joined())
+        for failure in options.failures {
+            var line = String(format: "%5.0f%%  ", failure * 100)
+            for protocolName in protocols {
+                let row = report.rows.first { $0.protocolName == protocolName && $0.failure == failure }
+                line += (row?.reliability ?? []).map { String(format: "%6.3f ", $0) }.joined() + "  "
+            }
+            lines.append(line)
+        }
+        lines.append(String(format: "steady overlay, Rumor: in-degree %.2f (%d–%d), clustering %.4f, path %.2f",
+                            report.steadyRumor.inDegreeMean, report.steadyRumor.inDegreeMin, report.steadyRumor.inDegreeMax,
+                            report.steadyRumor.clusteringCoefficient, report.steadyRumor.averageShortestPath))
+        lines.append(String(format: "steady overlay, Cyclon: in-degree %.2f (%d–%d), clustering %.4f, path %.2f",
+                            report.steadyCyclon.inDegreeMean, report.steadyCyclon.inDegreeMin, report.steadyCyclon.inDegreeMax,
+                            report.steadyCyclon.clusteringCoefficient, report.steadyCyclon.averageShortestPath))
+        return lines.joined(separator: "\n")
+    }
+
+    func writeCSV(into directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var text = "protocol,failure,healing_rounds,reliability\n"
+        for row in report.rows {
+            for (rounds, reliability) in zip(row.rounds, row.reliability) {
+                text += "\(row.protocolName.rawValue),\(row.failure),\(rounds),\(reliability)\n"
+            }
+        }
+        try text.write(toFile: "\(directory)/failures.csv", atomically: true, encoding: .utf8)
+    }
+
+    /// failures-right-after and failures-after-1-round, PNG and SVG; returns notes about what was not drawn.
+    func writeCharts(into directory: String) throws -> [String] {
+        var script = "# regenerate with: gnuplot failures.gp (in this directory)\nset datafile separator ','\n"
+        script += "set key bottom left\nset grid\nset xlabel 'nodes failed at once (%)'\nset ylabel 'mean reliability'\nset yrange [0:1.05]\n"
+        for (name, rounds, title) in [("failures-right-after", 0, "right after the failure"), ("failures-after-1-round", 1, "after one healing round")] {
+            for format in ["png", "svg"] {
+                script += format == "png" ? "set terminal png size 900,500\n" : "set terminal svg size 900,500 dynamic\n"
+                script += "set output '\(name).\(format)'\nset title '\(report.options.nodes) nodes: broadcast reliability \(title)'\n"
+                script += "plot " + BroadcastProtocol.allCases.map { protocolName in
+                    "'failures.csv' using ($2*100):(strcol(1) eq '\(protocolName.rawValue)' && $3 == \(rounds) ? $4 : 1/0) with linespoints linewidth 2 title '\(protocolName.rawValue)'"
+                }.joined(separator: ", \\\n     ") + "\n"
+            }
+        }
+        try script.write(toFile: "\(directory)/failures.gp", atomically: true, encoding: .utf8)
+        guard let gnuplot = ExternalTool.find("gnuplot") else {
+            return ["gnuplot is not installed, so the charts were not drawn (failures.gp is ready): apt-get install -y gnuplot-nox"]
+        }
+        return ExternalTool.run(gnuplot, ["failures.gp"], in: directory).map { ["gnuplot failed: \($0)"] } ?? []
+    }
+}
