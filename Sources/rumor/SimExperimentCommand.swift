@@ -7,6 +7,9 @@ import RumorSim
 enum SimExperiment: String, ExpressibleByArgument, CaseIterable {
     /// HyParView: broadcast reliability after 10–95% of the nodes fail at once, and after healing rounds.
     case failures
+    /// Plumtree: reliability, RMR, LDH and latency message after message, one sender and many, steady and
+    /// after 20%, 40% and 60% failures.
+    case broadcast
 }
 
 extension SimCommand {
@@ -32,6 +35,29 @@ extension SimCommand {
             if let csv { try FailureTable(report: report).writeCSV(into: csv) }
             if let plot {
                 let table = FailureTable(report: report)
+                try table.writeCSV(into: plot)
+                for note in try table.writeCharts(into: plot) { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+            }
+        case .broadcast:
+            var options = BroadcastExperiment.Options()
+            options.nodes = nodes
+            options.seed = seed
+            options.messages = broadcasts
+            options.latencyMilliseconds = try latencyRange()
+            let started = ContinuousClock.now
+            let report = BroadcastExperiment.run(options, progress: Self.progressBar)
+            Self.progressBar(1)
+            let table = BroadcastTable(report: report)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                print(table.render())
+                print(String(format: "wall time %.1f s", (ContinuousClock.now - started).seconds))
+            }
+            if let csv { try table.writeCSV(into: csv) }
+            if let plot {
                 try table.writeCSV(into: plot)
                 for note in try table.writeCharts(into: plot) { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
             }
@@ -96,5 +122,59 @@ struct FailureTable {
             return ["gnuplot is not installed, so the charts were not drawn (failures.gp is ready): apt-get install -y gnuplot-nox"]
         }
         return ExternalTool.run(gnuplot, ["failures.gp"], in: directory).map { ["gnuplot failed: \($0)"] } ?? []
+    }
+}
+
+/// The broadcast experiment as a table, a CSV file and gnuplot charts.
+struct BroadcastTable {
+    let report: BroadcastExperiment.Report
+
+    func render() -> String {
+        let options = report.options
+        var lines = ["broadcast series: \(options.nodes) nodes, \(options.messages) messages per series, seed \(options.seed)"]
+        lines.append("failed  senders  protocol  reliability  RMR     LDH  latency p50 (ms, mean of messages)")
+        for series in report.series {
+            let mean = series.mean
+            let names = series.senders.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
+                + series.protocolName.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
+            lines.append(String(format: "%5.0f%%  ", series.failure * 100) + names
+                + String(format: "%11.4f  %6.3f  %3d  %8.1f", mean.reliability, mean.relativeMessageRedundancy,
+                         mean.lastDeliveryHop, mean.latencyMilliseconds))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    func writeCSV(into directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var text = "protocol,senders,failure,message,reliability,rmr,ldh,latency_ms\n"
+        for series in report.series {
+            for (index, point) in series.points.enumerated() {
+                text += "\(series.protocolName.rawValue),\(series.senders.rawValue),\(series.failure),\(index + 1),"
+                text += "\(point.reliability),\(point.relativeMessageRedundancy),\(point.lastDeliveryHop),\(point.latencyMilliseconds)\n"
+            }
+        }
+        try text.write(toFile: "\(directory)/broadcast.csv", atomically: true, encoding: .utf8)
+    }
+
+    /// RMR message after message for one sender in steady state, for each protocol.
+    func writeCharts(into directory: String) throws -> [String] {
+        var script = "# regenerate with: gnuplot broadcast.gp (in this directory)\nset datafile separator ','\n"
+        script += "set key top right\nset grid\nset xlabel 'message'\n"
+        for (name, column, label, senders) in [("broadcast-rmr-one-sender", 6, "RMR", "one"), ("broadcast-rmr-many-senders", 6, "RMR", "many"),
+                                               ("broadcast-ldh-many-senders", 7, "last delivery hop", "many")] {
+            for format in ["png", "svg"] {
+                script += format == "png" ? "set terminal png size 900,500\n" : "set terminal svg size 900,500 dynamic\n"
+                script += "set output '\(name).\(format)'\nset ylabel '\(label)'\n"
+                script += "set title '\(report.options.nodes) nodes, steady state, \(senders) sender(s): \(label) per message'\n"
+                script += "plot " + BroadcastProtocol.allCases.map { protocolName in
+                    "'broadcast.csv' using 4:(strcol(1) eq '\(protocolName.rawValue)' && strcol(2) eq '\(senders)' && $3 == 0 ? $\(column) : 1/0) with linespoints title '\(protocolName.rawValue)'"
+                }.joined(separator: ", \\\n     ") + "\n"
+            }
+        }
+        try script.write(toFile: "\(directory)/broadcast.gp", atomically: true, encoding: .utf8)
+        guard let gnuplot = ExternalTool.find("gnuplot") else {
+            return ["gnuplot is not installed, so the charts were not drawn (broadcast.gp is ready): apt-get install -y gnuplot-nox"]
+        }
+        return ExternalTool.run(gnuplot, ["broadcast.gp"], in: directory).map { ["gnuplot failed: \($0)"] } ?? []
     }
 }

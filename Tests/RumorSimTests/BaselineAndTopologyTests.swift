@@ -47,6 +47,26 @@ struct BaselineAndTopologyTests {
         #expect(report.rows.count == 6)
     }
 
+    @Test("the broadcast experiment: Rumor delivers every message with far less redundancy than flooding and Cyclon, one sender or many")
+    func broadcastExperiment() {
+        var options = BroadcastExperiment.Options()
+        options.nodes = 200
+        options.messages = 15
+        options.failures = [0, 0.4]
+        let report = BroadcastExperiment.run(options)
+        #expect(report.series.count == 2 * 2 * 3)
+        for failure in options.failures {
+            for senders in BroadcastExperiment.Senders.allCases {
+                func mean(_ name: BroadcastProtocol) -> BroadcastExperiment.Point {
+                    report.series.first { $0.protocolName == name && $0.senders == senders && $0.failure == failure }!.mean
+                }
+                #expect(mean(.rumor).reliability == 1, "\(senders) senders, \(failure) failed")
+                #expect(mean(.rumor).relativeMessageRedundancy < mean(.flood).relativeMessageRedundancy / 2)
+                #expect(mean(.cyclon).relativeMessageRedundancy > 2.5)
+            }
+        }
+    }
+
     @Test("a topology file simulated twice gives the same observation, and the same verdict as its checks")
     func topologyRunsAreDeterministic() throws {
         let topology = try TopologyLoader.load("\(topologies)/partition-32.yaml")
