@@ -240,7 +240,7 @@ public final class MeshRunner: Sendable {
     // MARK: Churn
 
     private func carryOutPlan(state: MeshState, admin: NodeAdmin, view: LiveView) async {
-        var shapes: [(nodes: Set<String>, conditions: LinkConditions)] = []
+        var shapes: [LinkShape] = []
         for step in plan.steps {
             let wait = step.at - state.elapsed
             if wait > .zero { try? await Task.sleep(for: wait) }
@@ -272,11 +272,12 @@ public final class MeshRunner: Sendable {
                     try await admin.setLinks(on: node, peers: everyone, to: nil)
                     try await self.applyShapes(standing, to: node, admin: admin)
                 }
-            case .shapeLinks(let nodes, let conditions):
-                shapes.append((Set(nodes), conditions))
+            case .shapeLinks(let nodes, let conditions, let onlyAmong):
+                let shape = LinkShape(nodes: Set(nodes), conditions: conditions, onlyAmong: onlyAmong)
+                shapes.append(shape)
                 let live = await state.liveNodeIDs
                 await eachNode(Array(live), admin: admin, state: state) { node in
-                    try await self.applyShapes([(Set(nodes), conditions)], to: node, admin: admin)
+                    try await self.applyShapes([shape], to: node, admin: admin)
                 }
             }
             await state.recordEvent(step.label, change: step.change)
@@ -284,7 +285,7 @@ public final class MeshRunner: Sendable {
         }
     }
 
-    private func start(_ node: MeshNode, state: MeshState, admin: NodeAdmin, shapes: [(nodes: Set<String>, conditions: LinkConditions)]) async {
+    private func start(_ node: MeshNode, state: MeshState, admin: NodeAdmin, shapes: [LinkShape]) async {
         do {
             try await spawn(node, state: state)
         } catch {
@@ -299,12 +300,18 @@ public final class MeshRunner: Sendable {
         }
     }
 
-    /// A node in a slowed set slows its links to everyone else; every other node slows its links to the set.
-    private func applyShapes(_ shapes: [(nodes: Set<String>, conditions: LinkConditions)], to node: MeshNode, admin: NodeAdmin) async throws {
+    /// Each end sets the conditions of its side: a node in a slowed set for its links to everyone else (or,
+    /// for one link, to the other end only); every other node for its links to the set.
+    private func applyShapes(_ shapes: [LinkShape], to node: MeshNode, admin: NodeAdmin) async throws {
         for shape in shapes {
-            let peers = shape.nodes.contains(node.id)
-                ? plan.nodes.filter { $0.id != node.id }.map(\.address)
-                : plan.nodes.filter { shape.nodes.contains($0.id) }.map(\.address)
+            let inside = shape.nodes.contains(node.id)
+            let peers: [PeerAddress]
+            switch (inside, shape.onlyAmong) {
+            case (true, true): peers = plan.nodes.filter { $0.id != node.id && shape.nodes.contains($0.id) }.map(\.address)
+            case (true, false): peers = plan.nodes.filter { $0.id != node.id }.map(\.address)
+            case (false, true): peers = []
+            case (false, false): peers = plan.nodes.filter { shape.nodes.contains($0.id) }.map(\.address)
+            }
             try await admin.setLinks(on: node, peers: peers, to: shape.conditions)
         }
     }
@@ -321,4 +328,11 @@ public final class MeshRunner: Sendable {
             for await problem in group { if let problem { await state.noteProblem(problem) } }
         }
     }
+}
+
+/// Slowed links of a run: every link of `nodes`, or with `onlyAmong` only the links between them.
+struct LinkShape: Sendable {
+    var nodes: Set<String>
+    var conditions: LinkConditions
+    var onlyAmong: Bool
 }

@@ -47,6 +47,7 @@ public struct SimulatedNetwork {
     /// Conditions for every link that touches a node ("slow links" of a topology), instead of `latency`
     /// and `lossRate`.
     private var shapedNodes: [Int: LinkConditions] = [:]
+    private var shapedPairs: [PairKey: LinkConditions] = [:]
     public private(set) var eventsProcessed = 0
 
     private var nodes: [Node?] = []
@@ -137,22 +138,37 @@ public struct SimulatedNetwork {
 
     public mutating func heal() { group = nil }
 
-    /// From now on, links touching these nodes have these conditions; links already open take the new
-    /// latency for frames sent from now on.
-    public mutating func shapeLinks(of addresses: [PeerAddress], _ conditions: LinkConditions) {
-        for address in addresses { if let index = indexOf[address] { shapedNodes[index] = conditions } }
-        for (link, end) in linkEnds where shapedNodes[end.owner] != nil || shapedNodes[end.peer] != nil {
+    /// From now on, links touching these nodes (or, with `onlyAmong`, links between two of them) have these
+    /// conditions; links already open take the new latency for frames sent from now on.
+    public mutating func shapeLinks(of addresses: [PeerAddress], _ conditions: LinkConditions, onlyAmong: Bool = false) {
+        let indices = addresses.compactMap { indexOf[$0] }
+        if onlyAmong {
+            for a in indices { for b in indices where a < b { shapedPairs[PairKey(a, b)] = conditions } }
+        } else {
+            for index in indices { shapedNodes[index] = conditions }
+        }
+        for (link, end) in linkEnds where shapedConditions(end.owner, end.peer) != nil {
             linkEnds[link]!.latency = shapedLatency(end.owner, end.peer) ?? end.latency
         }
     }
 
+    /// The two ends of a link, smaller index first.
+    private struct PairKey: Hashable {
+        var low: Int
+        var high: Int
+        init(_ a: Int, _ b: Int) { (low, high) = (min(a, b), max(a, b)) }
+    }
+
+    private func shapedConditions(_ a: Int, _ b: Int) -> LinkConditions? {
+        shapedPairs.isEmpty ? (shapedNodes[a] ?? shapedNodes[b]) : (shapedPairs[PairKey(a, b)] ?? shapedNodes[a] ?? shapedNodes[b])
+    }
+
     private mutating func shapedLatency(_ a: Int, _ b: Int) -> Duration? {
-        guard let conditions = shapedNodes[a] ?? shapedNodes[b] else { return nil }
-        return conditions.delay(using: &random)
+        shapedConditions(a, b)?.delay(using: &random)
     }
 
     private func lossRate(_ a: Int, _ b: Int) -> Double {
-        (shapedNodes[a] ?? shapedNodes[b])?.loss ?? lossRate
+        shapedConditions(a, b)?.loss ?? lossRate
     }
 
     private func separated(_ a: Int, _ b: Int) -> Bool {

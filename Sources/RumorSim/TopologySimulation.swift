@@ -102,8 +102,8 @@ public struct TopologySimulation {
                 case .heal:
                     partitioned = false
                     network.heal()
-                case .shapeLinks(let ids, let conditions):
-                    network.shapeLinks(of: ids.compactMap { plan.node($0)?.address }, conditions)
+                case .shapeLinks(let ids, let conditions, let onlyAmong):
+                    network.shapeLinks(of: ids.compactMap { plan.node($0)?.address }, conditions, onlyAmong: onlyAmong)
                 }
                 observation.events.append(.init(at: time(network), label: step.label, expectsConnectedOverlay: !partitioned))
                 continue

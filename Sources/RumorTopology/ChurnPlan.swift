@@ -19,7 +19,9 @@ public struct ChurnPlan: Sendable {
         case add([MeshNode])
         case partition([[String]])
         case heal
-        case shapeLinks([String], LinkConditions)
+        /// New conditions for links touching `nodes` (every link of theirs, or only those between two of
+        /// them when `onlyAmong`).
+        case shapeLinks([String], LinkConditions, onlyAmong: Bool)
 
         /// Whether the overlay is expected to be one component again after this change.
         public var expectsConnectedOverlay: Bool {
@@ -163,8 +165,15 @@ public struct ChurnPlanner {
             case .shapeLinks(let selection, let conditions):
                 try requireWhole("change links")
                 let chosen = ordered(try choose(selection, from: up, "slow"))
-                steps.append(.init(at: entry.at, change: .shapeLinks(chosen, conditions), line: entry.line,
+                steps.append(.init(at: entry.at, change: .shapeLinks(chosen, conditions, onlyAmong: false), line: entry.line,
                                    label: "slow \(chosen.count): \(conditions)"))
+            case .shapeLink(let a, let b, let conditions):
+                try requireWhole("change links")
+                for name in [a, b] where !nodes.contains(where: { $0.id == name }) {
+                    throw problem("slow.link names '\(name)', which is no node of this mesh")
+                }
+                steps.append(.init(at: entry.at, change: .shapeLinks([a, b], conditions, onlyAmong: true), line: entry.line,
+                                   label: "slow \(a)–\(b): \(conditions)"))
             }
         }
         return ChurnPlan(steps: steps, nodes: nodes)

@@ -133,6 +133,8 @@ public enum ChurnAction: Hashable, Sendable, CustomStringConvertible {
     case heal
     /// Change the conditions of every link that touches the selected nodes.
     case shapeLinks(NodeSelection, LinkConditions)
+    /// Change the conditions of the one link between two nodes.
+    case shapeLink(String, String, LinkConditions)
 
     public var description: String {
         switch self {
@@ -143,6 +145,7 @@ public enum ChurnAction: Hashable, Sendable, CustomStringConvertible {
         case .partition(let groups, let explicit): explicit.isEmpty ? "partition into \(groups)" : "partition into \(explicit.count)"
         case .heal: "heal"
         case .shapeLinks(let selection, let conditions): "slow links of \(selection): \(conditions)"
+        case .shapeLink(let a, let b, let conditions): "slow the link \(a)–\(b): \(conditions)"
         }
     }
 }

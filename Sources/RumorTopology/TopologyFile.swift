@@ -116,8 +116,10 @@ enum PartitionText: Decodable, Sendable {
     }
 }
 
+/// `slow:` changes every link of some nodes (`nodes:`) or the one link between two (`link: [a, b]`).
 struct SlowSection: Decodable, Sendable {
-    var nodes: Located<SelectionText>
+    var nodes: Located<SelectionText>?
+    var link: Located<[String]>?
     var latency: Located<String>?
     var jitter: Located<String>?
     var loss: Located<Double>?

@@ -58,7 +58,17 @@ extension TopologyResolver {
         }
         if let slow = entry.slow {
             let conditions = try resolveLinks(latency: slow.value.latency, jitter: slow.value.jitter, loss: slow.value.loss, section: "slow")
-            actions.append(.shapeLinks(try selection(slow.value.nodes, "slow.nodes", allowKilled: false), conditions))
+            switch (slow.value.nodes, slow.value.link) {
+            case (let nodes?, nil):
+                actions.append(.shapeLinks(try selection(nodes, "slow.nodes", allowKilled: false), conditions))
+            case (nil, let link?):
+                guard link.value.count == 2, link.value[0] != link.value[1] else {
+                    throw link.problem("slow.link: expected two different node ids, as [node-1, node-2]")
+                }
+                actions.append(.shapeLink(link.value[0], link.value[1], conditions))
+            default:
+                throw slow.problem("slow: give either nodes (every link they have) or link: [A, B] (one link)")
+            }
         }
         guard actions.count == 1 else {
             let message = actions.isEmpty

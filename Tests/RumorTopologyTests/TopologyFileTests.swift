@@ -99,6 +99,31 @@ struct TopologyFileTests {
         #expect(plan.nodes.count == 64 + 25 * 6)
     }
 
+    @Test("slow takes every link of some nodes, or the one link between two")
+    func slowLinks() throws {
+        let topology = try TopologyLoader.parse("""
+            nodes: {count: 4, address: '127.0.9.{i}:7000'}
+            schedule:
+              - at: 1s
+                slow: {link: [node-1, node-2], latency: 200ms, loss: 0.1}
+              - at: 2s
+                slow: {nodes: [node-3], jitter: 5ms}
+            duration: 5s
+            """, file: "t.yaml")
+        let plan = try ChurnPlanner(topology: topology).plan()
+        guard case .shapeLinks(let pair, let slow, true) = plan.steps[0].change,
+              case .shapeLinks(let single, let jitter, false) = plan.steps[1].change else {
+            Issue.record("unexpected plan \(plan.steps.map(\.label))")
+            return
+        }
+        #expect(pair == ["node-1", "node-2"] && slow == LinkConditions(latency: .milliseconds(200), loss: 0.1))
+        #expect(single == ["node-3"] && jitter == LinkConditions(jitter: .milliseconds(5)))
+        let bad = parseError("nodes: {count: 4, address: '127.0.9.{i}:7000'}\nschedule:\n  - at: 1s\n    slow: {link: [node-1], latency: 1s}\nduration: 5s")
+        #expect(bad?.line == 4 && bad?.message.contains("two different node ids") == true, "\(String(describing: bad))")
+        let unknown = parseError("nodes: {count: 4, address: '127.0.9.{i}:7000'}\nschedule:\n  - at: 1s\n    slow: {link: [node-1, node-9], latency: 1s}\nduration: 5s")
+        #expect(unknown?.message.contains("'node-9', which is no node") == true, "\(String(describing: unknown))")
+    }
+
     @Test("checks parse into what they measure, and bad ones say what was expected")
     func checkGrammar() throws {
         #expect(try Check.parse("reliability >= 0.99 after 5s").kind == .reliability(minimum: 0.99, scope: .settled(after: .seconds(5))))
