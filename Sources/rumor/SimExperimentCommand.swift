@@ -112,8 +112,9 @@ struct FailureTable {
             for format in ["png", "svg"] {
                 script += format == "png" ? "set terminal png size 900,500\n" : "set terminal svg size 900,500 dynamic\n"
                 script += "set output '\(name).\(format)'\nset title '\(report.options.nodes) nodes: broadcast reliability \(title)'\n"
+                // One filtered stream per line: gnuplot would break a line at every row of another protocol.
                 script += "plot " + BroadcastProtocol.allCases.map { protocolName in
-                    "'failures.csv' using ($2*100):(strcol(1) eq '\(protocolName.rawValue)' && $3 == \(rounds) ? $4 : 1/0) with linespoints linewidth 2 title '\(protocolName.rawValue)'"
+                    "'< grep \"^\(protocolName.rawValue),[^,]*,\(rounds),\" failures.csv' using ($2*100):4 with linespoints linewidth 2 title '\(protocolName.rawValue)'"
                 }.joined(separator: ", \\\n     ") + "\n"
             }
         }
@@ -167,7 +168,7 @@ struct BroadcastTable {
                 script += "set output '\(name).\(format)'\nset ylabel '\(label)'\n"
                 script += "set title '\(report.options.nodes) nodes, steady state, \(senders) sender(s): \(label) per message'\n"
                 script += "plot " + BroadcastProtocol.allCases.map { protocolName in
-                    "'broadcast.csv' using 4:(strcol(1) eq '\(protocolName.rawValue)' && strcol(2) eq '\(senders)' && $3 == 0 ? $\(column) : 1/0) with linespoints title '\(protocolName.rawValue)'"
+                    "'< grep \"^\(protocolName.rawValue),\(senders),0,\" broadcast.csv' using 4:\(column) with linespoints title '\(protocolName.rawValue)'"
                 }.joined(separator: ", \\\n     ") + "\n"
             }
         }
