@@ -168,7 +168,7 @@ struct BroadcastTable {
                 script += "set output '\(name).\(format)'\nset ylabel '\(label)'\n"
                 script += "set title '\(report.options.nodes) nodes, steady state, \(senders) sender(s): \(label) per message'\n"
                 script += "plot " + BroadcastProtocol.allCases.map { protocolName in
-                    "'< grep \"^\(protocolName.rawValue),\(senders),0,\" broadcast.csv' using 4:\(column) with linespoints title '\(protocolName.rawValue)'"
+                    "'< grep \"^\(protocolName.rawValue),\(senders),0[.0]*,\" broadcast.csv' using 4:\(column) with linespoints title '\(protocolName.rawValue)'"
                 }.joined(separator: ", \\\n     ") + "\n"
             }
         }
