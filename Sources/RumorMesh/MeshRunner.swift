@@ -35,6 +35,8 @@ public struct MeshResult: Sendable {
     public var problems: [String]
     /// True when the run was cut short by Ctrl-C or SIGTERM.
     public var interrupted: Bool
+    /// What each node still running at the end had cost (live meshes only).
+    var processStats: [ProcessStats] = []
 
     public init(topology: Topology, plan: ChurnPlan, observation: RunObservation, evaluation: RunEvaluation,
                 problems: [String] = [], interrupted: Bool = false) {
@@ -92,16 +94,22 @@ public final class MeshRunner: Sendable {
             group.addTask { await self.poll(state: state, admin: admin) }
             group.addTask { await view.run(state: state, until: self.topology.duration, interruption: self.interruption) }
         }
-        // Last deliveries of every node still up, then the mesh goes.
+        // Last deliveries of every node still up, what each cost, then the mesh goes.
         await pollOnce(state: state, admin: admin, takeSnapshot: true)
+        var stats: [ProcessStats] = []
+        for node in await state.liveNodeIDs {
+            if let process = await state.process(of: node), let figures = ProcessStats.read(pid: process.pid) { stats.append(figures) }
+        }
         await tearDown(state: state)
         view.finish()
         let observation = await state.finishObservation()
         let evaluation = RunEvaluation(observation: observation, checks: topology.checks)
         var problems = await state.problems
         if interruption.isInterrupted { problems.append("interrupted before the end of the run") }
-        return MeshResult(topology: topology, plan: plan, observation: observation, evaluation: evaluation,
-                          problems: problems, interrupted: interruption.isInterrupted)
+        var result = MeshResult(topology: topology, plan: plan, observation: observation, evaluation: evaluation,
+                                problems: problems, interrupted: interruption.isInterrupted)
+        result.processStats = stats
+        return result
     }
 
     // MARK: Nodes

@@ -85,7 +85,8 @@ public struct RunEvaluation: Codable, Sendable {
         self.checks = checks.map { judge($0, evaluator: evaluator) }
     }
 
-    static func percentile(_ sorted: [Double], _ share: Double) -> Double? {
+    /// The value at `share` (0...1) of sorted values, nearest rank.
+    public static func percentile(_ sorted: [Double], _ share: Double) -> Double? {
         guard !sorted.isEmpty else { return nil }
         let rank = Int((share * Double(sorted.count)).rounded(.up)) - 1
         return sorted[min(sorted.count - 1, max(0, rank))]

@@ -1,0 +1,173 @@
+import Foundation
+import RumorCore
+import RumorTopology
+
+/// `rumor bench serf`: Serf agents and Rumor nodes on the same machine, driven with the same workload —
+/// join, evenly spaced events from random members, `kill -9` of a share, events right after it — and
+/// measured alike. Cells alternate between the two systems so machine noise hits both.
+public struct SerfBenchmark {
+    public struct Options: Sendable {
+        public var nodes: [Int] = [16, 32, 64]
+        public var events = 100
+        public var kill: [Double] = [0.5]
+        public var runs = 3
+        /// Time between two events.
+        public var spacing: Duration = .milliseconds(100)
+        public var executable: String
+        public var workDirectory: String
+
+        public init(executable: String, workDirectory: String) {
+            self.executable = executable
+            self.workDirectory = workDirectory
+        }
+    }
+
+    /// Delivery of a batch of events: mean share of the expected members reached, and the time from publish
+    /// to the last member reached (over events that reached everyone expected).
+    public struct EventFigures: Codable, Sendable {
+        public var events: Int
+        public var reliability: Double
+        public var latencyP50: Double?
+        public var latencyP99: Double?
+        public var latencyMaximum: Double?
+
+        init(latencies: [Double?], reliabilities: [Double]) {
+            let complete = latencies.compactMap { $0 }.sorted()
+            events = reliabilities.count
+            reliability = reliabilities.isEmpty ? 0 : reliabilities.reduce(0, +) / Double(reliabilities.count)
+            latencyP50 = RunEvaluation.percentile(complete, 0.5)
+            latencyP99 = RunEvaluation.percentile(complete, 0.99)
+            latencyMaximum = complete.last
+        }
+    }
+
+    public struct Cell: Codable, Sendable {
+        public var system: String
+        public var nodes: Int
+        public var kill: Double
+        public var run: Int
+        /// Serf: every member lists all N alive. Rumor: one overlay over all N (no node lists every member).
+        public var joinSeconds: Double?
+        public var steady: EventFigures
+        public var afterKill: EventFigures
+        /// Serf: every survivor lists every killed member as failed. Rumor: no survivor's active view names one.
+        public var deadRemovalSeconds: Double?
+        public var cpuSecondsPerMember: Double
+        public var peakResidentMiBPerMember: Double
+        /// Bytes through read and write calls over the whole cell, per event per member (from /proc/PID/io).
+        public var bytesPerEventPerMember: Double
+    }
+
+    let options: Options
+
+    public init(options: Options) { self.options = options }
+
+    public func run(progress: (String) -> Void) async throws -> [Cell] {
+        var cells: [Cell] = []
+        for nodes in options.nodes {
+            for kill in options.kill {
+                for run in 1...options.runs {
+                    progress("serf, \(nodes) members, kill \(Int(kill * 100))%, run \(run)")
+                    cells.append(try await serfCell(nodes: nodes, kill: kill, run: run))
+                    progress("rumor, \(nodes) members, kill \(Int(kill * 100))%, run \(run)")
+                    cells.append(try await rumorCell(nodes: nodes, kill: kill, run: run))
+                }
+            }
+        }
+        return cells
+    }
+
+    // MARK: Serf
+
+    private func serfCell(nodes: Int, kill: Double, run: Int) async throws -> Cell {
+        let cluster = try SerfCluster(count: nodes, directory: "\(options.workDirectory)/serf-\(nodes)-\(run)")
+        var random = SeededRandom(seed: UInt64(nodes * 1000 + run))
+        try cluster.start()
+        let everyone = Set(cluster.agents.map(\.name))
+        let joined = await cluster.waitUntilEveryAgent(timeout: .seconds(60)) { cluster.members(seenBy: $0, status: "alive") == everyone }
+        var published: [(name: String, at: Int64, expected: Set<String>)] = []
+        for number in 0..<options.events {
+            let origin = cluster.live.randomElement(using: &random)!
+            if let at = cluster.publish("s\(number)", from: origin) { published.append(("s\(number)", at, everyone)) }
+            try? await Task.sleep(for: options.spacing)
+        }
+        let victims = Array(cluster.live.shuffled(using: &random).prefix(Int((Double(nodes) * kill).rounded())))
+        let dead = Set(victims.map { cluster.agents[$0].name })
+        cluster.kill(victims)
+        let survivors = everyone.subtracting(dead)
+        // Watched while the events right after the kill go out.
+        async let removal = cluster.waitUntilEveryAgent(timeout: .seconds(90)) { index in
+            (cluster.members(seenBy: index, status: "failed") ?? []).isSuperset(of: dead)
+        }
+        for number in 0..<options.events {
+            let origin = cluster.live.randomElement(using: &random)!
+            if let at = cluster.publish("k\(number)", from: origin) { published.append(("k\(number)", at, survivors)) }
+            try? await Task.sleep(for: options.spacing)
+        }
+        let removed = await removal
+        try? await Task.sleep(for: .seconds(2))
+        let stats = cluster.stats()
+        await cluster.stop()
+        let arrivals = cluster.arrivals()
+        func figures(_ prefix: String) -> EventFigures {
+            var latencies: [Double?] = []
+            var reliabilities: [Double] = []
+            for event in published where event.name.hasPrefix(prefix) {
+                let reached = (arrivals[event.name] ?? [:]).filter { event.expected.contains($0.key) }
+                reliabilities.append(Double(reached.count) / Double(event.expected.count))
+                latencies.append(reached.count == event.expected.count ? reached.values.max().map { Double($0 - event.at) / 1e9 } : nil)
+            }
+            return EventFigures(latencies: latencies, reliabilities: reliabilities)
+        }
+        return Cell(system: "serf", nodes: nodes, kill: kill, run: run, joinSeconds: joined?.seconds,
+                    steady: figures("s"), afterKill: figures("k"),
+                    deadRemovalSeconds: removed?.seconds,
+                    cpuSecondsPerMember: stats.map(\.cpuSeconds).reduce(0, +) / Double(max(1, stats.count)),
+                    peakResidentMiBPerMember: Double(stats.map(\.peakResidentBytes).reduce(0, +)) / Double(max(1, stats.count)) / 1_048_576,
+                    bytesPerEventPerMember: Double(stats.map { $0.bytesRead + $0.bytesWritten }.reduce(0, +))
+                        / Double(max(1, stats.count)) / Double(max(1, published.count)))
+    }
+
+    // MARK: Rumor
+
+    private func rumorCell(nodes: Int, kill: Double, run: Int) async throws -> Cell {
+        let spacing = options.spacing.seconds
+        let start = 3.0
+        let killAt = start + Double(options.events) * spacing
+        let stop = killAt + Double(options.events) * spacing
+        let yaml = """
+            name: bench-rumor-\(nodes)
+            seed: \(nodes * 1000 + run)
+            nodes: {count: \(nodes), address: '127.0.13.{i}:7000'}
+            seeds: random-3
+            workload: {publishers: all, rate: \(1 / spacing), payload: 1, start: \(start)s, stop: \(stop - spacing / 2)s}
+            schedule:
+              - at: \(killAt)s
+                kill: \(Int((Double(nodes) * kill).rounded()))
+            duration: \(stop + 5)s
+            """
+        let topology: Topology
+        do { topology = try TopologyLoader.parse(yaml, file: "bench") } catch { throw MeshLaunchError(description: "\(error)") }
+        var meshOptions = MeshOptions(executable: options.executable, workDirectory: "\(options.workDirectory)/rumor-\(nodes)-\(run)", display: .quiet)
+        meshOptions.nodeLogLevel = "warning"
+        let result = try await MeshRunner(topology: topology, options: meshOptions).run()
+        let evaluation = result.evaluation
+        // The workload is evenly spaced: the first `events` messages come before the kill, the rest right after.
+        let ordered = evaluation.messages.sorted { $0.publishedAt < $1.publishedAt }
+        func figures(_ before: Bool) -> EventFigures {
+            let chosen = before ? Array(ordered.prefix(options.events)) : Array(ordered.dropFirst(options.events))
+            return EventFigures(latencies: chosen.map(\.latencyToLast), reliabilities: chosen.map(\.reliability))
+        }
+        let startConvergence = evaluation.convergence.first { $0.label == "start" }
+        let startAt = result.observation.events.first { $0.label == "start" }?.at.seconds ?? 0
+        let stats = result.processStats
+        return Cell(system: "rumor", nodes: nodes, kill: kill, run: run,
+                    joinSeconds: startConvergence?.connectedAfter.map { $0 + startAt },
+                    steady: figures(true), afterKill: figures(false),
+                    deadRemovalSeconds: evaluation.convergence.first { $0.label.hasPrefix("kill") }?.repairedAfter,
+                    cpuSecondsPerMember: stats.map(\.cpuSeconds).reduce(0, +) / Double(max(1, stats.count)),
+                    peakResidentMiBPerMember: Double(stats.map(\.peakResidentBytes).reduce(0, +)) / Double(max(1, stats.count)) / 1_048_576,
+                    bytesPerEventPerMember: Double(stats.map { $0.bytesRead + $0.bytesWritten }.reduce(0, +))
+                        / Double(max(1, stats.count)) / Double(max(1, evaluation.messages.count)))
+    }
+}

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import RumorMesh
+import RumorTopology
+
+struct SerfBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serf",
+        abstract: "Serf agents and Rumor nodes side by side: join, event latency and reliability, repair after kill -9, cost.",
+        discussion: "Needs serf from Debian's packages (apt-get install -y serf). Cells alternate between the two systems."
+    )
+
+    @Option(help: "Member counts, comma-separated.")
+    var nodes = "16,32,64"
+
+    @Option(help: "Events published in steady state, and again right after the kill.")
+    var events = 100
+
+    @Option(help: "Shares killed with kill -9, comma-separated.")
+    var kill = "0.25,0.5"
+
+    @Option(help: "Runs of each cell; the table shows the median with min–max.")
+    var runs = 3
+
+    @Option(help: "Milliseconds between two events.")
+    var spacingMs = 100
+
+    @Option(help: "Where agent and node logs go.")
+    var workDir: String?
+
+    @Flag(help: "Print every cell as JSON instead of the table.")
+    var json = false
+
+    private func list<T>(_ text: String, _ name: String, _ parse: (Substring) -> T?) throws -> [T] {
+        let values = text.split(separator: ",").map(parse)
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { throw ValidationError("--\(name) must be a comma-separated list, got '\(text)'") }
+        return values.map { $0! }
+    }
+
+    func validate() throws {
+        let counts: [Int] = try list(nodes, "nodes") { Int($0) }
+        guard counts.allSatisfy({ (2...200).contains($0) }) else { throw ValidationError("--nodes: each count must be 2 to 200") }
+        let shares: [Double] = try list(kill, "kill") { Double($0) }
+        guard shares.allSatisfy({ $0 > 0 && $0 < 1 }) else { throw ValidationError("--kill: each share must be above 0 and below 1") }
+        guard (1...10_000).contains(events) else { throw ValidationError("--events must be 1 to 10000") }
+        guard (1...20).contains(runs) else { throw ValidationError("--runs must be 1 to 20") }
+        guard (1...10_000).contains(spacingMs) else { throw ValidationError("--spacing-ms must be 1 to 10000") }
+    }
+
+    func run() async throws {
+        var options = SerfBenchmark.Options(executable: MeshLaunch.executable,
+                                            workDirectory: workDir ?? "\(NSTemporaryDirectory())rumor-bench-serf-\(getpid())")
+        options.nodes = try list(nodes, "nodes") { Int($0) }
+        options.kill = try list(kill, "kill") { Double($0) }
+        options.events = events
+        options.runs = runs
+        options.spacing = .milliseconds(spacingMs)
+        let cells: [SerfBenchmark.Cell]
+        do {
+            cells = try await SerfBenchmark(options: options).run { FileHandle.standardError.write(Data("  \($0)\n".utf8)) }
+        } catch {
+            throw CommandFailure("rumor bench serf: \(error)")
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            print(String(decoding: try encoder.encode(cells), as: UTF8.self))
+        } else {
+            print(SerfBenchTable(cells: cells).render())
+        }
+    }
+}
+
+/// Medians with min–max per system, and Rumor/Serf ratios.
+struct SerfBenchTable {
+    let cells: [SerfBenchmark.Cell]
+
+    func render() -> String {
+        let columns: [(String, (SerfBenchmark.Cell) -> Double?, (Double) -> String)] = [
+            ("join", { $0.joinSeconds }, seconds),
+            ("p50 steady", { $0.steady.latencyP50 }, seconds),
+            ("p99 steady", { $0.steady.latencyP99 }, seconds),
+            ("reliability steady", { $0.steady.reliability }, share),
+            ("p99 after kill", { $0.afterKill.latencyP99 }, seconds),
+            ("reliability after kill", { $0.afterKill.reliability }, share),
+            ("dead removed", { $0.deadRemovalSeconds }, seconds),
+            ("bytes/event/member", { $0.bytesPerEventPerMember }, { String(format: "%.0f", $0) }),
+            ("CPU s/member", { $0.cpuSecondsPerMember }, { String(format: "%.2f", $0) }),
+            ("peak RSS MiB/member", { $0.peakResidentMiBPerMember }, { String(format: "%.1f", $0) }),
+        ]
+        var lines: [String] = []
+        let groups = Dictionary(grouping: cells) { "\($0.nodes)|\($0.kill)" }
+        for key in groups.keys.sorted(by: { $0.localizedStandardCompare($1) == .orderedAscending }) {
+            let group = groups[key]!
+            lines.append("N = \(group[0].nodes), kill \(Int(group[0].kill * 100))%, \(group.filter { $0.system == "rumor" }.count) runs each")
+            for (name, value, format) in columns {
+                func summary(_ system: String) -> (median: Double?, text: String) {
+                    let values = group.filter { $0.system == system }.compactMap(value).sorted()
+                    guard let median = RunEvaluation.percentile(values, 0.5) else { return (nil, "—") }
+                    return (median, "\(format(median)) (\(format(values.first!))–\(format(values.last!)))")
+                }
+                let rumor = summary("rumor")
+                let serf = summary("serf")
+                let ratio = rumor.median.flatMap { r in serf.median.map { s in s == 0 ? "—" : String(format: "%.3g", r / s) } } ?? "—"
+                lines.append("  " + name.padding(toLength: 24, withPad: " ", startingAt: 0)
+                             + "rumor " + rumor.text.padding(toLength: 32, withPad: " ", startingAt: 0)
+                             + "serf " + serf.text.padding(toLength: 32, withPad: " ", startingAt: 0) + "ratio " + ratio)
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func seconds(_ value: Double) -> String {
+        value < 1 ? String(format: "%.1f ms", value * 1000) : String(format: "%.2f s", value)
+    }
+
+    private func share(_ value: Double) -> String { String(format: "%.4f", value) }
+}
