@@ -68,7 +68,7 @@ final class LiveView: Sendable {
         let elapsed = state.elapsed
         let live = await state.liveNodeIDs
         let views = await state.latestViews
-        let observation = await state.observation
+        let published = await state.publicationCount
         let deliveries = await state.deliveryCount
         let sizes = views.values.map(\.count)
         let graph = RunObservation.Snapshot(at: elapsed, views: views).graph(live: live)
@@ -82,7 +82,7 @@ final class LiveView: Sendable {
         return [
             "  [\(bar)] \(String(format: "%5.1f", elapsed.seconds)) s / \(DurationText.format(topology.duration))   \(next)",
             "  nodes up \(live.count)   answering \(views.count)   active views \(activeText)   components \(graph.components().count)   dead entries \(deadEntries)",
-            "  published \(observation.publications.count)   deliveries \(deliveries)   last change: \(await state.lastEvent ?? "none")",
+            "  published \(published)   deliveries \(deliveries)   last change: \(await state.lastEvent ?? "none")",
         ]
     }
 }

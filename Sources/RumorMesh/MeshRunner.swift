@@ -112,6 +112,14 @@ public final class MeshRunner: Sendable {
         return result
     }
 
+    /// Sleeps in short slices, so that Ctrl-C is acted on within a tenth of a second.
+    private func pause(for duration: Duration) async {
+        let end = ContinuousClock.now + duration
+        while !interruption.isInterrupted, ContinuousClock.now < end {
+            try? await Task.sleep(for: min(.milliseconds(100), end - ContinuousClock.now))
+        }
+    }
+
     // MARK: Nodes
 
     private func prepareWorkDirectory() throws {
@@ -177,7 +185,9 @@ public final class MeshRunner: Sendable {
         var processes: [NodeProcess] = []
         for node in live { if let process = await state.process(of: node) { processes.append(process) } }
         for process in processes { process.terminate() }
-        for process in processes { await process.waitOrKill(timeout: .seconds(3)) }
+        // One deadline for all: a mesh of 64 stuck nodes is gone in 3 s, not 64 × 3 s.
+        let deadline = ContinuousClock.now + .seconds(3)
+        for process in processes { await process.waitOrKill(timeout: max(.zero, deadline - ContinuousClock.now)) }
     }
 
     // MARK: Workload
@@ -187,7 +197,7 @@ public final class MeshRunner: Sendable {
         for (index, time) in schedule.times.enumerated() {
             guard !interruption.isInterrupted else { return }
             let wait = time - state.elapsed
-            if wait > .zero { try? await Task.sleep(for: wait) }
+            if wait > .zero { await pause(for: wait) }
             guard let origin = schedule.origin(among: await state.readyNodeIDs, allNodes: plan.nodes) else { continue }
             let sentAt = state.elapsed
             do {
@@ -209,7 +219,7 @@ public final class MeshRunner: Sendable {
             let sinceChange = await state.lastChangeAt.map { began - $0 }
             let interval = sinceChange.map { $0 < .seconds(3) } == true ? options.pollIntervalAfterChange : options.pollInterval
             let wait = interval - (state.elapsed - began)
-            if wait > .zero { try? await Task.sleep(for: wait) }
+            if wait > .zero { await pause(for: wait) }
         }
     }
 
@@ -219,7 +229,11 @@ public final class MeshRunner: Sendable {
         let live = await state.liveNodeIDs
         let nodes = plan.nodes.filter { live.contains($0.id) && (only?.contains($0.id) ?? true) }
         var after: [String: UInt64] = [:]
-        for node in nodes { after[node.id] = await state.lastDelivery(of: node.id) }
+        var lives: [String: Int] = [:]
+        for node in nodes {
+            after[node.id] = await state.lastDelivery(of: node.id)
+            lives[node.id] = await state.life(of: node.id)
+        }
         let answers = await withTaskGroup(of: (String, NodeAdmin.Status?, [NodeAdmin.DeliveryLine]?).self) { group in
             for node in nodes {
                 let since = after[node.id] ?? 0
@@ -235,7 +249,7 @@ public final class MeshRunner: Sendable {
         }
         var views: [String: [String]] = [:]
         for (node, status, deliveries) in answers {
-            if let deliveries { await state.received(deliveries, from: node) }
+            if let deliveries, let life = lives[node] { await state.received(deliveries, from: node, life: life) }
             if let status { views[node] = status.active.map(\.id) }
             if status == nil, deliveries == nil, let process = await state.process(of: node), !process.isRunning {
                 await state.ended(node, unexpectedly: true)
@@ -251,11 +265,12 @@ public final class MeshRunner: Sendable {
         var shapes: [LinkShape] = []
         for step in plan.steps {
             let wait = step.at - state.elapsed
-            if wait > .zero { try? await Task.sleep(for: wait) }
+            if wait > .zero { await pause(for: wait) }
             guard !interruption.isInterrupted else { return }
             switch step.change {
             case .kill(let victims):
-                // Their deliveries so far first: a killed node's log dies with it.
+                // No new message may start on a node about to die; then its deliveries so far, as its log dies with it.
+                await state.markLeaving(victims)
                 await pollOnce(state: state, admin: admin, takeSnapshot: false, only: Set(victims))
                 for victim in victims { await state.ended(victim, unexpectedly: false) }
             case .restart(let ids):
@@ -263,7 +278,7 @@ public final class MeshRunner: Sendable {
             case .add(let nodes):
                 for node in nodes { await start(node, state: state, admin: admin, shapes: shapes) }
             case .partition(let groups):
-                let live = await state.liveNodeIDs
+                let live = await state.readyNodeIDs
                 for group in groups {
                     let members = Set(group)
                     let outsiders = plan.nodes.filter { !members.contains($0.id) }.map(\.address)
@@ -273,7 +288,7 @@ public final class MeshRunner: Sendable {
                 }
             case .heal:
                 // Back to the default, then any slowed links again: a heal ends the cut, not the slowness.
-                let live = await state.liveNodeIDs
+                let live = await state.readyNodeIDs
                 let everyone = plan.nodes.map(\.address)
                 let standing = shapes
                 await eachNode(Array(live), admin: admin, state: state) { node in
@@ -283,7 +298,7 @@ public final class MeshRunner: Sendable {
             case .shapeLinks(let nodes, let conditions, let onlyAmong):
                 let shape = LinkShape(nodes: Set(nodes), conditions: conditions, onlyAmong: onlyAmong)
                 shapes.append(shape)
-                let live = await state.liveNodeIDs
+                let live = await state.readyNodeIDs
                 await eachNode(Array(live), admin: admin, state: state) { node in
                     try await self.applyShapes([shape], to: node, admin: admin)
                 }

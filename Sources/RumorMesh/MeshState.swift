@@ -51,6 +51,7 @@ actor MeshState {
         if let life = currentLife.removeValue(forKey: node) { observation.lives[life].end = elapsed }
         latestViews.removeValue(forKey: node)
         readyNodeIDs.remove(node)
+        leaving.remove(node)
         if unexpectedly { problems.append("\(node) exited on its own at \(Self.seconds(elapsed)) s (see its log)") }
     }
 
@@ -84,8 +85,21 @@ actor MeshState {
 
     func lastDelivery(of node: String) -> UInt64 { deliveredUpTo[node] ?? 0 }
 
-    func received(_ lines: [NodeAdmin.DeliveryLine], from node: String) {
-        guard let life = currentLife[node] else { return }
+    func life(of node: String) -> Int? { currentLife[node] }
+
+    /// Nodes about to be killed take no more publishes.
+    func markLeaving(_ nodes: [String]) {
+        leaving.formUnion(nodes)
+        readyNodeIDs.subtract(nodes)
+    }
+
+    private var leaving: Set<String> = []
+
+    var publicationCount: Int { observation.publications.count }
+
+    /// Deliveries a poll fetched from `node` in `life`; dropped if the node has died or restarted since.
+    func received(_ lines: [NodeAdmin.DeliveryLine], from node: String, life: Int) {
+        guard currentLife[node] == life else { return }
         for line in lines where line.seq > deliveredUpTo[node] ?? 0 {
             let at = Duration.nanoseconds(line.received_ns - startWallNanoseconds)
             observation.deliveries.append(.init(message: line.id, node: node, life: life, at: at))
@@ -97,7 +111,7 @@ actor MeshState {
     /// Records the views gathered by a poll, unless the mesh changed while it ran (a half-old picture
     /// would show killed nodes as live but silent).
     func snapshot(at: Duration, views: [String: [String]], changesWhenBegun: Int) {
-        readyNodeIDs.formUnion(views.keys.filter { processes[$0] != nil })
+        readyNodeIDs.formUnion(views.keys.filter { processes[$0] != nil && !leaving.contains($0) })
         guard changes == changesWhenBegun else { return }
         let live = liveNodeIDs
         let current = views.filter { live.contains($0.key) }

@@ -36,7 +36,7 @@ struct NodeAdmin: Sendable {
     }
 
     func deliveries(of node: MeshNode, after sequence: UInt64) async throws -> [DeliveryLine] {
-        let reply = try await request("GET", "/deliveries?after=\(sequence)&limit=100000", node)
+        let reply = try await request("GET", "/deliveries?after=\(sequence)&limit=100000&payloads=0", node)
         var lines: [DeliveryLine] = []
         for line in reply.body.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
             lines.append(try decode(DeliveryLine.self, Array(line), node))

@@ -49,7 +49,8 @@ struct ReportCharts {
             marks += "set label \(index + 1) '\(event.label.replacingOccurrences(of: "'", with: ""))' at \(x), graph 0.97 rotate by 90 right font ',8' textcolor rgb '#555555'\n"
         }
         let duration = String(format: "%.1f", result.topology.duration.seconds)
-        let name = result.topology.name
+        // Quotes and backslashes could end gnuplot's strings early (and a shared file could run commands).
+        let name = result.topology.name.filter { $0 != "'" && $0 != "\\" && $0 != "\"" && $0 != "`" }
         return """
         # Charts of one run; regenerate with `gnuplot charts.gp` in this directory.
         set datafile missing 'NaN'

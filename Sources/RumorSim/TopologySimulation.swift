@@ -46,7 +46,8 @@ public struct TopologySimulation {
             network.crash(node.address)
             observation.lives[life].end = time(network)
         }
-        func live() -> Set<String> { Set(lifeOf.keys) }
+        /// Nodes that can take a publish: up, and started before this instant (a node started now has no link yet).
+        func ready() -> Set<String> { Set(lifeOf.filter { observation.lives[$0.value].start < time(network) }.keys) }
 
         for node in topology.nodes {
             start(node)
@@ -110,7 +111,7 @@ public struct TopologySimulation {
             }
             if nextPublish < publishes.times.count, publishes.times[nextPublish] <= next {
                 nextPublish += 1
-                if let origin = publishes.origin(among: live(), allNodes: plan.nodes),
+                if let origin = publishes.origin(among: ready(), allNodes: plan.nodes),
                    let id = try? network.publish(publishes.payload(number: nextPublish), from: origin.address) {
                     observation.publications.append(.init(id: id.description, origin: origin.id, at: time(network)))
                 }

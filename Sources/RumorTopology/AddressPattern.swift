@@ -12,8 +12,9 @@ enum NumberPattern {
             let expression = rest[rest.index(after: open)..<close].replacingOccurrences(of: " ", with: "")
             if expression == "i" {
                 result += String(number)
-            } else if expression.hasSuffix("+i"), let base = Int(expression.dropLast(2)) {
-                result += String(base + number)
+            } else if expression.hasSuffix("+i"), let base = Int(expression.dropLast(2)),
+                      case let (sum, overflow) = base.addingReportingOverflow(number), !overflow {
+                result += String(sum)
             } else {
                 return nil
             }

@@ -104,7 +104,12 @@ public struct ChurnPlanner {
                 // Seeds come from the nodes up before this batch, not from its other newcomers.
                 let established = up
                 for _ in 0..<count {
-                    var node = try TopologyResolver.makeNode(number: nodes.count + 1, template: template)
+                    var node: MeshNode
+                    do {
+                        node = try TopologyResolver.makeNode(number: nodes.count + 1, template: template)
+                    } catch let made as ResolveProblem {
+                        throw problem(made.message)
+                    }
                     node.seeds = established.shuffled(using: &random).prefix(topology.seedRule.seedsForAddedNodes).map { $0 }
                     guard usedIDs.insert(node.id).inserted else { throw problem("an added node would be named '\(node.id)' like another") }
                     for address in [node.address, node.admin] where !usedAddresses.insert(address).inserted {

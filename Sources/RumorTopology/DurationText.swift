@@ -10,8 +10,10 @@ public enum DurationText {
         ]
         for unit in units where trimmed.hasSuffix(unit.suffix) {
             let number = trimmed.dropLast(unit.suffix.count).trimmingCharacters(in: .whitespaces)
-            guard let value = Double(number), value.isFinite, value >= 0 else { return nil }
-            return .nanoseconds(Int64((value * unit.nanoseconds).rounded()))
+            // At most about 292 years: anything longer is a typo, and must not overflow.
+            guard let value = Double(number), value.isFinite, value >= 0,
+                  let nanoseconds = Int64(exactly: (value * unit.nanoseconds).rounded()) else { return nil }
+            return .nanoseconds(nanoseconds)
         }
         return nil
     }

@@ -40,8 +40,9 @@ struct Evaluator {
         }
     }
 
+    /// Messages published at least a delivery window before the end: later ones had no fair chance.
     func messageFigures(within limit: Duration?) -> [RunEvaluation.MessageFigures] {
-        observation.publications.map { publication in
+        observation.publications.filter { $0.at + RunEvaluation.deliveryWindow <= observation.duration }.map { publication in
             let expected = expectedLives(at: publication.at)
             let deliveries = firstDeliveries[publication.id] ?? [:]
             var delivered = 0

@@ -13,6 +13,9 @@ extension TopologyResolver {
                     throw every.problem("every: expected a positive duration such as 5s, not '\(every.value)'")
                 }
                 let end = try entry.until.map { try time($0, "until", limit: duration) } ?? duration
+                guard (end - start) / period <= 10_000 else {
+                    throw every.problem("every: \(every.value) repeats the entry more than 10,000 times before its end")
+                }
                 var next = start + period
                 while next <= end {
                     times.append(next)
@@ -86,6 +89,10 @@ extension TopologyResolver {
             return .count(count)
         case .names(let names):
             guard !names.isEmpty else { throw text.problem("\(what): expected at least one node id") }
+            var seen: Set<String> = []
+            for name in names where !seen.insert(name.value).inserted {
+                throw name.problem("\(what): '\(name.value)' is named twice")
+            }
             return .named(names.map(\.value))
         case .word("all"):
             return .all

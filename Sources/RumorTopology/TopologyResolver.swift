@@ -168,7 +168,8 @@ struct TopologyResolver {
         switch section.value {
         case .named(let text):
             let parts = text.split(separator: "-", maxSplits: 1).map(String.init)
-            name = parts[0]
+            guard let first = parts.first else { throw section.problem("seeds: expected first, first-K, star, line or random-K, not '\(text)'") }
+            name = first
             if parts.count == 2 {
                 guard let number = Int(parts[1]) else { throw section.problem("seeds: expected first, first-K, star, line or random-K, not '\(text)'") }
                 k = number
@@ -236,8 +237,8 @@ struct TopologyResolver {
             }
         }
         let rate = section?.rate?.value ?? 10
-        if let located = section?.rate, !(0...10_000).contains(rate) {
-            throw located.problem("workload.rate: expected 0 to 10000 messages a second, not \(rate)")
+        if let located = section?.rate, rate != 0, !(0.001...10_000).contains(rate) {
+            throw located.problem("workload.rate: expected 0, or 0.001 to 10000 messages a second, not \(rate)")
         }
         let payload = section?.payload?.value ?? 64
         if let located = section?.payload, !(1...(256 << 10)).contains(payload) {
@@ -247,6 +248,10 @@ struct TopologyResolver {
         let defaultStop = max(start, duration - .seconds(5))
         let stop = try section?.stop.map { try time($0, "workload.stop", limit: duration) } ?? defaultStop
         if stop < start, let located = section?.stop { throw located.problem("workload.stop comes before workload.start") }
+        if (stop - start).seconds * rate > 1_000_000 {
+            let message = "workload: more than a million messages (rate × publishing time); shorten the run or lower the rate"
+            throw section?.rate?.problem(message) ?? file.duration.problem(message)
+        }
         return Workload(publishers: publishers, rate: rate, payloadSize: payload, start: start, stop: stop)
     }
 

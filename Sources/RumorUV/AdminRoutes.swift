@@ -28,15 +28,18 @@ enum AdminRoutes {
                 return .text("after must be a delivery number (0 for all)", status: 400)
             }
             let limit = Int(request.query["limit"] ?? "10000") ?? 10_000
+            // `payloads=0` leaves the payloads out, for pollers that only count and time deliveries.
+            let withPayloads = request.query["payloads"] != "0"
             let lines = runtime.deliveries.after(after, limit: max(1, min(limit, 100_000))).map { recorded in
-                JSONValue.object([
+                var fields: [(String, JSONValue)] = [
                     ("seq", .int(Int64(recorded.sequence))),
                     ("id", .string(recorded.delivery.id.description)),
                     ("origin", .string(recorded.delivery.id.origin.rawValue)),
                     ("round", .int(Int64(recorded.delivery.round))),
-                    ("payload", .string(Base64.encode(recorded.delivery.payload))),
                     ("received_ns", .int(Int64(clamping: recorded.receivedNanoseconds))),
-                ]).serialized() + "\n"
+                ]
+                if withPayloads { fields.insert(("payload", .string(Base64.encode(recorded.delivery.payload))), at: 4) }
+                return JSONValue.object(fields).serialized() + "\n"
             }.joined()
             return HTTPResponse(status: 200, contentType: "application/x-ndjson", body: Array(lines.utf8))
         case ("GET", "/links"):

@@ -27,6 +27,9 @@ final class LinkShaping {
     private var lastDue: [LinkID: UInt64] = [:]
     private var heldPerLink: [LinkID: Int] = [:]
     private(set) var dropped: UInt64 = 0
+    /// Frames held at most: reading goes on while frames wait, so a long delay on a busy link must not
+    /// grow without bound (frames beyond are dropped, as a full router queue would).
+    let maximumHeldFrames = 100_000
 
     init(defaultConditions: LinkConditions, seed: UInt64) {
         self.defaultConditions = defaultConditions
@@ -72,6 +75,10 @@ final class LinkShaping {
         }
         let delay = UInt64(max(0, conditions.delay(using: &random).nanosecondsRounded))
         if delay == 0, heldPerLink[link, default: 0] == 0 { return .deliverNow }
+        guard heap.count < maximumHeldFrames else {
+            dropped += 1
+            return .dropped
+        }
         hold(.frame(message), on: link, due: now &+ delay)
         return .held
     }

@@ -69,15 +69,15 @@ struct MessageCodecTests {
 
     @Test("errors say what was wrong and where")
     func typedErrors() {
-        #expect(throws: WireError.emptyBody) { try MessageCodec.decodeBody([1]) }
-        #expect(throws: WireError.unknownMessageType(0xEE)) { try MessageCodec.decodeBody([1, 0xEE]) }
-        #expect(throws: WireError.trailingBytes(count: 1, after: .keepAlive)) { try MessageCodec.decodeBody([1, 0x17, 0]) }
+        #expect(throws: WireError.emptyBody) { try MessageCodec.decodeBody([WireFormat.protocolVersion]) }
+        #expect(throws: WireError.unknownMessageType(0xEE)) { try MessageCodec.decodeBody([WireFormat.protocolVersion, 0xEE]) }
+        #expect(throws: WireError.trailingBytes(count: 1, after: .keepAlive)) { try MessageCodec.decodeBody([WireFormat.protocolVersion, 0x17, 0]) }
         #expect(throws: WireError.invalidValue(field: "neighborReply.accepted", detail: "2 is not a boolean (0 or 1)")) {
-            try MessageCodec.decodeBody([1, 0x13, 2])
+            try MessageCodec.decodeBody([WireFormat.protocolVersion, 0x13, 2])
         }
         // An IHAVE that claims 65,535 announcements in a 4-byte body is refused without reserving room for them.
         #expect(throws: WireError.truncated(field: "iHave.count", needed: 65535 * 22, available: 0)) {
-            try MessageCodec.decodeBody([1, 0x21, 0xFF, 0xFF])
+            try MessageCodec.decodeBody([WireFormat.protocolVersion, 0x21, 0xFF, 0xFF])
         }
         let gossip = MessageCodec.encodeBody(.gossip(Gossip(id: MessageID(origin: NodeID("a")!, epoch: 1, sequence: 2), round: 0, payload: [1, 2, 3])))
         #expect(throws: WireError.truncated(field: "gossip.payload", needed: 3, available: 2)) {

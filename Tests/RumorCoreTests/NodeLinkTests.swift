@@ -20,14 +20,15 @@ struct NodeLinkTests {
         var node = Node(configuration: configuration(1, seeds: []), randomSeed: 1)
         let link = LinkID(9)
         _ = node.handle(.linkOpened(link, .inbound(remote: "127.0.0.1:5555")), at: .zero)
-        let stranger = Handshake(version: 2, sender: PeerDescriptor(id: NodeID("future")!, address: .local(9)), epoch: 1)
+        let future = WireFormat.protocolVersion + 1
+        let stranger = Handshake(version: future, sender: PeerDescriptor(id: NodeID("future")!, address: .local(9)), epoch: 1)
         let effects = node.handle(.received(link, .handshake(stranger)), at: .zero)
         let rejection = effects.compactMap { effect -> HandshakeRejection? in
             if case .send(link, .handshakeRejected(let rejection)) = effect { return rejection }
             return nil
         }.first
         #expect(rejection?.reason == .unsupportedVersion)
-        #expect(rejection?.detail.contains("version 2") == true)
+        #expect(rejection?.detail.contains("version \(future)") == true)
         #expect(effects.contains { if case .close(link, _) = $0 { true } else { false } })
         #expect(node.status(at: .zero).active.isEmpty)
         #expect(node.status(at: .zero).counters.handshakesRejected == 1)

@@ -79,9 +79,10 @@ struct NodeRuntimeTests {
     func versionMismatch() async throws {
         let node = try await TestNode.start(id: "v1")
         let stranger = try RawSocket(connectingTo: node.endpoints.listen)
+        let future = WireFormat.protocolVersion + 1
         var frame = MessageCodec.encodeFrame(.handshake(Handshake(
-            version: 2, sender: PeerDescriptor(id: NodeID("v2")!, address: PeerAddress(host: "127.0.0.1", port: 9999)), epoch: 1)))
-        frame[WireFormat.lengthPrefixSize] = 2 // the version byte of the frame header
+            version: future, sender: PeerDescriptor(id: NodeID("future")!, address: PeerAddress(host: "127.0.0.1", port: 9999)), epoch: 1)))
+        frame[WireFormat.lengthPrefixSize] = future // the version byte of the frame header
         stranger.send(frame)
         let outcome = stranger.readUntilClosed()
         #expect(outcome.closed)
@@ -89,7 +90,8 @@ struct NodeRuntimeTests {
             if case .handshakeRejected(let rejection) = message { return rejection } else { return nil }
         }.first
         #expect(rejection?.reason == .unsupportedVersion)
-        #expect(rejection?.detail.contains("version 2") == true && rejection?.detail.contains("version 1") == true)
+        #expect(rejection?.detail.contains("version \(future)") == true
+                && rejection?.detail.contains("version \(WireFormat.protocolVersion)") == true)
         #expect(await node.activePeerIDs().isEmpty)
         #expect(await node.shutdown() == 0)
     }

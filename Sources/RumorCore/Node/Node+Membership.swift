@@ -108,6 +108,10 @@ extension Node {
                 send(.disconnect(Disconnect(alive: true)), to: handoff.id)
                 passive.insert(handoff, age: 0)
                 closeIfTemporary(handoff.id)
+                addToActive(peer)
+                // If the peer could not be added after all (its link went), the place freed is filled as usual.
+                fillActiveView()
+                return
             }
             addToActive(peer)
             if case .neighbor = request.kind { counters.replacements += 1 }

@@ -1,7 +1,8 @@
 /// Constants of the frame format. A frame is a 4-byte big-endian body length, then the body:
 /// protocol version (1 byte), message type (1 byte), then the message's fields.
 public enum WireFormat {
-    public static let protocolVersion: UInt8 = 1
+    /// 2: NEIGHBOR and DISCONNECT carry an optional handoff peer (active-view rotation).
+    public static let protocolVersion: UInt8 = 2
     public static let lengthPrefixSize = 4
     /// Version and type bytes.
     public static let bodyHeaderSize = 2
