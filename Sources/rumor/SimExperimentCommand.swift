@@ -12,8 +12,19 @@ enum SimExperiment: String, ExpressibleByArgument, CaseIterable {
     case broadcast
 }
 
+/// What an experiment's results offer: a table for people, series as CSV, charts through gnuplot.
+protocol ExperimentTable {
+    associatedtype Report: Encodable
+    var report: Report { get }
+    func render() -> String
+    func writeCSV(into directory: String) throws
+    /// Draws the charts; returns notes about what was not drawn.
+    func writeCharts(into directory: String) throws -> [String]
+}
+
 extension SimCommand {
     func runExperiment(_ experiment: SimExperiment) throws {
+        let started = ContinuousClock.now
         switch experiment {
         case .failures:
             var options = FailureExperiment.Options()
@@ -21,52 +32,38 @@ extension SimCommand {
             options.seed = seed
             options.broadcasts = broadcasts
             options.latencyMilliseconds = try latencyRange()
-            let started = ContinuousClock.now
-            let report = FailureExperiment.run(options, progress: Self.progressBar)
-            Self.progressBar(1)
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
-            } else {
-                print(FailureTable(report: report).render())
-                print(String(format: "wall time %.1f s", (ContinuousClock.now - started).seconds))
-            }
-            if let csv { try FailureTable(report: report).writeCSV(into: csv) }
-            if let plot {
-                let table = FailureTable(report: report)
-                try table.writeCSV(into: plot)
-                for note in try table.writeCharts(into: plot) { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
-            }
+            try emit(FailureTable(report: FailureExperiment.run(options, progress: Self.progressBar)), started: started)
         case .broadcast:
             var options = BroadcastExperiment.Options()
             options.nodes = nodes
             options.seed = seed
             options.messages = broadcasts
             options.latencyMilliseconds = try latencyRange()
-            let started = ContinuousClock.now
-            let report = BroadcastExperiment.run(options, progress: Self.progressBar)
-            Self.progressBar(1)
-            let table = BroadcastTable(report: report)
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
-            } else {
-                print(table.render())
-                print(String(format: "wall time %.1f s", (ContinuousClock.now - started).seconds))
-            }
-            if let csv { try table.writeCSV(into: csv) }
-            if let plot {
-                try table.writeCSV(into: plot)
-                for note in try table.writeCharts(into: plot) { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
-            }
+            try emit(BroadcastTable(report: BroadcastExperiment.run(options, progress: Self.progressBar)), started: started)
+        }
+    }
+
+    /// The table (or JSON) on standard output; `--csv` and `--plot` into their directories.
+    private func emit<Table: ExperimentTable>(_ table: Table, started: ContinuousClock.Instant) throws {
+        Self.progressBar(1)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(table.report), as: UTF8.self))
+        } else {
+            print(table.render())
+            print(String(format: "wall time %.1f s", (ContinuousClock.now - started).seconds))
+        }
+        if let csv { try table.writeCSV(into: csv) }
+        if let plot {
+            try table.writeCSV(into: plot)
+            for note in try table.writeCharts(into: plot) { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         }
     }
 }
 
 /// The failure experiment as a table, a CSV file and gnuplot charts.
-struct FailureTable {
+struct FailureTable: ExperimentTable {
     let report: FailureExperiment.Report
 
     func render() -> String {
@@ -127,7 +124,7 @@ struct FailureTable {
 }
 
 /// The broadcast experiment as a table, a CSV file and gnuplot charts.
-struct BroadcastTable {
+struct BroadcastTable: ExperimentTable {
     let report: BroadcastExperiment.Report
 
     func render() -> String {
