@@ -5,6 +5,9 @@ import Foundation
 struct ProcessStats: Sendable {
     var cpuSeconds: Double
     var peakResidentBytes: Int
+    /// Proportional set size now: private memory plus this process's share of pages it shares with others
+    /// (the shared libraries that every `rumor node` maps count once across them, not once per node).
+    var proportionalBytes: Int
     var bytesRead: Int
     var bytesWritten: Int
 
@@ -21,7 +24,9 @@ struct ProcessStats: Sendable {
             text.split(separator: "\n").first { $0.hasPrefix(key) }
                 .flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first }.flatMap { Int($0) }
         }
+        let rollup = (try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8)) ?? ""
         return ProcessStats(cpuSeconds: (user + system) / ticks, peakResidentBytes: (value("VmHWM:", in: status) ?? 0) * 1024,
+                            proportionalBytes: (value("Pss:", in: rollup) ?? 0) * 1024,
                             bytesRead: value("rchar:", in: io) ?? 0, bytesWritten: value("wchar:", in: io) ?? 0)
     }
 }

@@ -54,6 +54,8 @@ public struct SerfBenchmark {
         public var deadRemovalSeconds: Double?
         public var cpuSecondsPerMember: Double
         public var peakResidentMiBPerMember: Double
+        /// Proportional set size: shared library pages split among the processes that map them.
+        public var proportionalMiBPerMember: Double
         /// Bytes through read and write calls over the whole cell, per event per member (from /proc/PID/io).
         public var bytesPerEventPerMember: Double
     }
@@ -124,6 +126,7 @@ public struct SerfBenchmark {
                     deadRemovalSeconds: removed?.seconds,
                     cpuSecondsPerMember: stats.map(\.cpuSeconds).reduce(0, +) / Double(max(1, stats.count)),
                     peakResidentMiBPerMember: Double(stats.map(\.peakResidentBytes).reduce(0, +)) / Double(max(1, stats.count)) / 1_048_576,
+                    proportionalMiBPerMember: Double(stats.map(\.proportionalBytes).reduce(0, +)) / Double(max(1, stats.count)) / 1_048_576,
                     bytesPerEventPerMember: Double(stats.map { $0.bytesRead + $0.bytesWritten }.reduce(0, +))
                         / Double(max(1, stats.count)) / Double(max(1, published.count)))
     }
@@ -167,6 +170,7 @@ public struct SerfBenchmark {
                     deadRemovalSeconds: evaluation.convergence.first { $0.label.hasPrefix("kill") }?.repairedAfter,
                     cpuSecondsPerMember: stats.map(\.cpuSeconds).reduce(0, +) / Double(max(1, stats.count)),
                     peakResidentMiBPerMember: Double(stats.map(\.peakResidentBytes).reduce(0, +)) / Double(max(1, stats.count)) / 1_048_576,
+                    proportionalMiBPerMember: Double(stats.map(\.proportionalBytes).reduce(0, +)) / Double(max(1, stats.count)) / 1_048_576,
                     bytesPerEventPerMember: Double(stats.map { $0.bytesRead + $0.bytesWritten }.reduce(0, +))
                         / Double(max(1, stats.count)) / Double(max(1, evaluation.messages.count)))
     }

@@ -88,6 +88,7 @@ struct SerfBenchTable {
             ("bytes/event/member", { $0.bytesPerEventPerMember }, { String(format: "%.0f", $0) }),
             ("CPU s/member", { $0.cpuSecondsPerMember }, { String(format: "%.2f", $0) }),
             ("peak RSS MiB/member", { $0.peakResidentMiBPerMember }, { String(format: "%.1f", $0) }),
+            ("PSS MiB/member", { $0.proportionalMiBPerMember }, { String(format: "%.1f", $0) }),
         ]
         var lines: [String] = []
         let groups = Dictionary(grouping: cells) { "\($0.nodes)|\($0.kill)" }
