@@ -19,11 +19,12 @@ enum NodesSection: Decodable, Sendable {
     case list([ListedNode])
 
     init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let list = try? container.decode([ListedNode].self) {
-            self = .list(list)
+        // A sequence is a list of nodes and its own errors are reported (a node missing its address names
+        // that node's line); anything else must be the pattern form.
+        if (try? decoder.unkeyedContainer()) != nil {
+            self = .list(try decoder.singleValueContainer().decode([ListedNode].self))
         } else {
-            self = .pattern(try container.decode(NodePattern.self))
+            self = .pattern(try decoder.singleValueContainer().decode(NodePattern.self))
         }
     }
 }

@@ -66,6 +66,7 @@ struct TopologyFileTests {
         ("nodes: {count: 2, address: '127.0.0.{i}:7000'}\nschedule:\n  - at: 1s\n    kill: 1\n    heal: true\nduration: 5s", 3, "has one action"),
         ("nodes: {count: abc, address: '127.0.0.{i}:7000'}\nduration: 5s", 1, "expected a whole number"),
         ("nodes: [\nduration: 5s", 3, "not valid YAML"),
+        ("nodes:\n  - {id: a, address: '127.0.0.1:7001'}\n  - {id: b}\nduration: 5s", 3, "missing 'address'"),
     ])
     func errorsNameTheLine(text: String, line: Int, message: String) {
         let error = parseError(text)
