@@ -12,12 +12,7 @@ struct ReportCharts {
 
     func draw() throws -> [String] {
         var notes: [String] = []
-        try gnuplotScript().write(toFile: path("charts.gp"), atomically: true, encoding: .utf8)
-        if let gnuplot = ExternalTool.find("gnuplot") {
-            if let failure = ExternalTool.run(gnuplot, ["charts.gp"], in: directory) { notes.append("gnuplot failed: \(failure)") }
-        } else {
-            notes.append("gnuplot is not installed, so the charts were not drawn (charts.gp is ready): apt-get install -y gnuplot-nox")
-        }
+        notes += try ExternalTool.gnuplot(gnuplotScript(), named: "charts.gp", in: directory)
         let observation = result.observation
         let firstChange = observation.events.first { $0.label != "start" }?.at
         let before = observation.snapshots.last { firstChange == nil || $0.at < firstChange! }
@@ -126,6 +121,16 @@ public enum ExternalTool {
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         return nil
+    }
+
+    /// Writes a gnuplot script into `directory` and runs it there; returns notes about what was not drawn.
+    /// The script stays, so the charts can be drawn again (or at all, once gnuplot is installed).
+    public static func gnuplot(_ script: String, named name: String, in directory: String) throws -> [String] {
+        try script.write(toFile: (directory as NSString).appendingPathComponent(name), atomically: true, encoding: .utf8)
+        guard let gnuplot = find("gnuplot") else {
+            return ["gnuplot is not installed, so the charts were not drawn (\(name) is ready): apt-get install -y gnuplot-nox"]
+        }
+        return run(gnuplot, [name], in: directory).map { ["gnuplot failed: \($0)"] } ?? []
     }
 
     /// Runs a tool to completion; returns what went wrong, or nil.

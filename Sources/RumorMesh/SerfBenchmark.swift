@@ -58,6 +58,18 @@ public struct SerfBenchmark {
         public var proportionalMiBPerMember: Double
         /// Bytes through read and write calls over the whole cell, per event per member (from /proc/PID/io).
         public var bytesPerEventPerMember: Double
+
+        /// A cell whose cost columns are the means over the members still up (`cost`) of their figures.
+        init(system: String, nodes: Int, kill: Double, run: Int, joinSeconds: Double?, steady: EventFigures,
+             afterKill: EventFigures, deadRemovalSeconds: Double?, cost stats: [ProcessStats], events: Int) {
+            (self.system, self.nodes, self.kill, self.run) = (system, nodes, kill, run)
+            (self.joinSeconds, self.steady, self.afterKill, self.deadRemovalSeconds) = (joinSeconds, steady, afterKill, deadRemovalSeconds)
+            func mean(_ value: (ProcessStats) -> Double) -> Double { stats.map(value).reduce(0, +) / Double(max(1, stats.count)) }
+            cpuSecondsPerMember = mean(\.cpuSeconds)
+            peakResidentMiBPerMember = mean { Double($0.peakResidentBytes) } / 1_048_576
+            proportionalMiBPerMember = mean { Double($0.proportionalBytes) } / 1_048_576
+            bytesPerEventPerMember = mean { Double($0.bytesRead + $0.bytesWritten) } / Double(max(1, events))
+        }
     }
 
     let options: Options
@@ -124,11 +136,7 @@ public struct SerfBenchmark {
         return Cell(system: "serf", nodes: nodes, kill: kill, run: run, joinSeconds: joined?.seconds,
                     steady: figures("s"), afterKill: figures("k"),
                     deadRemovalSeconds: removed?.seconds,
-                    cpuSecondsPerMember: stats.map(\.cpuSeconds).reduce(0, +) / Double(max(1, stats.count)),
-                    peakResidentMiBPerMember: Double(stats.map(\.peakResidentBytes).reduce(0, +)) / Double(max(1, stats.count)) / 1_048_576,
-                    proportionalMiBPerMember: Double(stats.map(\.proportionalBytes).reduce(0, +)) / Double(max(1, stats.count)) / 1_048_576,
-                    bytesPerEventPerMember: Double(stats.map { $0.bytesRead + $0.bytesWritten }.reduce(0, +))
-                        / Double(max(1, stats.count)) / Double(max(1, published.count)))
+                    cost: stats, events: published.count)
     }
 
     // MARK: Rumor
@@ -168,10 +176,6 @@ public struct SerfBenchmark {
                     joinSeconds: startConvergence?.connectedAfter.map { $0 + startAt },
                     steady: figures(true), afterKill: figures(false),
                     deadRemovalSeconds: evaluation.convergence.first { $0.label.hasPrefix("kill") }?.repairedAfter,
-                    cpuSecondsPerMember: stats.map(\.cpuSeconds).reduce(0, +) / Double(max(1, stats.count)),
-                    peakResidentMiBPerMember: Double(stats.map(\.peakResidentBytes).reduce(0, +)) / Double(max(1, stats.count)) / 1_048_576,
-                    proportionalMiBPerMember: Double(stats.map(\.proportionalBytes).reduce(0, +)) / Double(max(1, stats.count)) / 1_048_576,
-                    bytesPerEventPerMember: Double(stats.map { $0.bytesRead + $0.bytesWritten }.reduce(0, +))
-                        / Double(max(1, stats.count)) / Double(max(1, evaluation.messages.count)))
+                    cost: stats, events: evaluation.messages.count)
     }
 }

@@ -115,11 +115,7 @@ struct FailureTable: ExperimentTable {
                 }.joined(separator: ", \\\n     ") + "\n"
             }
         }
-        try script.write(toFile: "\(directory)/failures.gp", atomically: true, encoding: .utf8)
-        guard let gnuplot = ExternalTool.find("gnuplot") else {
-            return ["gnuplot is not installed, so the charts were not drawn (failures.gp is ready): apt-get install -y gnuplot-nox"]
-        }
-        return ExternalTool.run(gnuplot, ["failures.gp"], in: directory).map { ["gnuplot failed: \($0)"] } ?? []
+        return try ExternalTool.gnuplot(script, named: "failures.gp", in: directory)
     }
 }
 
@@ -169,10 +165,6 @@ struct BroadcastTable: ExperimentTable {
                 }.joined(separator: ", \\\n     ") + "\n"
             }
         }
-        try script.write(toFile: "\(directory)/broadcast.gp", atomically: true, encoding: .utf8)
-        guard let gnuplot = ExternalTool.find("gnuplot") else {
-            return ["gnuplot is not installed, so the charts were not drawn (broadcast.gp is ready): apt-get install -y gnuplot-nox"]
-        }
-        return ExternalTool.run(gnuplot, ["broadcast.gp"], in: directory).map { ["gnuplot failed: \($0)"] } ?? []
+        return try ExternalTool.gnuplot(script, named: "broadcast.gp", in: directory)
     }
 }
