@@ -1,8 +1,9 @@
 import RumorCore
 
-/// A binary min-heap of scheduled actions, ordered by time then by scheduling order, so that runs are
-/// deterministic. The heap moves only small keys; the actions (which can carry whole messages) stay put in
-/// a slot table, so sifting never copies them.
+/// A 4-ary min-heap of scheduled actions, ordered by time then by scheduling order, so that runs are
+/// deterministic. The heap moves only 16-byte keys (time; order and slot packed in one word); the actions
+/// (which can carry whole messages) stay put in a slot table, so sifting never copies them. Four children
+/// per node halve the levels a pop walks, and pops are most of what a simulation does.
 struct EventQueue<Action> {
     struct Item {
         var at: Timestamp
@@ -12,9 +13,18 @@ struct EventQueue<Action> {
 
     private struct Key {
         var at: UInt64
-        var order: Int
-        var slot: Int
+        /// `order << slotBits | slot`: comparing it compares orders, since two keys never share an order.
+        var orderAndSlot: UInt64
+
+        @inline(__always)
+        static func < (lhs: Key, rhs: Key) -> Bool {
+            lhs.at != rhs.at ? lhs.at < rhs.at : lhs.orderAndSlot < rhs.orderAndSlot
+        }
     }
+
+    /// 2^26 actions pending at once and 2^38 scheduled over a run: far beyond a 100,000-node simulation.
+    private static var slotBits: UInt64 { 26 }
+    private static var slotMask: UInt64 { (1 << slotBits) - 1 }
 
     private var keys: [Key] = []
     private var slots: [Action?] = []
@@ -25,10 +35,6 @@ struct EventQueue<Action> {
     /// When the next action is due, without removing it.
     var nextTime: Timestamp? { keys.first.map { Timestamp(nanoseconds: $0.at) } }
 
-    private func before(_ a: Int, _ b: Int) -> Bool {
-        keys[a].at != keys[b].at ? keys[a].at < keys[b].at : keys[a].order < keys[b].order
-    }
-
     mutating func push(_ item: Item) {
         let slot: Int
         if let free = freeSlots.popLast() {
@@ -38,34 +44,53 @@ struct EventQueue<Action> {
             slot = slots.count
             slots.append(item.action)
         }
-        keys.append(Key(at: item.at.nanoseconds, order: item.order, slot: slot))
-        var child = keys.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard before(child, parent) else { break }
-            keys.swapAt(child, parent)
-            child = parent
+        precondition(UInt64(slot) <= Self.slotMask && item.order >= 0 && UInt64(item.order) < 1 << (64 - Self.slotBits),
+                     "event queue capacity exceeded")
+        let key = Key(at: item.at.nanoseconds, orderAndSlot: UInt64(item.order) << Self.slotBits | UInt64(slot))
+        keys.append(key)
+        keys.withUnsafeMutableBufferPointer { heap in
+            // Sift up with a hole: parents move down until the new key's place is found.
+            var child = heap.count - 1
+            while child > 0 {
+                let parent = (child - 1) >> 2
+                guard key < heap[parent] else { break }
+                heap[child] = heap[parent]
+                child = parent
+            }
+            heap[child] = key
         }
     }
 
     mutating func pop() -> Item? {
-        guard !keys.isEmpty else { return nil }
-        keys.swapAt(0, keys.count - 1)
-        let top = keys.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1
-            let right = left + 1
-            var smallest = parent
-            if left < keys.count, before(left, smallest) { smallest = left }
-            if right < keys.count, before(right, smallest) { smallest = right }
-            guard smallest != parent else { break }
-            keys.swapAt(parent, smallest)
-            parent = smallest
+        guard let last = keys.popLast() else { return nil }
+        var top = last
+        if !keys.isEmpty {
+            top = keys[0]
+            keys.withUnsafeMutableBufferPointer { heap in
+                // Sift the former last key down from the root with a hole.
+                let count = heap.count
+                var parent = 0
+                while true {
+                    let first = 4 * parent + 1
+                    guard first < count else { break }
+                    var smallest = first
+                    let end = min(first + 4, count)
+                    var child = first + 1
+                    while child < end {
+                        if heap[child] < heap[smallest] { smallest = child }
+                        child += 1
+                    }
+                    guard heap[smallest] < last else { break }
+                    heap[parent] = heap[smallest]
+                    parent = smallest
+                }
+                heap[parent] = last
+            }
         }
-        let action = slots[top.slot].take()!
-        freeSlots.append(top.slot)
-        return Item(at: Timestamp(nanoseconds: top.at), order: top.order, action: action)
+        let slot = Int(top.orderAndSlot & Self.slotMask)
+        let action = slots[slot].take()!
+        freeSlots.append(slot)
+        return Item(at: Timestamp(nanoseconds: top.at), order: Int(top.orderAndSlot >> Self.slotBits), action: action)
     }
 }
 

@@ -30,6 +30,13 @@ public struct SimulatedNetwork {
         public var payloadFrames = 0
         public var lastDeliveryAt: Timestamp
         public var largestRound: UInt32 = 0
+
+        mutating func recordDelivery(at index: Int, round: UInt32, now: Timestamp) {
+            if deliveries[index] < 255 { deliveries[index] += 1 }
+            delivered += 1
+            lastDeliveryAt = now
+            largestRound = max(largestRound, round)
+        }
     }
 
     public var latency: LatencyModel = .fixed(.milliseconds(1))
@@ -50,18 +57,18 @@ public struct SimulatedNetwork {
     private var shapedPairs: [PairKey: LinkConditions] = [:]
     public private(set) var eventsProcessed = 0
 
-    private var nodes: [Node?] = []
+    private var nodes: [Node] = []
     private var addressOf: [PeerAddress] = []
     private var indexOf: [PeerAddress: Int] = [:]
     private var isDown: [Bool] = []
     private var group: [Int]?
-    private var linkEnds: [LinkID: LinkEnd] = [:]
+    private var linkEnds = LinkEndTable<LinkEnd>()
     /// The link ends each node owns, so that a crash closes them without scanning every link.
     private var linksByOwner: [Set<LinkID>] = []
     private var nextLink: UInt64 = 1
     private var queue = EventQueue<Action>()
     private var order = 0
-    private var timerGenerations: [[NodeTimer: Int]] = []
+    private var timerGenerations = TimerGenerations()
     private var random: SeededRandom
     private let quietLogger: Logger
 
@@ -80,29 +87,30 @@ public struct SimulatedNetwork {
     public var nodeCount: Int { nodes.count }
 
     public func isUp(_ address: PeerAddress) -> Bool { indexOf[address].map { !isDown[$0] } ?? false }
-    public func node(at address: PeerAddress) -> Node { nodes[indexOf[address]!]! }
+    public func node(at address: PeerAddress) -> Node { nodes[indexOf[address]!] }
     public func index(of address: PeerAddress) -> Int? { indexOf[address] }
     public func address(of index: Int) -> PeerAddress { addressOf[index] }
 
     /// Starts a node (a new one, or a crashed one again with its new configuration).
     public mutating func add(_ configuration: NodeConfiguration, seed: UInt64) {
         let address = configuration.identity.address
+        let node = Node(configuration: configuration, randomSeed: seed, logger: quietLogger)
         let index: Int
         if let existing = indexOf[address] {
             index = existing
+            nodes[index] = node
         } else {
             index = nodes.count
-            nodes.append(nil)
+            nodes.append(node)
             addressOf.append(address)
             indexOf[address] = index
             isDown.append(false)
-            timerGenerations.append([:])
+            timerGenerations.addNode()
             linksByOwner.append([])
             for key in messages.keys { messages[key]!.deliveries.append(0) }
         }
-        nodes[index] = Node(configuration: configuration, randomSeed: seed, logger: quietLogger)
         isDown[index] = false
-        timerGenerations[index] = [:]
+        timerGenerations.reset(index)
         schedule(.event(index, .start), after: .zero)
     }
 
@@ -110,7 +118,7 @@ public struct SimulatedNetwork {
     public mutating func crash(_ address: PeerAddress) {
         guard let index = indexOf[address], !isDown[index] else { return }
         isDown[index] = true
-        timerGenerations[index] = [:]
+        timerGenerations.reset(index)
         for link in linksByOwner[index].sorted() {
             guard let end = linkEnds.removeValue(forKey: link) else { continue }
             linkEnds[end.peerEnd] = nil
@@ -125,7 +133,7 @@ public struct SimulatedNetwork {
         guard let index = indexOf[address] else { return }
         deliver(.stop, to: index)
         isDown[index] = true
-        timerGenerations[index] = [:]
+        timerGenerations.reset(index)
     }
 
     public mutating func partition(into groups: [[PeerAddress]]) {
@@ -147,7 +155,7 @@ public struct SimulatedNetwork {
         } else {
             for index in indices { shapedNodes[index] = conditions }
         }
-        for (link, end) in linkEnds where shapedConditions(end.owner, end.peer) != nil {
+        for (link, end) in linkEnds.sortedEntries where shapedConditions(end.owner, end.peer) != nil {
             linkEnds[link]!.latency = shapedLatency(end.owner, end.peer) ?? end.latency
         }
     }
@@ -187,8 +195,8 @@ public struct SimulatedNetwork {
             case .event(let index, let event):
                 deliver(event, to: index)
             case .timer(let index, let timer, let generation):
-                guard timerGenerations[index][timer] == generation else { continue }
-                timerGenerations[index][timer] = nil
+                guard timerGenerations[index, timer] == generation else { continue }
+                timerGenerations[index, timer] = nil
                 deliver(.timerFired(timer), to: index)
             }
         }
@@ -201,10 +209,10 @@ public struct SimulatedNetwork {
     }
 
     private mutating func deliver(_ event: NodeEvent, to index: Int) {
-        guard !isDown[index], nodes[index] != nil else { return }
+        guard !isDown[index] else { return }
         if case .received(_, .gossip(let gossip)) = event { messages[gossip.id]?.payloadFrames += 1 }
         // Mutated in place: copying a node out of the array would copy its caches on every event.
-        let effects = nodes[index]!.handle(event, at: now)
+        let effects = nodes[index].handle(event, at: now)
         for effect in effects { carryOut(effect, from: index) }
     }
 
@@ -212,7 +220,7 @@ public struct SimulatedNetwork {
     @discardableResult
     public mutating func publish(_ payload: [UInt8], from address: PeerAddress) throws(PublishError) -> MessageID {
         let index = indexOf[address]!
-        let (id, effects) = try nodes[index]!.publish(payload, at: now)
+        let (id, effects) = try nodes[index].publish(payload, at: now)
         messages[id] = MessageRecord(origin: index, publishedAt: now, deliveries: [UInt8](repeating: 0, count: nodes.count),
                                      lastDeliveryAt: now)
         for effect in effects { carryOut(effect, from: index) }
@@ -256,18 +264,14 @@ public struct SimulatedNetwork {
             }
         case .armTimer(let timer, let delay):
             order += 1
-            timerGenerations[index][timer] = order
+            timerGenerations[index, timer] = order
             queue.push(.init(at: now + delay, order: order, action: .timer(index, timer, generation: order)))
         case .cancelTimer(let timer):
-            timerGenerations[index][timer] = nil
+            timerGenerations[index, timer] = nil
         case .deliver(let delivery):
             if recordsDeliveries { deliveryLog.append((index, delivery.id, now)) }
-            guard var record = messages[delivery.id] else { return }
-            if record.deliveries[index] < 255 { record.deliveries[index] += 1 }
-            record.delivered += 1
-            record.lastDeliveryAt = now
-            record.largestRound = max(record.largestRound, delivery.round)
-            messages[delivery.id] = record
+            // In place: a copy of the record would copy its per-node array on every delivery.
+            messages[delivery.id]?.recordDelivery(at: index, round: delivery.round, now: now)
         }
     }
 
@@ -292,15 +296,16 @@ public struct SimulatedNetwork {
 
     /// Payload frames received by live nodes so far (RMR's numerator), from their own counters.
     public var payloadsReceived: Int {
-        addressOf.indices.filter { !isDown[$0] }.reduce(0) { $0 + nodes[$1]!.status(at: now).counters.payloadsReceived }
+        addressOf.indices.filter { !isDown[$0] }.reduce(0) { $0 + nodes[$1].status(at: now).counters.payloadsReceived }
     }
 
     /// Active views of the live nodes, by node index.
     public func activeAdjacency() -> [[Int]] {
         var byID: [NodeID: Int] = [:]
-        for index in nodes.indices { if let node = nodes[index] { byID[node.identity.id] = index } }
+        for index in nodes.indices { byID[nodes[index].identity.id] = index }
         return nodes.indices.map { index in
-            guard !isDown[index], let node = nodes[index] else { return [] }
+            guard !isDown[index] else { return [] }
+            let node = nodes[index]
             return node.activePeerIDs.compactMap { byID[$0] }
         }
     }
@@ -309,8 +314,8 @@ public struct SimulatedNetwork {
 
     /// Draws `count` peers from the live node `index`'s views, as an application would (advances its RNG).
     public mutating func samplePeers(at index: Int, count: Int) -> [Int] {
-        guard !isDown[index], nodes[index] != nil else { return [] }
-        return nodes[index]!.samplePeers(count).compactMap { indexOf[$0.address] }
+        guard !isDown[index] else { return [] }
+        return nodes[index].samplePeers(count).compactMap { indexOf[$0.address] }
     }
 
     /// The latency of the open link from node `from` to node `to`, if there is one.

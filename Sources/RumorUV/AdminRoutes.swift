@@ -170,6 +170,7 @@ enum AdminRoutes {
                 ("prunes_received", .int(Int64(counters.prunesReceived))),
                 ("ihaves_sent", .int(Int64(counters.iHavesSent))),
                 ("ihaves_received", .int(Int64(counters.iHavesReceived))),
+                ("ihaves_withdrawn", .int(Int64(counters.iHavesWithdrawn))),
                 ("payload_bytes_out", .int(Int64(counters.payloadBytesOut))),
                 ("pulled", .int(Int64(counters.pulled))),
             ])),

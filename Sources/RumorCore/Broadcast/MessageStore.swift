@@ -36,6 +36,8 @@ struct PayloadCache {
     private(set) var entries: [MessageID: Entry] = [:]
     private var order = FIFOQueue<MessageID>()
     private(set) var bytes = 0
+    /// The digest's ranges, per origin and epoch, sorted by origin and epoch.
+    private var held: [(key: OriginEpoch, sequences: SequenceRanges)] = []
 
     init(maximumCount: Int, maximumBytes: Int, retention: Duration) {
         self.maximumCount = maximumCount
@@ -52,6 +54,15 @@ struct PayloadCache {
         entries[id] = entry
         order.append(id)
         bytes += entry.payload.count
+        let key = OriginEpoch(origin: id.origin, epoch: id.epoch)
+        let position = heldPosition(of: key)
+        if position < held.count, held[position].key == key {
+            held[position].sequences.insert(id.sequence)
+        } else {
+            var sequences = SequenceRanges()
+            sequences.insert(id.sequence)
+            held.insert((key, sequences), at: position)
+        }
         while entries.count > maximumCount || bytes > maximumBytes { evictOldest() }
     }
 
@@ -69,27 +80,54 @@ struct PayloadCache {
     private mutating func evictOldest() {
         guard let oldest = order.removeFirst(), let entry = entries.removeValue(forKey: oldest) else { return }
         bytes -= entry.payload.count
+        let key = OriginEpoch(origin: oldest.origin, epoch: oldest.epoch)
+        let position = heldPosition(of: key)
+        guard position < held.count, held[position].key == key else { return }
+        held[position].sequences.remove(oldest.sequence)
+        if held[position].sequences.isEmpty { held.remove(at: position) }
     }
 
-    /// The ids held, as ranges per origin and epoch, sorted, at most `limit` entries.
-    func digest(limit: Int) -> [DigestEntry] {
-        var byOrigin: [OriginEpoch: [UInt64]] = [:]
-        for id in entries.keys { byOrigin[OriginEpoch(origin: id.origin, epoch: id.epoch), default: []].append(id.sequence) }
-        return byOrigin.keys.sorted().prefix(limit).map { key in
-            DigestEntry(origin: key.origin, epoch: key.epoch, ranges: ranges(of: byOrigin[key]!.sorted()))
-        }
+    /// Where `key` is, or would go, in `held`.
+    private func heldPosition(of key: OriginEpoch) -> Int {
+        held.partitionPoint { $0.key < key }
     }
 
-    private func ranges(of sorted: [UInt64]) -> [ClosedRange<UInt64>] {
-        var result: [ClosedRange<UInt64>] = []
-        for value in sorted {
-            if let last = result.last, last.upperBound &+ 1 == value {
-                result[result.count - 1] = last.lowerBound...value
-            } else {
-                result.append(value...value)
+    /// The parts of a peer's digest this cache does not hold, entry by entry (entries held in full are left
+    /// out). A digest comes sorted as ours is, so one walk through both suffices; an entry out of order (a
+    /// forged digest) is looked up by binary search instead.
+    func unheldParts(of entries: [DigestEntry]) -> [DigestEntry] {
+        var result: [DigestEntry] = []
+        var cursor = 0
+        for entry in entries {
+            let key = OriginEpoch(origin: entry.origin, epoch: entry.epoch)
+            if cursor < held.count, held[cursor].key != key {
+                cursor = held[cursor].key < key ? advance(from: cursor, to: key) : heldPosition(of: key)
             }
+            guard cursor < held.count, held[cursor].key == key else {
+                result.append(entry)
+                continue
+            }
+            if held[cursor].sequences.containsAll(entry.ranges) { continue }
+            result.append(DigestEntry(origin: entry.origin, epoch: entry.epoch, ranges: held[cursor].sequences.subtracted(from: entry.ranges)))
         }
         return result
+    }
+
+    /// The first position at or after `start` whose key is not below `key`: a short step forward usually.
+    private func advance(from start: Int, to key: OriginEpoch) -> Int {
+        var position = start
+        for _ in 0..<4 {
+            guard position < held.count, held[position].key < key else { return position }
+            position += 1
+        }
+        return heldPosition(of: key)
+    }
+
+    /// The ids held, as ranges per origin and epoch, sorted, at most `limit` entries. Kept up to date on every
+    /// insert and eviction: building it from the whole cache every anti-entropy round cost more than the
+    /// round itself.
+    func digest(limit: Int) -> [DigestEntry] {
+        held.prefix(limit).map { DigestEntry(origin: $0.key.origin, epoch: $0.key.epoch, ranges: $0.sequences.ranges) }
     }
 }
 

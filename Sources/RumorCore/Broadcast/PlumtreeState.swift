@@ -33,6 +33,14 @@ struct PlumtreeState {
         if !lazy.contains(peer) { lazy.append(peer) }
     }
 
+    /// Drops a queued IHAVE for `id` to `peer`, once the peer has shown it holds the payload (it announced it
+    /// or pushed it): on a lazy link both ends would otherwise announce every message to each other.
+    mutating func withdrawAnnouncement(of id: MessageID, to peer: NodeID) -> Bool {
+        guard let position = lazyQueue[peer]?.firstIndex(where: { $0.id == id }) else { return false }
+        lazyQueue[peer]!.remove(at: position)
+        return true
+    }
+
     mutating func remove(_ peer: NodeID) {
         eager.removeAll { $0 == peer }
         lazy.removeAll { $0 == peer }

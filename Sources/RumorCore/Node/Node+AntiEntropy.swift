@@ -41,7 +41,9 @@ extension Node {
         var pulledCount = 0
         // Every id looked at costs one unit, pulled or not, so no digest can make this loop long.
         var scanBudget = Self.maximumPulledPerExchange * 4
-        for entry in digest.entries where scanBudget > 0 {
+        // What our own cache holds is seen: only the rest needs looking at id by id. Neighbours hold much the
+        // same messages, so this is usually nothing.
+        for entry in plumtree.cache.unheldParts(of: digest.entries) where scanBudget > 0 {
             var sequences: [UInt64] = []
             for range in entry.ranges where scanBudget > 0 {
                 var sequence = range.lowerBound

@@ -38,6 +38,7 @@ extension Node {
         if wasPulled { plumtree.pulled[gossip.id] = nil }
         if plumtree.seen.contains(gossip.id) {
             counters.duplicates += 1
+            if plumtree.withdrawAnnouncement(of: gossip.id, to: sender.id) { counters.iHavesWithdrawn += 1 }
             // A duplicate means two tree paths reach here: the later one becomes lazy. PRUNE goes out even when
             // the sender is lazy already: it still pushed, so it missed our earlier PRUNE (crossed with a GRAFT)
             // and would go on sending duplicates.
@@ -129,10 +130,16 @@ extension Node {
 
     mutating func receivedIHave(_ iHave: IHave, from peer: PeerDescriptor) {
         counters.iHavesReceived += iHave.announcements.count
+        let announcerIsLazy = plumtree.lazy.contains(peer.id)
+        let announcementsQueuedForPeer = plumtree.lazyQueue[peer.id].map { !$0.isEmpty } ?? false
         for announcement in iHave.announcements {
             let id = announcement.id
-            if plumtree.seen.contains(id) {
-                optimize(id, announcedRound: announcement.round, by: peer.id)
+            // One lookup for the common case: a payload still cached has been seen.
+            let cached = plumtree.cache[id]
+            if cached != nil || plumtree.seen.contains(id) {
+                // The peer holds it: an IHAVE of ours still waiting for the batch would tell it nothing.
+                if announcementsQueuedForPeer, plumtree.withdrawAnnouncement(of: id, to: peer.id) { counters.iHavesWithdrawn += 1 }
+                if announcerIsLazy, let cached { optimize(id, cached: cached, announcedRound: announcement.round, by: peer.id) }
                 continue
             }
             plumtree.missing[id, default: []].append((peer.id, announcement.round))
@@ -144,10 +151,9 @@ extension Node {
 
     /// Plumtree's optimisation: when a lazy link would have brought a payload several rounds sooner than the
     /// tree did, the lazy link joins the tree and the slow one leaves it.
-    private mutating func optimize(_ id: MessageID, announcedRound: UInt32, by announcer: NodeID) {
-        guard let entry = plumtree.cache[id], let via = entry.sender, via != announcer,
-              active.contains(announcer), plumtree.lazy.contains(announcer), plumtree.eager.contains(via),
-              announcedRound &+ configuration.broadcast.optimizationThreshold < entry.round else { return }
+    private mutating func optimize(_ id: MessageID, cached entry: PayloadCache.Entry, announcedRound: UInt32, by announcer: NodeID) {
+        guard announcedRound &+ configuration.broadcast.optimizationThreshold < entry.round, let via = entry.sender,
+              via != announcer, active.contains(announcer), plumtree.lazy.contains(announcer), plumtree.eager.contains(via) else { return }
         plumtree.makeEager(announcer)
         plumtree.makeLazy(via)
         counters.graftsSent += 1

@@ -8,7 +8,7 @@ public struct Node {
     public let configuration: NodeConfiguration
     public var logger: Logger
     var random: SeededRandom
-    var links: [LinkID: LinkState] = [:]
+    var links = LinkTable<LinkState>()
     /// Established links by peer id: at most one per peer.
     var linkByPeer: [NodeID: LinkID] = [:]
     var counters = NodeStatus.Counters()
@@ -156,7 +156,8 @@ public struct Node {
     }
 
     mutating func send(_ message: Message, on link: LinkID) {
-        links[link]?.lastSent = now
+        let sentAt = now
+        links.update(link) { $0.lastSent = sentAt }
         effects.append(.send(link, message))
     }
 
@@ -181,9 +182,13 @@ public struct Node {
     // MARK: Messages
 
     private mutating func received(_ message: Message, on link: LinkID) {
-        guard var state = links[link] else { return }
-        state.lastHeard = now
-        links[link] = state
+        var heard: LinkState?
+        let heardAt = now
+        links.update(link) {
+            $0.lastHeard = heardAt
+            heard = $0
+        }
+        guard let state = heard else { return }
         switch (state.phase, message) {
         case (.awaitingHandshake, .handshake(let handshake)):
             completeHandshake(handshake, on: link, state: state)

@@ -46,6 +46,8 @@ public struct NodeStatus: Sendable, Equatable {
         public var prunesReceived = 0
         public var iHavesSent = 0
         public var iHavesReceived = 0
+        /// Queued IHAVEs dropped because the peer announced or pushed the message first.
+        public var iHavesWithdrawn = 0
         public var payloadBytesOut = 0
         public var pulled = 0
     }

@@ -1,0 +1,97 @@
+import Testing
+@testable import RumorCore
+
+@Suite("Anti-entropy digest: the ranges of ids a node holds")
+struct DigestTests {
+    /// The ranges a sorted set of numbers forms, computed the slow, obvious way.
+    func expectedRanges(_ values: Set<UInt64>) -> [ClosedRange<UInt64>] {
+        var result: [ClosedRange<UInt64>] = []
+        for value in values.sorted() {
+            if let last = result.last, last.upperBound + 1 == value {
+                result[result.count - 1] = last.lowerBound...value
+            } else {
+                result.append(value...value)
+            }
+        }
+        return result
+    }
+
+    @Test("Random inserts and removals keep the ranges equal to those of the same set built from scratch")
+    func rangesFollowTheSet() {
+        var random = SeededRandom(seed: 77)
+        var ranges = SequenceRanges()
+        var reference: Set<UInt64> = []
+        for step in 0..<20_000 {
+            let value = UInt64.random(in: 0..<300, using: &random)
+            if Bool.random(using: &random) || step < 100 {
+                ranges.insert(value)
+                reference.insert(value)
+            } else {
+                ranges.remove(value)
+                reference.remove(value)
+            }
+            if step % 97 == 0 { #expect(ranges.ranges == expectedRanges(reference)) }
+        }
+        #expect(ranges.ranges == expectedRanges(reference))
+    }
+
+    @Test("A cache's digest names exactly the ids it still holds after evictions, per origin in order")
+    func digestMatchesHeldIDs() {
+        var cache = PayloadCache(maximumCount: 50, maximumBytes: 1 << 20, retention: .seconds(10))
+        let origins = [NodeID("b")!, NodeID("a")!]
+        var inserted: [MessageID] = []
+        for sequence in 0..<40 as Range<UInt64> {
+            for origin in origins where sequence % 3 != 1 || origin.rawValue == "a" {
+                let id = MessageID(origin: origin, epoch: 1, sequence: sequence)
+                cache.insert(id, PayloadCache.Entry(payload: [1], round: 0, sender: nil, storedAt: .zero))
+                inserted.append(id)
+            }
+        }
+        let held = inserted.suffix(50)
+        let digest = cache.digest(limit: 10)
+        #expect(digest.map(\.origin) == [NodeID("a")!, NodeID("b")!])
+        for entry in digest {
+            let sequences = Set(held.filter { $0.origin == entry.origin }.map(\.sequence))
+            #expect(entry.ranges == expectedRanges(sequences))
+        }
+        cache.expire(at: Timestamp.zero + .seconds(11))
+        #expect(cache.digest(limit: 10).isEmpty)
+    }
+}
+
+@Suite("Anti-entropy digest: what a node asks for")
+struct DigestSubtractionTests {
+    func ranges(_ pairs: [(UInt64, UInt64)]) -> [ClosedRange<UInt64>] { pairs.map { $0.0...$0.1 } }
+
+    @Test("Subtracting held ranges leaves exactly the ids not held, for every small pair of sets")
+    func subtractionMatchesSets() {
+        var random = SeededRandom(seed: 9)
+        let checker = DigestTests()
+        for _ in 0..<2_000 {
+            let held = Set((0..<12).filter { _ in Bool.random(using: &random) }.map(UInt64.init))
+            let offered = Set((0..<12).filter { _ in Bool.random(using: &random) }.map(UInt64.init))
+            var sequences = SequenceRanges()
+            for value in held { sequences.insert(value) }
+            let left = sequences.subtracted(from: checker.expectedRanges(offered))
+            #expect(left == checker.expectedRanges(offered.subtracting(held)))
+        }
+    }
+
+    @Test("A forged, unsorted list of ranges never loses an id that is not held")
+    func unsortedInputKeepsUnheldIDs() {
+        var sequences = SequenceRanges()
+        for value: UInt64 in [2, 3, 4, 10, 11] { sequences.insert(value) }
+        let left = sequences.subtracted(from: ranges([(9, 12), (0, 5), (20, 20)]))
+        let leftIDs = Set(left.flatMap { Array($0) })
+        #expect(leftIDs.isSuperset(of: [0, 1, 5, 9, 12, 20]))
+        #expect(leftIDs.isDisjoint(with: [10, 11]))
+    }
+
+    @Test("A digest's range reaching the largest sequence is subtracted without overflow")
+    func largestSequence() {
+        var sequences = SequenceRanges()
+        sequences.insert(UInt64.max)
+        sequences.insert(5)
+        #expect(sequences.subtracted(from: [0...UInt64.max]) == [0...4, 6...(UInt64.max - 1)])
+    }
+}
