@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // libuv, from Debian's libuv1-dev.
@@ -39,10 +40,16 @@ let package = Package(
             name: "RumorCore",
             dependencies: [.product(name: "Logging", package: "swift-log")]
         ),
+        // The cluster-key handshake and sealed frames, pure like the core (no I/O): X25519, HKDF, ChaCha20-Poly1305.
+        .target(
+            name: "RumorSecurity",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
         .target(
             name: "RumorUV",
             dependencies: [
                 "CLibUV",
+                "RumorSecurity",
                 "CHTTPParser",
                 "RumorCore",
                 .product(name: "Logging", package: "swift-log"),
@@ -80,7 +87,12 @@ let package = Package(
         .testTarget(name: "RumorCoreTests", dependencies: ["RumorCore", "RumorSim", "RumorTopology"]),
         .testTarget(name: "RumorSimTests", dependencies: ["RumorSim", "RumorCore", "RumorTopology"]),
         .testTarget(name: "RumorTopologyTests", dependencies: ["RumorTopology", "RumorCore"]),
-        .testTarget(name: "RumorUVTests", dependencies: ["RumorUV", "RumorCore"]),
+        .testTarget(name: "RumorUVTests", dependencies: ["RumorUV", "RumorCore", "RumorSecurity"]),
+        // Crypto too: the tests re-derive the key schedule by hand to check the implementation against its spec.
+        .testTarget(
+            name: "RumorSecurityTests",
+            dependencies: ["RumorSecurity", .product(name: "Crypto", package: "swift-crypto")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
