@@ -16,11 +16,19 @@ final class NodeMetrics {
     let queueDrops: CoreMetrics.Counter
     /// Frames dropped on purpose by the link conditions of a test mesh (`LinkShaping`).
     let shapedDrops: CoreMetrics.Counter
+    /// Accepted connections closed at once because the inbound limit was reached.
+    let inboundRefused: CoreMetrics.Counter
+    /// Links that completed the cluster-key handshake.
+    let securedLinks: CoreMetrics.Counter
+    private let factory: PrometheusMetricsFactory
     let activePeers: CoreMetrics.Gauge
     let pendingLinks: CoreMetrics.Gauge
 
     init() {
         let factory = PrometheusMetricsFactory(registry: registry)
+        self.factory = factory
+        inboundRefused = Counter(label: "rumor_inbound_refused_total", factory: factory)
+        securedLinks = Counter(label: "rumor_secured_links_total", factory: factory)
         framesIn = Counter(label: "rumor_frames_in_total", factory: factory)
         framesOut = Counter(label: "rumor_frames_out_total", factory: factory)
         bytesIn = Counter(label: "rumor_bytes_in_total", factory: factory)
@@ -33,6 +41,11 @@ final class NodeMetrics {
         shapedDrops = Counter(label: "rumor_link_shaping_dropped_frames_total", factory: factory)
         activePeers = Gauge(label: "rumor_active_peers", factory: factory)
         pendingLinks = Gauge(label: "rumor_pending_links", factory: factory)
+    }
+
+    /// Links closed because the cluster key was not proved or a sealed frame did not open, by reason.
+    func securityFailures(_ reason: String) -> CoreMetrics.Counter {
+        Counter(label: "rumor_security_failures_total", dimensions: [("reason", reason)], factory: factory)
     }
 
     func prometheusText() -> [UInt8] { registry.emitToBuffer() }

@@ -1,6 +1,7 @@
 import CLibUV
 import Logging
 import RumorCore
+import RumorSecurity
 
 /// What a runtime needs besides the core's own configuration.
 public struct RuntimeConfiguration: Sendable {
@@ -12,6 +13,9 @@ public struct RuntimeConfiguration: Sendable {
     public var limits = ConnectionLimits()
     /// Conditions added to every link's incoming frames (test meshes); unchanged by default.
     public var links = LinkConditions.unchanged
+    /// The cluster keys: every link must prove the first (new links) or any (accepted) key before it carries
+    /// anything. Nil runs the node open.
+    public var keyring: Keyring?
     public var randomSeed: UInt64
 
     public init(node: NodeConfiguration, listen: PeerAddress, admin: PeerAddress? = nil, randomSeed: UInt64) {
@@ -27,22 +31,24 @@ public struct RuntimeConfiguration: Sendable {
 public final class NodeRuntime: @unchecked Sendable {
     // Everything below is touched on the loop thread only.
     public let eventLoop: EventLoop
-    private var configuration: RuntimeConfiguration
-    private var logger: Logger
+    var configuration: RuntimeConfiguration
+    var logger: Logger
     private var node: Node?
     private var listener: TCPListener?
     private var adminServer: AdminServer?
-    private var connections: [LinkID: TCPConnection] = [:]
+    var connections: [LinkID: TCPConnection] = [:]
+    /// Keyed links still in their cluster-key handshake, with the direction the core will hear once sealed.
+    var securing: [LinkID: (connection: TCPConnection, direction: LinkDirection)] = [:]
     private var timers: [NodeTimer: LoopTimer] = [:]
     private var needsFlush: [TCPConnection] = []
     private var deferredEvents: [NodeEvent] = []
     private var carryingOutEffects = false
-    private var nextLink: UInt64 = 1
+    var nextLink: UInt64 = 1
     private var startedAt: UInt64 = 0
-    private var stopped = false
+    var stopped = false
     let metrics = NodeMetrics()
     let linkShaping: LinkShaping
-    private var shapingTimer: LoopTimer?
+    var shapingTimer: LoopTimer?
     let deliveries = DeliveryLog(capacity: 100_000, maximumBytes: 64 << 20)
 
     public init(configuration: RuntimeConfiguration, eventLoop: EventLoop, logger: Logger) {
@@ -122,6 +128,8 @@ public final class NodeRuntime: @unchecked Sendable {
         shapingTimer?.close()
         shapingTimer = nil
         deliveries.finishAll()
+        for (connection, _) in securing.values { connection.abort(reason: "node stopped") }
+        securing.removeAll()
         for connection in connections.values {
             if graceful { connection.closeGracefully(reason: "node stopped") } else { connection.abort(reason: "node stopped") }
         }
@@ -134,7 +142,7 @@ public final class NodeRuntime: @unchecked Sendable {
     /// Feeds one event to the core and carries out its effects; frames go out when the batch ends. An event
     /// raised while effects are being carried out (a link closing because a send overflowed its queue)
     /// waits until they are all done, so the core never sees its state change under one batch of effects.
-    private func feed(_ event: NodeEvent, flushing: Bool = true) {
+    func feed(_ event: NodeEvent, flushing: Bool = true) {
         guard node != nil, !stopped else { return }
         deferredEvents.append(event)
         guard !carryingOutEffects else { return }
@@ -205,7 +213,7 @@ public final class NodeRuntime: @unchecked Sendable {
         await eventLoop.submit { self.deliveries.after(sequence, limit: limit) }
     }
 
-    private func flushQueued() {
+    func flushQueued() {
         guard !needsFlush.isEmpty else { return }
         let batch = needsFlush
         needsFlush.removeAll(keepingCapacity: true)
@@ -226,59 +234,10 @@ public final class NodeRuntime: @unchecked Sendable {
         return loopTimer
     }
 
-    // MARK: Links
-
-    private func makeConnection() -> TCPConnection {
-        let connection = TCPConnection(eventLoop: eventLoop, id: LinkID(nextLink), limits: configuration.limits)
-        nextLink += 1
-        return connection
-    }
-
-    private func acceptInbound(from listener: TCPListener) {
-        let connection = makeConnection()
-        guard listener.acceptInto(connection) else {
-            connection.close()
-            return
-        }
-        guard !stopped else {
-            connection.abort(reason: "node stopped")
-            return
-        }
-        register(connection)
-        feed(.linkOpened(connection.id, .inbound(remote: connection.remoteDescription)))
-    }
-
-    private func connect(to address: PeerAddress) {
-        let connection = makeConnection()
-        _ = TCPConnector(handle: connection, address: address, timeout: configuration.limits.connectTimeout) { [weak self] result in
-            guard let self else { return }
-            switch result {
-            case .success:
-                guard !self.stopped else {
-                    connection.abort(reason: "node stopped")
-                    return
-                }
-                connection.peerAddress = address
-                self.register(connection)
-                self.feed(.linkOpened(connection.id, .outbound(address)))
-            case .failure(let error):
-                self.metrics.connectFailures.increment()
-                self.feed(.connectFailed(address, reason: error.description))
-            }
-        }
-    }
-
-    private func register(_ connection: TCPConnection) {
-        connection.delegate = self
-        connections[connection.id] = connection
-        metrics.linksOpened.increment()
-        connection.startReading()
-    }
-
     // MARK: Link conditions (test meshes)
 
     /// Hands the core every held frame that is due, then waits for the next.
-    private func armShapingTimer() {
+    func armShapingTimer() {
         guard let due = linkShaping.nextDue else { return }
         if shapingTimer == nil {
             shapingTimer = LoopTimer(eventLoop: eventLoop) { [weak self] in self?.releaseHeldFrames() }
@@ -338,57 +297,6 @@ public final class NodeRuntime: @unchecked Sendable {
     func metricsText() -> [UInt8] {
         _ = statusOnLoop()
         return metrics.prometheusText()
-    }
-}
-
-extension NodeRuntime: TCPConnectionDelegate {
-    func connection(_ connection: TCPConnection, received message: Message) {
-        if connection.peerAddress == nil, case .handshake(let handshake) = message {
-            connection.peerAddress = handshake.sender.address
-        }
-        guard !linkShaping.isIdle else {
-            feed(.received(connection.id, message), flushing: false)
-            return
-        }
-        switch linkShaping.admit(message, on: connection.id, from: connection.peerAddress, now: EventLoop.monotonicNanoseconds()) {
-        case .deliverNow: feed(.received(connection.id, message), flushing: false)
-        case .dropped: metrics.shapedDrops.increment()
-        case .held: armShapingTimer()
-        }
-    }
-
-    func connection(_ connection: TCPConnection, rejectedFrame error: WireError) {
-        metrics.decodeErrors.increment()
-        logger.warning("bad frame from peer", metadata: ["link": "\(connection.id)", "remote": "\(connection.remoteDescription)", "error": "\(error)"])
-        feed(.malformedFrame(connection.id, error))
-    }
-
-    func connection(_ connection: TCPConnection, couldNotSend type: MessageType, size: Int) {
-        logger.error("a message of ours exceeds the frame limit and was not sent", metadata: [
-            "type": "\(type)", "size": "\(size)", "limit": "\(configuration.limits.maximumFrameSize)", "link": "\(connection.id)",
-        ])
-    }
-
-    func connectionFinishedReadBatch(_ connection: TCPConnection, frames: Int, bytes: Int) {
-        metrics.framesIn.increment(by: Int64(frames))
-        metrics.bytesIn.increment(by: Int64(bytes))
-        flushQueued()
-    }
-
-    func connection(_ connection: TCPConnection, flushed frames: Int, bytes: Int) {
-        metrics.framesOut.increment(by: Int64(frames))
-        metrics.bytesOut.increment(by: Int64(bytes))
-    }
-
-    func connectionDrained(_ connection: TCPConnection) {}
-
-    func connection(_ connection: TCPConnection, closed reason: String, overflowed: Bool) {
-        metrics.linksClosed.increment()
-        if overflowed { metrics.queueDrops.increment() }
-        if connections.removeValue(forKey: connection.id) != nil {
-            if linkShaping.holdClosing(of: connection.id, reason: reason) { return }
-            feed(.linkClosed(connection.id, reason: reason))
-        }
     }
 }
 

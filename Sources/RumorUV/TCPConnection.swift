@@ -1,5 +1,6 @@
 import CLibUV
 import RumorCore
+import RumorSecurity
 
 /// Limits and sizes for a framed TCP connection.
 public struct ConnectionLimits: Sendable {
@@ -11,6 +12,10 @@ public struct ConnectionLimits: Sendable {
     public var connectTimeout: Duration = .seconds(2)
     /// How long a graceful close may wait for queued frames to drain before the link is cut.
     public var closeLinger: Duration = .seconds(2)
+    /// How long the cluster-key handshake may take before the link is cut (a peer that connects and stalls).
+    public var securityHandshakeTimeout: Duration = .seconds(5)
+    /// Inbound links (handshaking or established) beyond this are closed as soon as they are accepted.
+    public var maximumInboundLinks = 256
 
     public init() {}
 }
@@ -27,6 +32,16 @@ protocol TCPConnectionDelegate: AnyObject {
     /// The write queue fell below half its limit after being above it, or emptied.
     func connectionDrained(_ connection: TCPConnection)
     func connection(_ connection: TCPConnection, closed reason: String, overflowed: Bool)
+    /// Both sides proved the cluster key: from now on frames are sealed.
+    func connectionSecured(_ connection: TCPConnection)
+    /// The handshake or a sealed frame failed; the connection closes right after.
+    func connection(_ connection: TCPConnection, securityFailed failure: LinkSecurityFailure)
+}
+
+extension TCPConnectionDelegate {
+    // Owners that never set a cluster key (the transport benchmark) need not hear of one.
+    func connectionSecured(_ connection: TCPConnection) {}
+    func connection(_ connection: TCPConnection, securityFailed failure: LinkSecurityFailure) {}
 }
 
 /// A TCP stream carrying length-prefixed frames. Reads go into a reused buffer and are decoded in place;
@@ -54,6 +69,11 @@ final class TCPConnection: LoopHandle {
     var isQueuedForFlush = false
     /// The peer's listening address: dialled (outbound) or announced in its handshake (inbound).
     var peerAddress: PeerAddress?
+    /// Whether this side dialled.
+    var isOutbound = false
+    /// Plain frames, or the cluster-key handshake and then sealed frames.
+    private(set) var security = LinkSecurity.open
+    private var handshakeTimer: LoopTimer?
 
     init(eventLoop: EventLoop, id: LinkID, limits: ConnectionLimits) {
         self.id = id
@@ -102,8 +122,10 @@ final class TCPConnection: LoopHandle {
         let bytes = receive.unconsumed
         guard bytes.count >= WireFormat.lengthPrefixSize else { return 0 }
         let length = WireFormat.bodyLength(prefix: bytes)
-        return length <= limits.maximumFrameSize ? WireFormat.lengthPrefixSize + length : 0
+        return length <= receiveLimit ? WireFormat.lengthPrefixSize + length : 0
     }
+
+    private var receiveLimit: Int { security.receiveLimit(frameLimit: limits.maximumFrameSize) }
 
     private func didRead(_ count: Int) {
         guard !isClosing else { return }
@@ -122,24 +144,136 @@ final class TCPConnection: LoopHandle {
             let available = receive.unconsumed
             guard available.count >= WireFormat.lengthPrefixSize else { break }
             let length = WireFormat.bodyLength(prefix: available)
-            guard length <= limits.maximumFrameSize else {
-                reject(.frameTooLarge(length: length, limit: limits.maximumFrameSize))
+            guard length <= receiveLimit else {
+                if security.isHandshaking {
+                    failSecurity(.handshake(.malformedMessage("a frame of \(length) bytes where a handshake message was due")))
+                } else {
+                    reject(.frameTooLarge(length: length, limit: receiveLimit))
+                }
                 return
             }
             let frameSize = WireFormat.lengthPrefixSize + length
             guard available.count >= frameSize else { break }
             let body = UnsafeRawBufferPointer(rebasing: available[WireFormat.lengthPrefixSize..<frameSize])
-            let message: Message
-            do throws(WireError) {
-                message = try MessageCodec.decodeBody(body)
-            } catch {
-                reject(error)
-                return
-            }
+            guard let message = readFrame(body) else { return }
             receive.consume(frameSize)
             frames += 1
             bytes += frameSize
-            delegate?.connection(self, received: message)
+            if let message { delegate?.connection(self, received: message) }
+        }
+    }
+
+    /// What one frame body holds: `.some(nil)` for a handshake step (nothing for the core), nil when the
+    /// frame closed the link.
+    private func readFrame(_ body: UnsafeRawBufferPointer) -> Message?? {
+        switch security {
+        case .open:
+            do throws(WireError) {
+                return .some(try MessageCodec.decodeBody(body))
+            } catch {
+                if let first = body.first, HandshakeFormat.isHandshakeMessage(firstByte: first) {
+                    reject(.invalidValue(field: "frame", detail: "the peer uses a cluster key; this node runs without one"))
+                } else {
+                    reject(error)
+                }
+                return nil
+            }
+        case .initiating, .responding:
+            return takeHandshakeMessage(body) ? .some(nil) : nil
+        case .sealed(var channel):
+            let plaintext: [UInt8]
+            do throws(SealError) {
+                plaintext = try channel.open(body)
+            } catch {
+                failSecurity(.sealedFrame(error))
+                return nil
+            }
+            security = .sealed(channel)
+            let decoded: Result<Message, WireError> = plaintext.withUnsafeBytes { bytes in
+                do throws(WireError) { return .success(try MessageCodec.decodeBody(bytes)) } catch { return .failure(error) }
+            }
+            switch decoded {
+            case .success(let message): return .some(message)
+            case .failure(let error):
+                reject(error)
+                return nil
+            }
+        case .failed:
+            return nil
+        }
+    }
+
+    // MARK: Cluster key
+
+    /// Starts the cluster-key handshake: the initiator (the side that dialled) speaks first. Nothing of the
+    /// protocol goes either way until `connectionSecured`.
+    func beginHandshake(keyring: Keyring, initiating: Bool) {
+        guard !isClosing, case .open = security else { return }
+        if initiating {
+            let initiator = HandshakeInitiator(keyring: keyring)
+            security = .initiating(initiator)
+            queueRawFrame(initiator.hello)
+            flush()
+        } else {
+            security = .responding(HandshakeResponder(keyring: keyring))
+        }
+        let timeout = limits.securityHandshakeTimeout
+        let timer = LoopTimer(eventLoop: eventLoop) { [weak self] in
+            guard let self, self.security.isHandshaking else { return }
+            self.failSecurity(.handshakeTimedOut(timeout))
+        }
+        timer.schedule(after: timeout)
+        handshakeTimer = timer
+    }
+
+    /// Feeds one handshake message to the machine; false when the link is closing.
+    private func takeHandshakeMessage(_ body: UnsafeRawBufferPointer) -> Bool {
+        let step: HandshakeStep
+        do throws(HandshakeError) {
+            switch security {
+            case .initiating(var initiator):
+                step = try initiator.receive(body)
+                security = .initiating(initiator)
+            case .responding(var responder):
+                step = try responder.receive(body)
+                security = .responding(responder)
+            case .open, .sealed, .failed:
+                return false
+            }
+        } catch {
+            failSecurity(.handshake(error))
+            return false
+        }
+        if let reply = step.messageToSend { queueRawFrame(reply) }
+        if let channel = step.channel {
+            security = .sealed(channel)
+            handshakeTimer?.close()
+            handshakeTimer = nil
+            delegate?.connectionSecured(self)
+        }
+        flush()
+        return !isClosing
+    }
+
+    private func failSecurity(_ failure: LinkSecurityFailure) {
+        guard !isClosing else { return }
+        security = .failed
+        delegate?.connection(self, securityFailed: failure)
+        abort(reason: failure.description)
+    }
+
+    /// Queues a frame body as it is (handshake messages, and sealed bodies).
+    private func queueRawFrame(_ body: [UInt8]) {
+        let space = pending.reserve(WireFormat.lengthPrefixSize + body.count)
+        writeLengthPrefix(body.count, into: space)
+        body.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: space[WireFormat.lengthPrefixSize...]).copyMemory(from: $0) }
+        pending.commit(WireFormat.lengthPrefixSize + body.count)
+        pendingFrames += 1
+    }
+
+    private func writeLengthPrefix(_ length: Int, into space: UnsafeMutableRawBufferPointer) {
+        for index in 0..<WireFormat.lengthPrefixSize {
+            space[index] = UInt8(truncatingIfNeeded: length >> (8 * (WireFormat.lengthPrefixSize - 1 - index)))
         }
     }
 
@@ -168,10 +302,31 @@ final class TCPConnection: LoopHandle {
             abort(reason: "write queue over its limit of \(limits.maximumQueuedBytes) bytes: peer too slow")
             return false
         }
-        let space = pending.reserve(size)
-        pending.commit(MessageCodec.encodeFrame(message, bodySize: bodySize, into: space))
-        pendingFrames += 1
-        return true
+        switch security {
+        case .open:
+            let space = pending.reserve(size)
+            pending.commit(MessageCodec.encodeFrame(message, bodySize: bodySize, into: space))
+            pendingFrames += 1
+            return true
+        case .sealed(var channel):
+            // Encoded where the frame will go (not committed), sealed into a new array, which then overwrites
+            // the same space (reserved large enough for prefix, ciphertext and tag, so it is not moved).
+            let space = pending.reserve(size + SealedChannel.overhead)
+            let written = MessageCodec.encodeFrame(message, bodySize: bodySize, into: space)
+            let sealed: [UInt8]
+            do throws(SealError) {
+                sealed = try channel.seal(UnsafeRawBufferPointer(rebasing: space[WireFormat.lengthPrefixSize..<written]))
+            } catch {
+                failSecurity(.sealedFrame(error))
+                return false
+            }
+            security = .sealed(channel)
+            queueRawFrame(sealed)
+            return true
+        case .initiating, .responding, .failed:
+            // The core hears of a keyed link only once it is sealed; nothing can be sent before.
+            return false
+        }
     }
 
     /// Hands everything queued to libuv in one write, unless a write is already under way (then it goes
@@ -257,6 +412,12 @@ final class TCPConnection: LoopHandle {
     override func willClose() {
         lingerTimer?.close()
         lingerTimer = nil
+        handshakeTimer?.close()
+        handshakeTimer = nil
+        if security.isHandshaking {
+            security = .failed
+            delegate?.connection(self, securityFailed: .closedDuringHandshake(closeReason ?? "closed"))
+        }
         uv_read_stop(stream)
         delegate?.connection(self, closed: closeReason ?? "closed", overflowed: overflowed)
     }

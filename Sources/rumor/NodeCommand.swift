@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import RumorCore
+import RumorSecurity
 import RumorUV
 
 extension PeerAddress: ExpressibleByArgument {
@@ -53,6 +54,15 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds a connect may take.")
     var connectTimeoutMs: Int = 2000
 
+    @Option(help: ArgumentHelp("A keyring file (from `rumor keygen`): every link must prove a key in it; new links use the first. Without it the node runs open.", valueName: "file"))
+    var clusterKey: String?
+
+    @Option(help: "Inbound links (handshaking or established) beyond which new connections are closed at once.")
+    var maxInboundLinks = ConnectionLimits().maximumInboundLinks
+
+    @Option(help: "Milliseconds a peer has to complete the cluster-key handshake.")
+    var handshakeTimeoutMs = Int(ConnectionLimits().securityHandshakeTimeout.components.seconds * 1000)
+
     @OptionGroup(title: "Membership") var membership: MembershipOptions
 
     @Option(help: ArgumentHelp("Test meshes: milliseconds added to every frame received.", visibility: .hidden))
@@ -82,6 +92,8 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("--admin \(admin) is not a loopback address; the endpoint has no authentication, so add --admin-any-address to expose it anyway")
         }
         guard connectTimeoutMs > 0 else { throw ValidationError("--connect-timeout-ms must be positive") }
+        guard maxInboundLinks > 0 else { throw ValidationError("--max-inbound-links must be positive") }
+        guard handshakeTimeoutMs > 0 else { throw ValidationError("--handshake-timeout-ms must be positive") }
         guard linkLatencyMs >= 0, linkJitterMs >= 0, linkLatencyMs <= 600_000, linkJitterMs <= 600_000 else {
             throw ValidationError("--link-latency-ms and --link-jitter-ms must be from 0 to 600000")
         }
@@ -115,6 +127,11 @@ struct NodeCommand: AsyncParsableCommand {
         runtimeConfiguration.limits.maximumFrameSize = maxFrameSize
         runtimeConfiguration.limits.maximumQueuedBytes = maxQueueBytes
         runtimeConfiguration.limits.connectTimeout = .milliseconds(connectTimeoutMs)
+        runtimeConfiguration.limits.maximumInboundLinks = maxInboundLinks
+        runtimeConfiguration.limits.securityHandshakeTimeout = .milliseconds(handshakeTimeoutMs)
+        if let clusterKey {
+            runtimeConfiguration.keyring = try KeyringFile.load(clusterKey)
+        }
         runtimeConfiguration.links = LinkConditions(latency: .nanoseconds(Int64(linkLatencyMs * 1e6)),
                                                     jitter: .nanoseconds(Int64(linkJitterMs * 1e6)), loss: linkLoss)
         if !runtimeConfiguration.links.isUnchanged {
@@ -133,6 +150,11 @@ struct NodeCommand: AsyncParsableCommand {
         }
         if let admin, !admin.isLoopback {
             logger.warning("the admin endpoint is reachable beyond this machine and has no authentication", metadata: ["admin": "\(admin)"])
+        }
+        if let keyring = runtimeConfiguration.keyring {
+            logger.notice("links need the cluster key", metadata: ["keys": "\(keyring.keys.count)", "new_links_use": "\(keyring.primary)"])
+        } else {
+            logger.warning("running open: no --cluster-key, so anyone who can reach this port can join, read and inject broadcasts")
         }
         if seedList.isEmpty { logger.notice("no seeds given: this node waits for others to join it") }
         logger.notice("listening", metadata: ["peers": "\(endpoints.listen)", "admin": "\(endpoints.admin.map { "\($0)" } ?? "off")"])

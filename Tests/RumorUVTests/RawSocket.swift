@@ -28,6 +28,32 @@ final class RawSocket {
         _ = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
+    /// Reads exactly `count` bytes; nil when the peer closes or the timeout passes first.
+    func receive(exactly count: Int) -> [UInt8]? {
+        var collected: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: count)
+        while collected.count < count {
+            let want = count - collected.count
+            let got = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, want, 0) }
+            guard got > 0 else { return nil }
+            collected += buffer[0..<got]
+        }
+        return collected
+    }
+
+    /// Reads one length-prefixed frame body.
+    func receiveFrameBody() -> [UInt8]? {
+        guard let prefix = receive(exactly: WireFormat.lengthPrefixSize) else { return nil }
+        let length = prefix.reduce(0) { $0 << 8 | Int($1) }
+        return receive(exactly: length)
+    }
+
+    /// Sends `body` with its length prefix.
+    func sendFrame(_ body: [UInt8]) {
+        let length = body.count
+        send([UInt8(length >> 24 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)] + body)
+    }
+
     /// Reads until the peer closes or the timeout passes; returns the bytes and whether the peer closed.
     func readUntilClosed() -> (bytes: [UInt8], closed: Bool) {
         var collected: [UInt8] = []

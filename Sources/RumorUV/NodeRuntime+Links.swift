@@ -1,0 +1,146 @@
+import CLibUV
+import Logging
+import RumorCore
+import RumorSecurity
+
+/// Opening links, the cluster-key handshake in front of them, and what each connection reports.
+extension NodeRuntime {
+    private func makeConnection() -> TCPConnection {
+        let connection = TCPConnection(eventLoop: eventLoop, id: LinkID(nextLink), limits: configuration.limits)
+        nextLink += 1
+        return connection
+    }
+
+    func acceptInbound(from listener: TCPListener) {
+        let connection = makeConnection()
+        guard listener.acceptInto(connection) else {
+            connection.close()
+            return
+        }
+        guard !stopped else {
+            connection.abort(reason: "node stopped")
+            return
+        }
+        let inbound = connections.values.count { !$0.isOutbound } + securing.values.count { !$0.connection.isOutbound }
+        guard inbound < configuration.limits.maximumInboundLinks else {
+            // The newcomer pays, not the links we have.
+            metrics.inboundRefused.increment()
+            connection.abort(reason: "inbound link limit of \(configuration.limits.maximumInboundLinks) reached")
+            return
+        }
+        open(connection, .inbound(remote: connection.remoteDescription))
+    }
+
+    func connect(to address: PeerAddress) {
+        let connection = makeConnection()
+        connection.isOutbound = true
+        _ = TCPConnector(handle: connection, address: address, timeout: configuration.limits.connectTimeout) { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .success:
+                guard !self.stopped else {
+                    connection.abort(reason: "node stopped")
+                    return
+                }
+                connection.peerAddress = address
+                self.open(connection, .outbound(address))
+            case .failure(let error):
+                self.metrics.connectFailures.increment()
+                self.feed(.connectFailed(address, reason: error.description))
+            }
+        }
+    }
+
+    /// A connected socket: the core hears of it now, or, with a cluster key, once the handshake has sealed it.
+    private func open(_ connection: TCPConnection, _ direction: LinkDirection) {
+        connection.delegate = self
+        metrics.linksOpened.increment()
+        connection.startReading()
+        guard let keyring = configuration.keyring else {
+            announce(connection, direction)
+            return
+        }
+        securing[connection.id] = (connection, direction)
+        if case .outbound = direction {
+            connection.beginHandshake(keyring: keyring, initiating: true)
+        } else {
+            connection.beginHandshake(keyring: keyring, initiating: false)
+        }
+    }
+
+    private func announce(_ connection: TCPConnection, _ direction: LinkDirection) {
+        connections[connection.id] = connection
+        feed(.linkOpened(connection.id, direction))
+    }
+}
+
+extension NodeRuntime: TCPConnectionDelegate {
+    func connection(_ connection: TCPConnection, received message: Message) {
+        if connection.peerAddress == nil, case .handshake(let handshake) = message {
+            connection.peerAddress = handshake.sender.address
+        }
+        guard !linkShaping.isIdle else {
+            feed(.received(connection.id, message), flushing: false)
+            return
+        }
+        switch linkShaping.admit(message, on: connection.id, from: connection.peerAddress, now: EventLoop.monotonicNanoseconds()) {
+        case .deliverNow: feed(.received(connection.id, message), flushing: false)
+        case .dropped: metrics.shapedDrops.increment()
+        case .held: armShapingTimer()
+        }
+    }
+
+    func connection(_ connection: TCPConnection, rejectedFrame error: WireError) {
+        metrics.decodeErrors.increment()
+        logger.warning("bad frame from peer", metadata: ["link": "\(connection.id)", "remote": "\(connection.remoteDescription)", "error": "\(error)"])
+        // A link the core does not know yet (still in its handshake) just closes.
+        if connections[connection.id] != nil { feed(.malformedFrame(connection.id, error)) }
+    }
+
+    func connection(_ connection: TCPConnection, couldNotSend type: MessageType, size: Int) {
+        logger.error("a message of ours exceeds the frame limit and was not sent", metadata: [
+            "type": "\(type)", "size": "\(size)", "limit": "\(configuration.limits.maximumFrameSize)", "link": "\(connection.id)",
+        ])
+    }
+
+    func connectionFinishedReadBatch(_ connection: TCPConnection, frames: Int, bytes: Int) {
+        metrics.framesIn.increment(by: Int64(frames))
+        metrics.bytesIn.increment(by: Int64(bytes))
+        flushQueued()
+    }
+
+    func connection(_ connection: TCPConnection, flushed frames: Int, bytes: Int) {
+        metrics.framesOut.increment(by: Int64(frames))
+        metrics.bytesOut.increment(by: Int64(bytes))
+    }
+
+    func connectionDrained(_ connection: TCPConnection) {}
+
+    func connection(_ connection: TCPConnection, closed reason: String, overflowed: Bool) {
+        metrics.linksClosed.increment()
+        if overflowed { metrics.queueDrops.increment() }
+        if let (_, direction) = securing.removeValue(forKey: connection.id) {
+            // The core asked for this link and must hear that it never came; an inbound one it never knew.
+            if case .outbound(let address) = direction { feed(.connectFailed(address, reason: reason)) }
+            return
+        }
+        if connections.removeValue(forKey: connection.id) != nil {
+            if linkShaping.holdClosing(of: connection.id, reason: reason) { return }
+            feed(.linkClosed(connection.id, reason: reason))
+        }
+    }
+
+    func connectionSecured(_ connection: TCPConnection) {
+        guard let (_, direction) = securing.removeValue(forKey: connection.id) else { return }
+        metrics.securedLinks.increment()
+        announce(connection, direction)
+        flushQueued()
+    }
+
+    func connection(_ connection: TCPConnection, securityFailed failure: LinkSecurityFailure) {
+        metrics.securityFailures(failure.metricReason).increment()
+        logger.warning("link refused: cluster key not proved", metadata: [
+            "link": "\(connection.id)", "remote": "\(connection.remoteDescription)", "reason": "\(failure)",
+        ])
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import RumorSecurity
+
+/// `rumor keygen`: a new random cluster key, as one line of a keyring file.
+struct KeygenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygen",
+        abstract: "Make a new cluster key.",
+        discussion: """
+            Prints one key (64 hex characters), or writes it to a new keyring file readable by its owner only.
+            A keyring file holds one key a line; new links use the first, and any key in it is accepted. To rotate
+            without downtime: add the new key as a second line on every node (rolling restart), then move it to the
+            first line everywhere, then drop the old one.
+            """)
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write a new keyring file here instead of printing the key.", valueName: "file"))
+    var output: String?
+
+    func run() throws {
+        let key = ClusterKey.generate()
+        guard let output else {
+            print(key.text)
+            return
+        }
+        guard !FileManager.default.fileExists(atPath: output) else {
+            throw ValidationError("\(output) exists already; a keyring is never overwritten (add a key to it by hand to rotate)")
+        }
+        let created = FileManager.default.createFile(atPath: output, contents: Data("\(key.text)\n".utf8),
+                                                     attributes: [.posixPermissions: 0o600])
+        guard created else { throw CommandFailure("rumor keygen: cannot create \(output)") }
+        print("wrote \(key) to \(output)")
+    }
+}
+
+/// Reading a keyring file for `rumor node --cluster-key`.
+enum KeyringFile {
+    static func load(_ path: String) throws -> Keyring {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ValidationError("cannot read keyring file \(path): \(error.localizedDescription)")
+        }
+        do throws(KeyringError) {
+            return try Keyring(parsing: text)
+        } catch {
+            throw ValidationError("keyring file \(path): \(error)")
+        }
+    }
+}
