@@ -173,6 +173,11 @@ enum AdminRoutes {
                 ("ihaves_withdrawn", .int(Int64(counters.iHavesWithdrawn))),
                 ("payload_bytes_out", .int(Int64(counters.payloadBytesOut))),
                 ("pulled", .int(Int64(counters.pulled))),
+                ("oversized_payloads_dropped", .int(Int64(counters.oversizedPayloadsDropped))),
+                ("announcements_ignored", .int(Int64(counters.announcementsIgnored))),
+                ("shuffle_entries_ignored", .int(Int64(counters.shuffleEntriesIgnored))),
+                ("cache_evictions_for_space", .int(Int64(counters.cacheEvictionsForSpace))),
+                ("seen_evictions_for_space", .int(Int64(counters.seenEvictionsForSpace))),
             ])),
         ])
     }

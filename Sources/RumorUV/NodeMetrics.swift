@@ -1,4 +1,5 @@
 import CoreMetrics
+import RumorCore
 import Prometheus
 
 /// A node's counters and gauges, in a registry of its own so that several nodes in one process (tests, the
@@ -16,8 +17,6 @@ final class NodeMetrics {
     let queueDrops: CoreMetrics.Counter
     /// Frames dropped on purpose by the link conditions of a test mesh (`LinkShaping`).
     let shapedDrops: CoreMetrics.Counter
-    /// Accepted connections closed at once because the inbound limit was reached.
-    let inboundRefused: CoreMetrics.Counter
     /// Links that completed the cluster-key handshake.
     let securedLinks: CoreMetrics.Counter
     private let factory: PrometheusMetricsFactory
@@ -27,7 +26,6 @@ final class NodeMetrics {
     init() {
         let factory = PrometheusMetricsFactory(registry: registry)
         self.factory = factory
-        inboundRefused = Counter(label: "rumor_inbound_refused_total", factory: factory)
         securedLinks = Counter(label: "rumor_secured_links_total", factory: factory)
         framesIn = Counter(label: "rumor_frames_in_total", factory: factory)
         framesOut = Counter(label: "rumor_frames_out_total", factory: factory)
@@ -46,6 +44,29 @@ final class NodeMetrics {
     /// Links closed because the cluster key was not proved or a sealed frame did not open, by reason.
     func securityFailures(_ reason: String) -> CoreMetrics.Counter {
         Counter(label: "rumor_security_failures_total", dimensions: [("reason", reason)], factory: factory)
+    }
+
+    /// Every limit reached, by limit: `rumor_limit_reached_total{limit="..."}`. Reaching a limit costs the
+    /// offender its link or its message; this says how often that happened.
+    func limitReached(_ limit: String, by count: Int = 1) {
+        Counter(label: "rumor_limit_reached_total", dimensions: [("limit", limit)], factory: factory).increment(by: Int64(count))
+    }
+
+    private var reportedCoreLimits: [String: Int] = [:]
+
+    /// Brings the core's limit counts (which only grow within a node's life) into `rumor_limit_reached_total`.
+    func recordCoreLimits(_ counters: NodeStatus.Counters) {
+        let counts = [
+            ("payload_size", counters.oversizedPayloadsDropped), ("ihave_announcements", counters.announcementsIgnored),
+            ("shuffle_entries", counters.shuffleEntriesIgnored), ("payload_cache", counters.cacheEvictionsForSpace),
+            ("seen_ids", counters.seenEvictionsForSpace), ("idle_time", counters.silentLinksClosed),
+        ]
+        for (limit, count) in counts {
+            let delta = count - (reportedCoreLimits[limit] ?? 0)
+            guard delta > 0 else { continue }
+            limitReached(limit, by: delta)
+            reportedCoreLimits[limit] = count
+        }
     }
 
     func prometheusText() -> [UInt8] { registry.emitToBuffer() }

@@ -24,7 +24,7 @@ extension NodeRuntime {
         let inbound = connections.values.count { !$0.isOutbound } + securing.values.count { !$0.connection.isOutbound }
         guard inbound < configuration.limits.maximumInboundLinks else {
             // The newcomer pays, not the links we have.
-            metrics.inboundRefused.increment()
+            metrics.limitReached("inbound_links")
             connection.abort(reason: "inbound link limit of \(configuration.limits.maximumInboundLinks) reached")
             return
         }
@@ -92,6 +92,7 @@ extension NodeRuntime: TCPConnectionDelegate {
 
     func connection(_ connection: TCPConnection, rejectedFrame error: WireError) {
         metrics.decodeErrors.increment()
+        if case .frameTooLarge = error { metrics.limitReached("frame_size") }
         logger.warning("bad frame from peer", metadata: ["link": "\(connection.id)", "remote": "\(connection.remoteDescription)", "error": "\(error)"])
         // A link the core does not know yet (still in its handshake) just closes.
         if connections[connection.id] != nil { feed(.malformedFrame(connection.id, error)) }
@@ -118,7 +119,10 @@ extension NodeRuntime: TCPConnectionDelegate {
 
     func connection(_ connection: TCPConnection, closed reason: String, overflowed: Bool) {
         metrics.linksClosed.increment()
-        if overflowed { metrics.queueDrops.increment() }
+        if overflowed {
+            metrics.queueDrops.increment()
+            metrics.limitReached("write_queue")
+        }
         if let (_, direction) = securing.removeValue(forKey: connection.id) {
             // The core asked for this link and must hear that it never came; an inbound one it never knew.
             if case .outbound(let address) = direction { feed(.connectFailed(address, reason: reason)) }
@@ -139,6 +143,7 @@ extension NodeRuntime: TCPConnectionDelegate {
 
     func connection(_ connection: TCPConnection, securityFailed failure: LinkSecurityFailure) {
         metrics.securityFailures(failure.metricReason).increment()
+        if case .handshakeTimedOut = failure { metrics.limitReached("handshake_time") }
         logger.warning("link refused: cluster key not proved", metadata: [
             "link": "\(connection.id)", "remote": "\(connection.remoteDescription)", "reason": "\(failure)",
         ])

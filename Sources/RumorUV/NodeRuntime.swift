@@ -295,7 +295,7 @@ public final class NodeRuntime: @unchecked Sendable {
     }
 
     func metricsText() -> [UInt8] {
-        _ = statusOnLoop()
+        if let status = statusOnLoop() { metrics.recordCoreLimits(status.node.counters) }
         return metrics.prometheusText()
     }
 }

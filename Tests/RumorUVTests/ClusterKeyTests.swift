@@ -154,7 +154,7 @@ struct ClusterKeyTests {
         var sockets: [RawSocket] = []
         for _ in 0..<5 { sockets.append(try RawSocket(connectingTo: node.endpoints.listen)) }
         #expect(await eventually {
-            ((try? await node.metricsText()) ?? "").contains("rumor_inbound_refused_total 2")
+            ((try? await node.metricsText()) ?? "").contains(#"rumor_limit_reached_total{limit="inbound_links"} 2"#)
         })
         #expect(await node.shutdown() == 0)
     }

@@ -26,6 +26,11 @@ public struct BroadcastConfiguration: Sendable, Equatable {
     public var antiEntropyInterval: Duration = .seconds(2)
     /// Digest entries (origin and epoch, with ranges) per frame at most.
     public var digestEntriesPerFrame = 512
+    /// Announcements taken from one IHAVE; the rest are ignored (a peer flooding announcements of ids it
+    /// made up costs its own message, not our memory).
+    public var maximumAnnouncementsPerIHave = 4096
+    /// Payloads announced but not yet received, tracked at most (each holds a GRAFT timer).
+    public var maximumMissing = 10_000
 
     public init() {}
 }

@@ -36,6 +36,8 @@ struct PayloadCache {
     private(set) var entries: [MessageID: Entry] = [:]
     private var order = FIFOQueue<MessageID>()
     private(set) var bytes = 0
+    /// Payloads evicted for count or bytes before their retention ran out.
+    private(set) var evictionsForSpace = 0
     /// The digest's ranges, per origin and epoch, sorted by origin and epoch.
     private var held: [(key: OriginEpoch, sequences: SequenceRanges)] = []
 
@@ -63,7 +65,10 @@ struct PayloadCache {
             sequences.insert(id.sequence)
             held.insert((key, sequences), at: position)
         }
-        while entries.count > maximumCount || bytes > maximumBytes { evictOldest() }
+        while entries.count > maximumCount || bytes > maximumBytes {
+            evictOldest()
+            evictionsForSpace += 1
+        }
     }
 
     mutating func expire(at now: Timestamp) {
@@ -147,6 +152,8 @@ struct SeenSet {
     private var ids: Set<MessageID> = []
     private var order = FIFOQueue<(MessageID, Timestamp)>()
     private(set) var bytes = 0
+    /// Ids forgotten for count or bytes before their retention ran out.
+    private(set) var evictionsForSpace = 0
 
     init(maximumCount: Int, maximumBytes: Int, retention: Duration) {
         self.maximumCount = maximumCount
@@ -165,7 +172,10 @@ struct SeenSet {
         guard ids.insert(id).inserted else { return }
         order.append((id, now))
         bytes += Self.footprint(of: id)
-        while ids.count > maximumCount || bytes > maximumBytes, let (oldest, _) = order.removeFirst() { forget(oldest) }
+        while ids.count > maximumCount || bytes > maximumBytes, let (oldest, _) = order.removeFirst() {
+            forget(oldest)
+            evictionsForSpace += 1
+        }
     }
 
     mutating func expire(at now: Timestamp) {

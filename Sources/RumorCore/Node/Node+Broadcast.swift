@@ -33,6 +33,11 @@ extension Node {
 
     mutating func receivedGossip(_ gossip: Gossip, from sender: PeerDescriptor) {
         counters.payloadsReceived += 1
+        guard gossip.payload.count <= configuration.broadcast.maximumPayloadSize else {
+            // Larger than any node here may publish: not ours to deliver or pass on.
+            counters.oversizedPayloadsDropped += 1
+            return
+        }
         // Only the answer from the peer asked is off the tree; a tree copy arriving first is a tree copy.
         let wasPulled = plumtree.pulled[gossip.id]?.peer == sender.id
         if wasPulled { plumtree.pulled[gossip.id] = nil }
@@ -132,7 +137,9 @@ extension Node {
         counters.iHavesReceived += iHave.announcements.count
         let announcerIsLazy = plumtree.lazy.contains(peer.id)
         let announcementsQueuedForPeer = plumtree.lazyQueue[peer.id].map { !$0.isEmpty } ?? false
-        for announcement in iHave.announcements {
+        let limit = configuration.broadcast.maximumAnnouncementsPerIHave
+        if iHave.announcements.count > limit { counters.announcementsIgnored += iHave.announcements.count - limit }
+        for announcement in iHave.announcements.prefix(limit) {
             let id = announcement.id
             // One lookup for the common case: a payload still cached has been seen.
             let cached = plumtree.cache[id]
@@ -140,6 +147,10 @@ extension Node {
                 // The peer holds it: an IHAVE of ours still waiting for the batch would tell it nothing.
                 if announcementsQueuedForPeer, plumtree.withdrawAnnouncement(of: id, to: peer.id) { counters.iHavesWithdrawn += 1 }
                 if announcerIsLazy, let cached { optimize(id, cached: cached, announcedRound: announcement.round, by: peer.id) }
+                continue
+            }
+            if plumtree.missing[id] == nil, plumtree.missing.count >= configuration.broadcast.maximumMissing {
+                counters.announcementsIgnored += 1
                 continue
             }
             plumtree.missing[id, default: []].append((peer.id, announcement.round))

@@ -54,6 +54,7 @@ extension Node {
     mutating func receivedShuffle(_ shuffle: Shuffle, from sender: PeerDescriptor) {
         counters.shufflesReceived += 1
         guard shuffle.origin.id != identity.id else { return }
+        let shuffle = Shuffle(origin: shuffle.origin, ttl: shuffle.ttl, entries: acceptedShuffleEntries(shuffle.entries))
         if shuffle.ttl > 0, active.count > 1,
            let next = active.randomPeer(excluding: [sender.id, shuffle.origin.id], using: &random) {
             send(.shuffle(Shuffle(origin: shuffle.origin, ttl: shuffle.ttl - 1, entries: shuffle.entries)), to: next.id)
@@ -68,9 +69,18 @@ extension Node {
     }
 
     mutating func receivedShuffleReply(_ reply: ShuffleReply, from peer: PeerDescriptor) {
-        merge(reply.entries, preferredEvictions: lastShuffleSent)
+        merge(acceptedShuffleEntries(reply.entries), preferredEvictions: lastShuffleSent)
         lastShuffleSent = []
         closeIfTemporary(peer.id)
+    }
+
+    /// A shuffle carries at most the sender, its active sample and its passive sample; more would let one peer
+    /// replace most of our passive view at once.
+    private mutating func acceptedShuffleEntries(_ entries: [ShuffleEntry]) -> [ShuffleEntry] {
+        let limit = membership.shuffleActiveCount + membership.shufflePassiveCount + 1
+        guard entries.count > limit else { return entries }
+        counters.shuffleEntriesIgnored += entries.count - limit
+        return Array(entries.prefix(limit))
     }
 
     /// Takes shuffle entries into the passive view: never this node or an active peer.

@@ -398,6 +398,9 @@ public struct Node {
         let pending = links.values.filter { $0.peer == nil }.count
         let broadcast = NodeStatus.Broadcast(eager: plumtree.eager, lazy: plumtree.lazy, cachedPayloads: plumtree.cache.count,
                                              cachedBytes: plumtree.cache.bytes, seenIDs: plumtree.seen.count)
+        var counters = counters
+        counters.cacheEvictionsForSpace = plumtree.cache.evictionsForSpace
+        counters.seenEvictionsForSpace = plumtree.seen.evictionsForSpace
         return NodeStatus(identity: identity, epoch: configuration.epoch, active: activePeers, passive: passivePeers,
                           pendingLinks: pending, broadcast: broadcast, counters: counters)
     }

@@ -50,6 +50,18 @@ public struct NodeStatus: Sendable, Equatable {
         public var iHavesWithdrawn = 0
         public var payloadBytesOut = 0
         public var pulled = 0
+
+        // Limits reached: what each cost the offender (its message, or part of it).
+        /// GOSSIP payloads over the payload limit, dropped (never delivered or passed on).
+        public var oversizedPayloadsDropped = 0
+        /// IHAVE announcements beyond the per-frame limit, or beyond the limit on missing payloads, ignored.
+        public var announcementsIgnored = 0
+        /// SHUFFLE and SHUFFLEREPLY entries beyond the shuffle's size, ignored.
+        public var shuffleEntriesIgnored = 0
+        /// Payloads evicted from the cache for count or bytes before their retention ran out.
+        public var cacheEvictionsForSpace = 0
+        /// Seen ids forgotten for count or bytes before their retention ran out.
+        public var seenEvictionsForSpace = 0
     }
 
     public struct Broadcast: Sendable, Equatable {
