@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "RumorCore", targets: ["RumorCore"]),
         .library(name: "RumorUV", targets: ["RumorUV"]),
         .library(name: "RumorSim", targets: ["RumorSim"]),
+        .library(name: "RumorSecurity", targets: ["RumorSecurity"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -69,7 +70,7 @@ let package = Package(
         // Launches a topology as real `rumor node` processes on loopback, runs its schedule, writes reports.
         .target(
             name: "RumorMesh",
-            dependencies: ["RumorCore", "RumorUV", "RumorTopology"]
+            dependencies: ["RumorCore", "RumorUV", "RumorTopology", "RumorSecurity"]
         ),
         .executableTarget(
             name: "rumor",

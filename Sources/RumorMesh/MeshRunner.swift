@@ -17,6 +17,8 @@ public struct MeshOptions: Sendable {
     public var startTimeout: Duration = .seconds(30)
     /// The nodes' `--log-level` (their logs go to `logs/NODE.log`).
     public var nodeLogLevel = "info"
+    /// Added to every node's command line (for example `--cluster-key FILE`).
+    public var extraNodeArguments: [String] = []
 
     public init(executable: String, workDirectory: String, display: MeshDisplay) {
         self.executable = executable
@@ -143,7 +145,7 @@ public final class MeshRunner: Sendable {
             arguments += ["--link-latency-ms", "\(Double(links.latency.nanosecondsRounded) / 1e6)",
                           "--link-jitter-ms", "\(Double(links.jitter.nanosecondsRounded) / 1e6)", "--link-loss", "\(links.loss)"]
         }
-        return arguments
+        return arguments + options.extraNodeArguments
     }
 
     private func spawn(_ node: MeshNode, state: MeshState) async throws {

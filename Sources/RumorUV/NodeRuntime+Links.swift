@@ -137,6 +137,9 @@ extension NodeRuntime: TCPConnectionDelegate {
     func connectionSecured(_ connection: TCPConnection) {
         guard let (_, direction) = securing.removeValue(forKey: connection.id) else { return }
         metrics.securedLinks.increment()
+        // Which key each link proved: during a rotation, the peers still on the old key show here.
+        logger.debug("link sealed", metadata: ["link": "\(connection.id)", "remote": "\(connection.remoteDescription)",
+                                               "key": "\(connection.sealedKeyID.map { "\($0)" } ?? "?")"])
         announce(connection, direction)
         flushQueued()
     }
@@ -144,7 +147,8 @@ extension NodeRuntime: TCPConnectionDelegate {
     func connection(_ connection: TCPConnection, securityFailed failure: LinkSecurityFailure) {
         metrics.securityFailures(failure.metricReason).increment()
         if case .handshakeTimedOut = failure { metrics.limitReached("handshake_time") }
-        logger.warning("link refused: cluster key not proved", metadata: [
+        let summary = if case .sealedFrame = failure { "sealed frame refused, closing the link" } else { "link refused: cluster key not proved" }
+        logger.warning("\(summary)", metadata: [
             "link": "\(connection.id)", "remote": "\(connection.remoteDescription)", "reason": "\(failure)",
         ])
     }

@@ -130,7 +130,9 @@ final class TCPConnection: LoopHandle {
     private func didRead(_ count: Int) {
         guard !isClosing else { return }
         if count < 0 {
-            abort(reason: count == Int(UV_EOF.rawValue) ? "closed by peer" : "read failed: \(describeUVError(Int32(count)))")
+            let reason = count == Int(UV_EOF.rawValue) ? "closed by peer" : "read failed: \(describeUVError(Int32(count)))"
+            // Only the peer's side counts as a failed handshake; our own shutdown does not.
+            if security.isHandshaking { failSecurity(.closedDuringHandshake(reason)) } else { abort(reason: reason) }
             return
         }
         guard count > 0 else { return }
@@ -255,6 +257,11 @@ final class TCPConnection: LoopHandle {
         return !isClosing
     }
 
+    /// The cluster key this link proved, once sealed (for logs during a rotation).
+    var sealedKeyID: ClusterKey.ID? {
+        if case .sealed(let channel) = security { channel.keyID } else { nil }
+    }
+
     private func failSecurity(_ failure: LinkSecurityFailure) {
         guard !isClosing else { return }
         security = .failed
@@ -297,7 +304,8 @@ final class TCPConnection: LoopHandle {
             delegate?.connection(self, couldNotSend: message.type, size: bodySize)
             return false
         }
-        guard queuedBytes + size <= limits.maximumQueuedBytes else {
+        let sealedOverhead = if case .sealed = security { SealedChannel.overhead } else { 0 }
+        guard queuedBytes + size + sealedOverhead <= limits.maximumQueuedBytes else {
             overflowed = true
             abort(reason: "write queue over its limit of \(limits.maximumQueuedBytes) bytes: peer too slow")
             return false
@@ -414,10 +422,7 @@ final class TCPConnection: LoopHandle {
         lingerTimer = nil
         handshakeTimer?.close()
         handshakeTimer = nil
-        if security.isHandshaking {
-            security = .failed
-            delegate?.connection(self, securityFailed: .closedDuringHandshake(closeReason ?? "closed"))
-        }
+
         uv_read_stop(stream)
         delegate?.connection(self, closed: closeReason ?? "closed", overflowed: overflowed)
     }

@@ -23,12 +23,18 @@ struct KeygenCommand: ParsableCommand {
             print(key.text)
             return
         }
-        guard !FileManager.default.fileExists(atPath: output) else {
-            throw ValidationError("\(output) exists already; a keyring is never overwritten (add a key to it by hand to rotate)")
+        // Created exclusively with its final mode: never over an existing keyring, never readable by others.
+        let descriptor = open(output, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else {
+            if errno == EEXIST {
+                throw ValidationError("\(output) exists already; a keyring is never overwritten (add a key to it by hand to rotate)")
+            }
+            throw CommandFailure("rumor keygen: cannot create \(output): \(String(cString: strerror(errno)))")
         }
-        let created = FileManager.default.createFile(atPath: output, contents: Data("\(key.text)\n".utf8),
-                                                     attributes: [.posixPermissions: 0o600])
-        guard created else { throw CommandFailure("rumor keygen: cannot create \(output)") }
+        let line = Array("\(key.text)\n".utf8)
+        let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
+        guard written == line.count else { throw CommandFailure("rumor keygen: cannot write \(output)") }
         print("wrote \(key) to \(output)")
     }
 }

@@ -60,9 +60,6 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Inbound links (handshaking or established) beyond which new connections are closed at once.")
     var maxInboundLinks = ConnectionLimits().maximumInboundLinks
 
-    @Option(help: "Milliseconds a peer has to complete the cluster-key handshake.")
-    var handshakeTimeoutMs = Int(ConnectionLimits().securityHandshakeTimeout.components.seconds * 1000)
-
     @OptionGroup(title: "Membership") var membership: MembershipOptions
 
     @Option(help: ArgumentHelp("Test meshes: milliseconds added to every frame received.", visibility: .hidden))
@@ -93,7 +90,7 @@ struct NodeCommand: AsyncParsableCommand {
         }
         guard connectTimeoutMs > 0 else { throw ValidationError("--connect-timeout-ms must be positive") }
         guard maxInboundLinks > 0 else { throw ValidationError("--max-inbound-links must be positive") }
-        guard handshakeTimeoutMs > 0 else { throw ValidationError("--handshake-timeout-ms must be positive") }
+
         guard linkLatencyMs >= 0, linkJitterMs >= 0, linkLatencyMs <= 600_000, linkJitterMs <= 600_000 else {
             throw ValidationError("--link-latency-ms and --link-jitter-ms must be from 0 to 600000")
         }
@@ -128,7 +125,8 @@ struct NodeCommand: AsyncParsableCommand {
         runtimeConfiguration.limits.maximumQueuedBytes = maxQueueBytes
         runtimeConfiguration.limits.connectTimeout = .milliseconds(connectTimeoutMs)
         runtimeConfiguration.limits.maximumInboundLinks = maxInboundLinks
-        runtimeConfiguration.limits.securityHandshakeTimeout = .milliseconds(handshakeTimeoutMs)
+        // One handshake limit for a link: the cluster-key handshake gets the same time as the protocol's.
+        runtimeConfiguration.limits.securityHandshakeTimeout = runtimeConfiguration.node.handshakeTimeout
         if let clusterKey {
             runtimeConfiguration.keyring = try KeyringFile.load(clusterKey)
         }

@@ -48,7 +48,8 @@ struct LimitTests {
             ShuffleEntry(peer: PeerDescriptor(id: NodeID("e\($0)")!, address: .init(host: "127.1.0.\($0 % 250 + 1)", port: 7000)), age: 0)
         }
         _ = node.handle(.received(link, .shuffle(Shuffle(origin: peer, ttl: 0, entries: entries))), at: .zero)
-        let limit = MembershipConfiguration().shuffleActiveCount + MembershipConfiguration().shufflePassiveCount + 1
+        let limit = node.shuffleEntryLimit
+        #expect(limit == 10, "five active peers, four passive entries and the sender")
         #expect(node.status(at: .zero).counters.shuffleEntriesIgnored == 200 - limit)
         #expect(node.status(at: .zero).passive.count <= limit)
     }

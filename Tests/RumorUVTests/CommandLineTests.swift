@@ -114,6 +114,28 @@ struct CommandLineTests {
         #expect(result.output.contains("\(seedFile.path):2:") && result.output.contains("HOST:PORT"), "\(result.output)")
     }
 
+    @Test("`rumor keygen -o` writes a keyring only its owner can read, never over an existing file; a bad keyring stops the node with its line")
+    func keygenAndKeyringErrors() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rumor-keys-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let keyring = directory.appendingPathComponent("cluster.keys").path
+        #expect(try RumorBinary.run(["keygen", "-o", keyring]).status == 0)
+        let attributes = try FileManager.default.attributesOfItem(atPath: keyring)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let text = try String(contentsOfFile: keyring, encoding: .utf8)
+        #expect(text.count == 65 && text.allSatisfy { $0.isHexDigit || $0 == "\n" })
+        let again = try RumorBinary.run(["keygen", "-o", keyring])
+        #expect(again.status != 0 && again.output.contains("exists already"), "\(again.output)")
+        #expect(try String(contentsOfFile: keyring, encoding: .utf8) == text)
+
+        let bad = directory.appendingPathComponent("bad.keys").path
+        try "\(text)# rotated in next week\nnot-a-key\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let refused = try RumorBinary.run(["node", "--listen", "127.0.0.1:\(freePort())", "--cluster-key", bad])
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("line 3") && !refused.output.contains("Fatal error"), "\(refused.output)")
+    }
+
     @Test("bad flags and unreachable admin addresses get a clear error, not a crash",
           arguments: [
             (["node", "--listen", "nowhere"], "--listen"),
@@ -121,6 +143,8 @@ struct CommandLineTests {
             (["node", "--listen", "127.0.0.1:7000", "--max-frame-size", "10"], "--max-frame-size"),
             (["status", "127.0.0.1:1"], "cannot reach 127.0.0.1:1"),
             (["node", "--listen", "127.0.0.1:7000", "--admin", "0.0.0.0:8000"], "--admin-any-address"),
+            (["node", "--listen", "127.0.0.1:7000", "--cluster-key", "/nonexistent/cluster.keys"], "cannot read keyring file"),
+            (["node", "--listen", "127.0.0.1:7000", "--max-inbound-links", "0"], "--max-inbound-links"),
           ])
     func clearErrors(arguments: [String], mentions: String) throws {
         let result = try RumorBinary.run(arguments)

@@ -31,6 +31,10 @@ public struct BroadcastConfiguration: Sendable, Equatable {
     public var maximumAnnouncementsPerIHave = 4096
     /// Payloads announced but not yet received, tracked at most (each holds a GRAFT timer).
     public var maximumMissing = 10_000
+    /// Announcers remembered per missing payload (GRAFT asks them in turn).
+    public var maximumAnnouncersPerMissing = 8
+    /// Payloads asked for by anti-entropy and not yet received, tracked at most.
+    public var maximumPulled = 10_000
 
     public init() {}
 }

@@ -50,7 +50,8 @@ extension Node {
                 while scanBudget > 0 {
                     scanBudget -= 1
                     let id = MessageID(origin: entry.origin, epoch: entry.epoch, sequence: sequence)
-                    if !plumtree.seen.contains(id), plumtree.pulled[id] == nil, pulledCount < Self.maximumPulledPerExchange {
+                    if !plumtree.seen.contains(id), plumtree.pulled[id] == nil, pulledCount < Self.maximumPulledPerExchange,
+                       plumtree.pulled.count < configuration.broadcast.maximumPulled {
                         sequences.append(sequence)
                         plumtree.pulled[id] = (peer.id, now)
                         pulledCount += 1

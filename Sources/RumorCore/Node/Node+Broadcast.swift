@@ -153,6 +153,10 @@ extension Node {
                 counters.announcementsIgnored += 1
                 continue
             }
+            if plumtree.missing[id]?.count ?? 0 >= configuration.broadcast.maximumAnnouncersPerMissing {
+                counters.announcementsIgnored += 1
+                continue
+            }
             plumtree.missing[id, default: []].append((peer.id, announcement.round))
             if plumtree.graftArmed.insert(id).inserted {
                 effects.append(.armTimer(.graft(id), after: configuration.broadcast.graftTimeout))

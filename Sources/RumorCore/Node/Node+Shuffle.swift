@@ -74,10 +74,13 @@ extension Node {
         closeIfTemporary(peer.id)
     }
 
-    /// A shuffle carries at most the sender, its active sample and its passive sample; more would let one peer
-    /// replace most of our passive view at once.
+    /// The most entries a shuffle carries: the sender, its active sample (a healing probe sends its whole active
+    /// view) and its passive sample.
+    var shuffleEntryLimit: Int { max(membership.shuffleActiveCount, membership.activeViewSize) + membership.shufflePassiveCount + 1 }
+
+    /// More entries than a shuffle carries would let one peer replace most of our passive view at once.
     private mutating func acceptedShuffleEntries(_ entries: [ShuffleEntry]) -> [ShuffleEntry] {
-        let limit = membership.shuffleActiveCount + membership.shufflePassiveCount + 1
+        let limit = shuffleEntryLimit
         guard entries.count > limit else { return entries }
         counters.shuffleEntriesIgnored += entries.count - limit
         return Array(entries.prefix(limit))
