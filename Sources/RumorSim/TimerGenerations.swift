@@ -1,52 +1,41 @@
 import RumorCore
 
 /// Which arming of each node's timers is current: a timer that fires with an older generation was moved or
-/// cancelled since, and is ignored. The five periodic timers sit in a flat array (they are most of all
-/// timer events, and hashing them showed in profiles); timers named after a link or a message go in a
-/// dictionary per node.
+/// cancelled since, and is ignored. A node has one timer of each kind, so the generations sit in a flat array
+/// (hashing timers showed in profiles).
 struct TimerGenerations {
-    private static let periodicKinds = 5
-    /// Generation per node and periodic timer; 0 when not armed (generations start at 1).
-    private var periodic: [Int] = []
-    private var keyed: [[NodeTimer: Int]] = []
+    private static let kinds = NodeTimer.allCases.count
+    /// Generation per node and timer kind; 0 when not armed (generations start at 1).
+    private var generations: [Int] = []
 
-    private static func periodicSlot(_ timer: NodeTimer) -> Int? {
+    private static func slot(_ timer: NodeTimer) -> Int {
         switch timer {
         case .linkMaintenance: 0
         case .seedRetry: 1
         case .shuffle: 2
-        case .iHaveBatch: 3
-        case .antiEntropy: 4
-        case .handshakeDeadline, .graft: nil
+        case .graftDue: 3
+        case .iHaveBatch: 4
+        case .antiEntropy: 5
         }
     }
 
     mutating func addNode() {
-        periodic.append(contentsOf: repeatElement(0, count: Self.periodicKinds))
-        keyed.append([:])
+        generations.append(contentsOf: repeatElement(0, count: Self.kinds))
     }
 
     /// Forgets every timer of `node` (it crashed, stopped or restarted).
     mutating func reset(_ node: Int) {
-        for slot in 0..<Self.periodicKinds { periodic[node * Self.periodicKinds + slot] = 0 }
-        keyed[node] = [:]
+        for slot in 0..<Self.kinds { generations[node * Self.kinds + slot] = 0 }
     }
 
     subscript(node: Int, timer: NodeTimer) -> Int? {
         get {
-            if let slot = Self.periodicSlot(timer) {
-                let generation = periodic[node * Self.periodicKinds + slot]
-                return generation == 0 ? nil : generation
-            }
-            return keyed[node][timer]
+            let generation = generations[node * Self.kinds + Self.slot(timer)]
+            return generation == 0 ? nil : generation
         }
         set {
-            if let slot = Self.periodicSlot(timer) {
-                precondition(newValue != 0, "timer generations start at 1")
-                periodic[node * Self.periodicKinds + slot] = newValue ?? 0
-            } else {
-                keyed[node][timer] = newValue
-            }
+            precondition(newValue != 0, "timer generations start at 1")
+            generations[node * Self.kinds + Self.slot(timer)] = newValue ?? 0
         }
     }
 }

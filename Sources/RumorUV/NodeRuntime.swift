@@ -173,7 +173,6 @@ public final class NodeRuntime: @unchecked Sendable {
             loopTimer(for: timer).schedule(after: delay)
         case .cancelTimer(let timer):
             timers[timer]?.cancel()
-            if timer.isSingleUse { timers.removeValue(forKey: timer)?.close() }
         case .deliver(let delivery):
             deliveries.record(delivery)
         }
@@ -226,9 +225,7 @@ public final class NodeRuntime: @unchecked Sendable {
     private func loopTimer(for timer: NodeTimer) -> LoopTimer {
         if let existing = timers[timer] { return existing }
         let loopTimer = LoopTimer(eventLoop: eventLoop) { [weak self] in
-            guard let self else { return }
-            if timer.isSingleUse { timers.removeValue(forKey: timer)?.close() }
-            feed(.timerFired(timer))
+            self?.feed(.timerFired(timer))
         }
         timers[timer] = loopTimer
         return loopTimer

@@ -95,3 +95,33 @@ struct DigestSubtractionTests {
         #expect(sequences.subtracted(from: [0...UInt64.max]) == [0...4, 6...(UInt64.max - 1)])
     }
 }
+
+@Suite("GRAFT schedule: one timer for every missing payload")
+struct GraftScheduleTests {
+    let id = { (sequence: UInt64) in MessageID(origin: NodeID("o")!, epoch: 1, sequence: sequence) }
+    let at = { (milliseconds: Int64) in Timestamp.zero + .milliseconds(milliseconds) }
+
+    @Test("Deadlines of both lengths come out in time order; cancelled and moved ones are skipped; the timer is armed only when a deadline is the earliest")
+    func dueInOrder() {
+        var schedule = GraftSchedule()
+        let armsForTheFirst = schedule.schedule(id(1), at: at(80), firstTimeout: true)
+        let armsForALaterOne = schedule.schedule(id(2), at: at(90), firstTimeout: true)
+        let armsForAnEarlierShortWait = schedule.schedule(id(3), at: at(50), firstTimeout: false)
+        let armsForTheLast = schedule.schedule(id(4), at: at(100), firstTimeout: true)
+        #expect(armsForTheFirst && !armsForALaterOne && armsForAnEarlierShortWait && !armsForTheLast)
+        schedule.cancel(id(2))
+        let dueAt85 = schedule.takeDue(at: at(85))
+        #expect(dueAt85 == [id(3), id(1)])
+        let nextAfter85 = schedule.armForEarliest()
+        #expect(nextAfter85 == at(100))
+        // Moved later: the old entry is stale, the new one counts.
+        let armsForTheMove = schedule.schedule(id(4), at: at(140), firstTimeout: false)
+        #expect(!armsForTheMove)
+        let dueAt100 = schedule.takeDue(at: at(100))
+        let nextAfter100 = schedule.armForEarliest()
+        #expect(dueAt100.isEmpty && nextAfter100 == at(140))
+        let dueAt140 = schedule.takeDue(at: at(140))
+        let nextAfter140 = schedule.armForEarliest()
+        #expect(dueAt140 == [id(4)] && nextAfter140 == nil && schedule.count == 0)
+    }
+}

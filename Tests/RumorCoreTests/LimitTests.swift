@@ -36,9 +36,14 @@ struct LimitTests {
         }
         let madeUp = (0..<5000).map { Announcement(id: MessageID(origin: NodeID("ghost")!, epoch: 1, sequence: UInt64($0)), round: 1) }
         let effects = node.handle(.received(link, .iHave(IHave(announcements: madeUp))), at: .zero)
-        let graftTimers = effects.filter { if case .armTimer(.graft, _) = $0 { true } else { false } }
-        #expect(graftTimers.count == 300)
+        #expect(node.plumtree.missing.count == 300 && node.plumtree.grafts.count == 300)
+        // One timer for all of them.
+        #expect(effects.filter { if case .armTimer(.graftDue, _) = $0 { true } else { false } }.count == 1)
         #expect(node.status(at: .zero).counters.announcementsIgnored == 4000 + 700)
+        // When the wait is over, each is asked of its announcer, and the schedule empties.
+        let due = node.handle(.timerFired(.graftDue), at: Timestamp.zero + BroadcastConfiguration().graftTimeout)
+        #expect(due.filter { if case .send(link, .graft) = $0 { true } else { false } }.count == 300)
+        #expect(node.plumtree.grafts.count == 0)
     }
 
     @Test("A SHUFFLE carrying more entries than a shuffle holds has only a shuffle's worth taken into the passive view")

@@ -52,13 +52,15 @@ struct NodeLinkTests {
         #expect(effects.contains { if case .close(LinkID(3), _) = $0 { true } else { false } })
     }
 
-    @Test("a link that never completes its handshake is closed at the deadline")
+    @Test("a link that never completes its handshake is closed by the first maintenance tick past the deadline")
     func handshakeDeadline() {
         var node = Node(configuration: configuration(1, seeds: []), randomSeed: 1)
         let opened = node.handle(.linkOpened(LinkID(4), .inbound(remote: "x")), at: .zero)
-        #expect(opened.contains(.armTimer(.handshakeDeadline(LinkID(4)), after: .seconds(5))))
-        let fired = node.handle(.timerFired(.handshakeDeadline(LinkID(4))), at: Timestamp.zero + .seconds(5))
-        #expect(fired.contains { if case .close(LinkID(4), _) = $0 { true } else { false } })
+        #expect(opened.contains(.armTimer(.linkMaintenance, after: node.maintenancePeriod)))
+        let early = node.handle(.timerFired(.linkMaintenance), at: Timestamp.zero + .seconds(5))
+        #expect(!early.contains { if case .close(LinkID(4), _) = $0 { true } else { false } })
+        let late = node.handle(.timerFired(.linkMaintenance), at: Timestamp.zero + .milliseconds(5500))
+        #expect(late.contains { if case .close(LinkID(4), _) = $0 { true } else { false } })
         #expect(node.status(at: .zero).pendingLinks == 0)
     }
 

@@ -7,7 +7,8 @@ struct PlumtreeState {
     var seen: SeenSet
     /// Announcers of each missing payload, in the order their IHAVEs arrived.
     var missing: [MessageID: [(peer: NodeID, round: UInt32)]] = [:]
-    var graftArmed: Set<MessageID> = []
+    /// When each missing payload is next asked for.
+    var grafts = GraftSchedule()
     /// Duplicates in a row from each eager peer since its last first copy.
     var duplicateStreak: [NodeID: Int] = [:]
     var lazyQueue: [NodeID: [Announcement]] = [:]

@@ -82,7 +82,7 @@ extension Node {
         plumtree.seen.insert(gossip.id, at: now)
         plumtree.cache.insert(gossip.id, PayloadCache.Entry(payload: gossip.payload, round: gossip.round, sender: sender, storedAt: now))
         plumtree.missing[gossip.id] = nil
-        if plumtree.graftArmed.remove(gossip.id) != nil { effects.append(.cancelTimer(.graft(gossip.id))) }
+        plumtree.grafts.cancel(gossip.id)
         counters.delivered += 1
         effects.append(.deliver(Delivery(id: gossip.id, round: gossip.round, payload: gossip.payload)))
         let next = Gossip(id: gossip.id, round: gossip.round &+ 1, payload: gossip.payload)
@@ -158,9 +158,7 @@ extension Node {
                 continue
             }
             plumtree.missing[id, default: []].append((peer.id, announcement.round))
-            if plumtree.graftArmed.insert(id).inserted {
-                effects.append(.armTimer(.graft(id), after: configuration.broadcast.graftTimeout))
-            }
+            if !plumtree.grafts.isScheduled(id) { scheduleGraft(id, after: configuration.broadcast.graftTimeout) }
         }
     }
 
@@ -177,9 +175,22 @@ extension Node {
         send(.prune, to: via)
     }
 
+    /// Asks for `id` at `now + delay`, moving the GRAFT timer earlier if this is now the first due.
+    private mutating func scheduleGraft(_ id: MessageID, after delay: Duration) {
+        if plumtree.grafts.schedule(id, at: now + delay, firstTimeout: delay == configuration.broadcast.graftTimeout) {
+            effects.append(.armTimer(.graftDue, after: delay))
+        }
+    }
+
+    /// The GRAFT timer fired: every payload whose time has come is asked for, then the timer is armed for the
+    /// next one.
+    mutating func graftsDue() {
+        for id in plumtree.grafts.takeDue(at: now) { graftTimerFired(for: id) }
+        if let next = plumtree.grafts.armForEarliest() { effects.append(.armTimer(.graftDue, after: max(.zero, next.since(now)))) }
+    }
+
     /// The payload did not come: ask the first announcer still linked, and give the next one less time.
-    mutating func graftTimerFired(for id: MessageID) {
-        plumtree.graftArmed.remove(id)
+    private mutating func graftTimerFired(for id: MessageID) {
         guard !plumtree.seen.contains(id), var announcers = plumtree.missing[id] else {
             plumtree.missing[id] = nil
             return
@@ -192,15 +203,12 @@ extension Node {
             send(.graft(Graft(id: id, round: round)), to: peer)
             break
         }
-        plumtree.missing[id] = announcers
-        if plumtree.graftArmed.insert(id).inserted {
-            effects.append(.armTimer(.graft(id), after: configuration.broadcast.secondGraftTimeout))
-        }
         if announcers.isEmpty {
             // Nobody else to ask now: a later IHAVE or anti-entropy will bring it.
-            plumtree.graftArmed.remove(id)
-            effects.append(.cancelTimer(.graft(id)))
             plumtree.missing[id] = nil
+        } else {
+            plumtree.missing[id] = announcers
+            scheduleGraft(id, after: configuration.broadcast.secondGraftTimeout)
         }
     }
 

@@ -42,6 +42,7 @@ public struct Node {
 
         var direction: LinkDirection
         var phase: Phase
+        var openedAt: Timestamp
         var establishedAt: Timestamp = .zero
         var lastHeard: Timestamp
         var lastSent: Timestamp
@@ -117,10 +118,11 @@ public struct Node {
             effects.append(.close(link, reason: "node is shutting down"))
             return
         }
-        links[link] = LinkState(direction: direction, phase: .awaitingHandshake, lastHeard: now, lastSent: now)
+        links[link] = LinkState(direction: direction, phase: .awaitingHandshake, openedAt: now, lastHeard: now, lastSent: now)
         // Both sides speak first: the handshake costs one trip, not two.
         send(.handshake(Handshake(sender: identity, epoch: configuration.epoch)), on: link)
-        effects.append(.armTimer(.handshakeDeadline(link), after: configuration.handshakeTimeout))
+        // The maintenance tick enforces the handshake deadline: no timer per link.
+        armMaintenance()
     }
 
     private mutating func linkClosed(_ link: LinkID, reason: String) {
@@ -140,7 +142,6 @@ public struct Node {
         guard let state = links.removeValue(forKey: link) else { return }
         switch state.phase {
         case .awaitingHandshake:
-            effects.append(.cancelTimer(.handshakeDeadline(link)))
             if case .outbound(let address) = state.direction { dialFailed(address) }
         case .established(let peer, _):
             guard linkByPeer[peer.id] == link else { return }
@@ -291,7 +292,6 @@ public struct Node {
         links[link] = established
         linkByPeer[peer.id] = link
         counters.handshakesCompleted += 1
-        effects.append(.cancelTimer(.handshakeDeadline(link)))
         logger.debug("peer link up", metadata: ["peer": "\(peer)", "epoch": "\(epoch)"])
         armMaintenance()
     }
@@ -318,10 +318,6 @@ public struct Node {
 
     private mutating func timerFired(_ timer: NodeTimer) {
         switch timer {
-        case .handshakeDeadline(let link):
-            guard let state = links[link], case .awaitingHandshake = state.phase else { return }
-            logger.warning("handshake timed out", metadata: ["link": "\(link)"])
-            closeLink(link, reason: "no handshake within \(configuration.handshakeTimeout)", failed: true)
         case .linkMaintenance:
             maintainLinks()
         case .seedRetry:
@@ -330,8 +326,8 @@ public struct Node {
         case .shuffle:
             shuffleRound()
             effects.append(.armTimer(.shuffle, after: jittered(membership.shuffleInterval)))
-        case .graft(let id):
-            graftTimerFired(for: id)
+        case .graftDue:
+            graftsDue()
         case .iHaveBatch:
             sendIHaveBatches()
         case .antiEntropy:
@@ -343,7 +339,14 @@ public struct Node {
     private mutating func maintainLinks() {
         maintenanceArmed = false
         for link in links.keys.sorted() {
-            guard let state = links[link], let peer = state.peer else { continue }
+            guard let state = links[link] else { continue }
+            guard let peer = state.peer else {
+                if now.since(state.openedAt) > configuration.handshakeTimeout {
+                    logger.warning("handshake timed out", metadata: ["link": "\(link)"])
+                    closeLink(link, reason: "no handshake within \(configuration.handshakeTimeout)", failed: true)
+                }
+                continue
+            }
             if now.since(state.lastHeard) > configuration.silenceTimeout {
                 counters.silentLinksClosed += 1
                 logger.warning("peer silent, closing link", metadata: ["peer": "\(peer)"])

@@ -47,29 +47,21 @@ public enum NodeEffect: Hashable, Sendable {
     case deliver(Delivery)
 }
 
-/// The node's timers. Each is armed at most once at a time.
-public enum NodeTimer: Hashable, Sendable {
-    /// A link that has not completed its handshake by then is closed.
-    case handshakeDeadline(LinkID)
+/// The node's timers: a few kinds, each armed at most once at a time, so a driver keeps one handle per kind.
+/// (Handshake deadlines are checked on the maintenance tick, and every missing payload's GRAFT shares one timer.)
+public enum NodeTimer: Hashable, Sendable, CaseIterable {
     /// Keepalives and silence checks on established links.
     case linkMaintenance
     /// The next attempt to reach the seeds.
     case seedRetry
     /// The next shuffle round: ageing, a SHUFFLE walk, a passive-entry probe, a healing probe.
     case shuffle
-    /// A payload announced by IHAVE has not arrived: ask an announcer for it.
-    case graft(MessageID)
+    /// The earliest GRAFT deadline has come: payloads announced by IHAVE that have not arrived are asked
+    /// for. One timer for all of them (armed for the earliest), not one per missing payload.
+    case graftDue
     /// Send the IHAVEs gathered since the last batch.
     case iHaveBatch
     /// Send a digest of held message ids to a random active peer.
     case antiEntropy
 
-    /// Timers named after one link or one message are armed once and never again: a driver can drop them
-    /// once they fire or are cancelled rather than keep one per link or id for ever.
-    public var isSingleUse: Bool {
-        switch self {
-        case .handshakeDeadline, .graft: true
-        case .linkMaintenance, .seedRetry, .shuffle, .iHaveBatch, .antiEntropy: false
-        }
-    }
 }

@@ -1,0 +1,57 @@
+/// When each missing payload is next asked for with GRAFT, behind one node timer armed for the earliest.
+/// Deadlines come in two lengths (the first wait and the shorter wait for the next announcer), each added in
+/// time order, so two first-in-first-out queues hold them sorted without a heap. A cancelled or moved
+/// deadline leaves a stale queue entry behind, skipped when it comes up.
+struct GraftSchedule {
+    private var due: [MessageID: Timestamp] = [:]
+    private var firstWaits = FIFOQueue<(id: MessageID, at: Timestamp)>()
+    private var laterWaits = FIFOQueue<(id: MessageID, at: Timestamp)>()
+    /// When the node's GRAFT timer is armed to fire; nil when it is not armed.
+    private var armedAt: Timestamp?
+
+    var count: Int { due.count }
+
+    func isScheduled(_ id: MessageID) -> Bool { due[id] != nil }
+
+    /// Schedules `id` at `at`; true when the node's timer must be armed for it (nothing earlier is armed).
+    mutating func schedule(_ id: MessageID, at: Timestamp, firstTimeout: Bool) -> Bool {
+        due[id] = at
+        if firstTimeout { firstWaits.append((id, at)) } else { laterWaits.append((id, at)) }
+        guard armedAt.map({ at < $0 }) ?? true else { return false }
+        armedAt = at
+        return true
+    }
+
+    /// The payload came (or is no longer wanted): no GRAFT for it.
+    mutating func cancel(_ id: MessageID) { due[id] = nil }
+
+    /// The timer fired: every id whose deadline has come, earliest first.
+    mutating func takeDue(at now: Timestamp) -> [MessageID] {
+        armedAt = nil
+        var taken: [MessageID] = []
+        while true {
+            dropStale()
+            let first = firstWaits.first.flatMap { $0.at <= now ? $0 : nil }
+            let later = laterWaits.first.flatMap { $0.at <= now ? $0 : nil }
+            guard first != nil || later != nil else { return taken }
+            let takeFirst = later == nil || (first != nil && first!.at <= later!.at)
+            let next = takeFirst ? firstWaits.removeFirst()! : laterWaits.removeFirst()!
+            due[next.id] = nil
+            taken.append(next.id)
+        }
+    }
+
+    /// The earliest deadline still scheduled, which the timer is now armed for; nil when none is left.
+    mutating func armForEarliest() -> Timestamp? {
+        dropStale()
+        let earliest = [firstWaits.first?.at, laterWaits.first?.at].compactMap { $0 }.min()
+        armedAt = earliest
+        return earliest
+    }
+
+    /// Pops queue heads whose deadline is no longer the id's current one.
+    private mutating func dropStale() {
+        while let head = firstWaits.first, due[head.id] != head.at { _ = firstWaits.removeFirst() }
+        while let head = laterWaits.first, due[head.id] != head.at { _ = laterWaits.removeFirst() }
+    }
+}
