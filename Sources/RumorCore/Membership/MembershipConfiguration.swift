@@ -30,6 +30,11 @@ public struct MembershipConfiguration: Sendable, Equatable {
     /// Active and passive entries a SHUFFLE carries, besides the sender itself.
     public var shuffleActiveCount = 3
     public var shufflePassiveCount = 4
+    /// Low-priority NEIGHBOR requests per shuffle round by a node whose active view is neither empty nor full,
+    /// besides those replacing a peer just lost (which may go through the whole passive view, as in the
+    /// paper). An overlay settles with some nodes a place short whose passive peers are all full; asking every
+    /// one of them again each round cost a TCP connect, two handshakes and a refusal apiece, for nothing.
+    public var neighborAttemptsPerRound = 1
     /// A NEIGHBOR or JOIN with no reply by then counts as refused.
     public var requestTimeout: Duration = .seconds(2)
     /// An established link that is not in the active view (a shuffle reply, a probe) closes after this.

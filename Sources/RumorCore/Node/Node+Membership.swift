@@ -130,6 +130,8 @@ extension Node {
             closeIfTemporary(peer.id)
             return
         }
+        // It made room for a newcomer: one request may fill the place now (see `allowReplacementAttempts`).
+        neighborAttempts = max(neighborAttempts, 1)
         if disconnect.alive {
             passive.insert(peer, age: 0)
         } else {
@@ -151,6 +153,7 @@ extension Node {
         }
         guard removeFromActive(peer.id) else { return }
         logger.info("active peer lost", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
+        allowReplacementAttempts()
         if failed {
             counters.failedLinks += 1
             passive.remove(peer.id)
@@ -208,13 +211,23 @@ extension Node {
         var candidates = passive.entries.map(\.peer).filter { !busy.contains($0.address) && outstanding[$0.id] == nil && !active.contains($0.id) }
         candidates.shuffle(using: &random)
         let priority: NeighborRequest.Priority = active.isEmpty && pendingNeighbors == 0 ? .high : .low
+        if priority == .low { wanted = min(wanted, neighborAttempts) }
         while wanted > 0, let candidate = candidates.popLast() {
             wanted -= 1
+            if priority == .low { neighborAttempts -= 1 }
             dial(candidate.address, .neighbor(priority))
         }
         if active.isEmpty, pendingNeighbors == 0 {
             startJoin()
         }
+    }
+
+    /// An active peer was lost: its replacement may be asked of every passive peer in turn (HyParView's rule).
+    /// A peer that said DISCONNECT does not count: it made room for a newcomer, the overlay lost no link, and
+    /// the place is filled by the few requests of each shuffle round; asking every passive peer after each
+    /// displacement sent half a million refused requests while 10,000 nodes joined.
+    mutating func allowReplacementAttempts() {
+        neighborAttempts = max(neighborAttempts, membership.passiveViewSize)
     }
 
     /// Requests on a link that was replaced by a duplicate were lost with it: send them again.

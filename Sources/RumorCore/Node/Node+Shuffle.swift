@@ -6,6 +6,7 @@ extension Node {
         guard !stopping else { return }
         passive.ageAll()
         recentlyRefused.removeAll()
+        neighborAttempts = max(neighborAttempts, membership.neighborAttemptsPerRound)
         if let target = active.randomPeer(using: &random) {
             let entries = viewSample(includingSelf: true, activeCount: membership.shuffleActiveCount,
                                      passiveCount: membership.shufflePassiveCount, excluding: [target.id])

@@ -30,6 +30,8 @@ public struct Node {
     var joinQueue: [PeerAddress] = []
     var seedRetryDelay: Duration
     var maintenanceArmed = false
+    /// Low-priority NEIGHBOR requests left until the next shuffle round or the next lost peer.
+    var neighborAttempts: Int
 
     // Broadcast.
     var plumtree: PlumtreeState
@@ -59,6 +61,7 @@ public struct Node {
         self.logger = logger
         self.logger[metadataKey: "node"] = "\(configuration.identity.id)"
         self.seedRetryDelay = configuration.seedRetryInitialDelay
+        self.neighborAttempts = configuration.membership.neighborAttemptsPerRound
         self.passive = PassiveView(capacity: configuration.membership.passiveViewSize)
         self.lost = LostPeerMemory(capacity: configuration.membership.lostPeerMemory)
         self.plumtree = PlumtreeState(configuration.broadcast)
