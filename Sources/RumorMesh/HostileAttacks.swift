@@ -126,12 +126,13 @@ struct HostileAttacks {
                     Announcement(id: MessageID(origin: ghost, epoch: 1, sequence: sequence + UInt64(offset)), round: 1)
                 }
                 sequence += 4096
-                let burst: [Message] = [
+                var burst: [Message] = [
                     .iHave(IHave(announcements: announcements)),
                     .gossip(Gossip(id: MessageID(origin: ghost, epoch: 2, sequence: sequence), round: 0, payload: oversized)),
-                    .shuffle(Shuffle(origin: stranger, ttl: 0, entries: manyEntries)),
                     .digest(Digest(entries: [DigestEntry(origin: ghost, epoch: 3, ranges: [0...UInt64.max])])),
                 ]
+                // Now and then an oversized shuffle (its reply ends the exchange, so the node may close the link).
+                if sequence % (4096 * 16) == 0 { burst.append(.shuffle(Shuffle(origin: stranger, ttl: 0, entries: manyEntries))) }
                 var alive = true
                 for message in burst where alive {
                     alive = flooder.send(message)
