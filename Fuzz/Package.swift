@@ -39,7 +39,7 @@ let package = Package(
             name: "FuzzNodeConnection",
             dependencies: ["FuzzSupport", .product(name: "RumorCore", package: "Rumor")]
         ),
-        // Writes the seed corpora under corpus/: `swift run --scratch-path .build-seeds FuzzSeeds corpus`
+        // Writes the seed corpora under ../Tests/FuzzCorpus: `swift run --scratch-path .build-seeds FuzzSeeds ../Tests/FuzzCorpus`
         // (a plain build, no sanitizers).
         .executableTarget(
             name: "FuzzSeeds",

@@ -1,12 +1,12 @@
 // Writes the seed corpora: `FuzzSeeds DIR` fills DIR/FuzzFrameDecoder, DIR/FuzzHandshake and DIR/FuzzNodeConnection
-// (run from Fuzz/ with DIR = corpus; a plain build: `swift run -c release --scratch-path .build-seeds FuzzSeeds corpus`).
+// (run from Fuzz/ with DIR = ../Tests/FuzzCorpus; a plain build: `swift run -c release --scratch-path .build-seeds FuzzSeeds ../Tests/FuzzCorpus`).
 // Each seed is a small valid input that reaches deep into its target; the fuzzer mutates from there.
 import Foundation
 import FuzzSupport
 import RumorCore
 import RumorSecurity
 
-let root = URL(fileURLWithPath: CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "corpus")
+let root = URL(fileURLWithPath: CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "../Tests/FuzzCorpus")
 var written = 0
 var totalBytes = 0
 
