@@ -33,7 +33,8 @@ public struct HostileLoad: Sendable {
         public var messages: Int
         public var reliability: Double
         public var duplicates: Int
-        public var peakResidentMiB: [Double]
+        /// Peak resident memory of each node, by node id.
+        public var peakResidentMiB: [String: Double]
         public var memoryBoundMiB: Double
         public var targetCPUShareDuringAttacks: Double
         public var targetCPUShareAfter: Double
@@ -105,7 +106,7 @@ public struct HostileLoad: Sendable {
         let evaluation = result.evaluation
         var report = Report(
             nodes: options.nodes, attacks: figures, messages: evaluation.messages.count, reliability: evaluation.reliability,
-            duplicates: evaluation.duplicates, peakResidentMiB: result.processStats.map { Double($0.peakResidentBytes) / 1_048_576 },
+            duplicates: evaluation.duplicates, peakResidentMiB: Dictionary(result.processStats.map { ($0.node, Double($0.peakResidentBytes) / 1_048_576) }, uniquingKeysWith: max),
             memoryBoundMiB: options.memoryBoundMiB, targetCPUShareDuringAttacks: (cpuAfterAttacks - cpuBefore) / max(attackWall, 0.001),
             targetCPUShareAfter: (idleEnd - idleStart) / 4, idleCPUShare: options.idleCPUShare, targetCounters: counters, problems: [])
         report.problems = Self.problems(of: report, evaluation: evaluation, nodes: options.nodes)
@@ -115,8 +116,8 @@ public struct HostileLoad: Sendable {
     static func problems(of report: Report, evaluation: RunEvaluation, nodes: Int) -> [String] {
         var problems = evaluation.checks.filter { !$0.passed }.map { "check '\($0.check)' failed: \($0.measured)" }
         if report.peakResidentMiB.count < nodes { problems.append("peak memory read for \(report.peakResidentMiB.count) of \(nodes) nodes") }
-        if let worst = report.peakResidentMiB.max(), worst > report.memoryBoundMiB {
-            problems.append(String(format: "a node peaked at %.1f MiB, over the bound of %.0f MiB", worst, report.memoryBoundMiB))
+        if let worst = report.peakResidentMiB.max(by: { $0.value < $1.value }), worst.value > report.memoryBoundMiB {
+            problems.append(String(format: "%@ peaked at %.1f MiB, over the bound of %.0f MiB", worst.key, worst.value, report.memoryBoundMiB))
         }
         if report.targetCPUShareAfter > report.idleCPUShare {
             problems.append(String(format: "the attacked node used %.1f%% of a core after the attacks (idle is under %.0f%%)",

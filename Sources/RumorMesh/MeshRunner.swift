@@ -99,8 +99,11 @@ public final class MeshRunner: Sendable {
         // Last deliveries of every node still up, what each cost, then the mesh goes.
         await pollOnce(state: state, admin: admin, takeSnapshot: true)
         var stats: [ProcessStats] = []
-        for node in await state.liveNodeIDs {
-            if let process = await state.process(of: node), let figures = ProcessStats.read(pid: process.pid) { stats.append(figures) }
+        for node in await state.liveNodeIDs.sorted() {
+            if let process = await state.process(of: node), var figures = ProcessStats.read(pid: process.pid) {
+                figures.node = node
+                stats.append(figures)
+            }
         }
         await tearDown(state: state)
         view.finish()

@@ -3,6 +3,8 @@ import Foundation
 /// What a process has cost so far, from `/proc`: CPU seconds, peak resident memory, and bytes through
 /// read/write system calls (sockets included; both Serf and Rumor move their traffic with them).
 struct ProcessStats: Sendable {
+    /// The mesh node the process runs, when known.
+    var node = ""
     var cpuSeconds: Double
     var peakResidentBytes: Int
     /// Proportional set size now: private memory plus this process's share of pages it shares with others
@@ -25,7 +27,7 @@ struct ProcessStats: Sendable {
                 .flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first }.flatMap { Int($0) }
         }
         let rollup = (try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8)) ?? ""
-        return ProcessStats(cpuSeconds: (user + system) / ticks, peakResidentBytes: (value("VmHWM:", in: status) ?? 0) * 1024,
+        return ProcessStats(node: "", cpuSeconds: (user + system) / ticks, peakResidentBytes: (value("VmHWM:", in: status) ?? 0) * 1024,
                             proportionalBytes: (value("Pss:", in: rollup) ?? 0) * 1024,
                             bytesRead: value("rchar:", in: io) ?? 0, bytesWritten: value("wchar:", in: io) ?? 0)
     }

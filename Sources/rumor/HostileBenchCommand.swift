@@ -69,8 +69,9 @@ struct HostileBench: AsyncParsableCommand {
         }
         lines.append("")
         lines.append(String(format: "broadcasts: %d, reliability %.4f, duplicates %d", report.messages, report.reliability, report.duplicates))
-        lines.append(String(format: "peak resident memory per node: max %.1f MiB (bound %.0f MiB); nodes: %@", report.peakResidentMiB.max() ?? 0,
-                            report.memoryBoundMiB, report.peakResidentMiB.map { String(format: "%.1f", $0) }.joined(separator: ", ")))
+        let peaks = report.peakResidentMiB.sorted { $0.key.localizedStandardCompare($1.key) == .orderedAscending }
+        lines.append(String(format: "peak resident memory per node: max %.1f MiB (bound %.0f MiB); %@", report.peakResidentMiB.values.max() ?? 0,
+                            report.memoryBoundMiB, peaks.map { String(format: "%@ %.1f", $0.key, $0.value) }.joined(separator: ", ")))
         lines.append(String(format: "attacked node CPU: %.0f%% of a core during the attacks, %.1f%% after (idle under %.0f%%)",
                             report.targetCPUShareDuringAttacks * 100, report.targetCPUShareAfter * 100, report.idleCPUShare * 100))
         for (name, value) in report.targetCounters.sorted(by: { $0.key < $1.key }) { lines.append("  \(name) \(Int(value))") }
