@@ -61,11 +61,7 @@ extension NodeRuntime {
             return
         }
         securing[connection.id] = (connection, direction)
-        if case .outbound = direction {
-            connection.beginHandshake(keyring: keyring, initiating: true)
-        } else {
-            connection.beginHandshake(keyring: keyring, initiating: false)
-        }
+        connection.beginHandshake(keyring: keyring, initiating: connection.isOutbound)
     }
 
     private func announce(_ connection: TCPConnection, _ direction: LinkDirection) {

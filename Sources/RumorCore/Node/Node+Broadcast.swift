@@ -158,7 +158,7 @@ extension Node {
                 continue
             }
             plumtree.missing[id, default: []].append((peer.id, announcement.round))
-            if !plumtree.grafts.isScheduled(id) { scheduleGraft(id, after: configuration.broadcast.graftTimeout) }
+            if !plumtree.grafts.isScheduled(id) { scheduleGraft(id, firstWait: true) }
         }
     }
 
@@ -175,9 +175,11 @@ extension Node {
         send(.prune, to: via)
     }
 
-    /// Asks for `id` at `now + delay`, moving the GRAFT timer earlier if this is now the first due.
-    private mutating func scheduleGraft(_ id: MessageID, after delay: Duration) {
-        if plumtree.grafts.schedule(id, at: now + delay, firstTimeout: delay == configuration.broadcast.graftTimeout) {
+    /// Asks for `id` after the first wait (its first announcement) or the shorter wait for the next
+    /// announcer, moving the GRAFT timer earlier if this is now the first due.
+    private mutating func scheduleGraft(_ id: MessageID, firstWait: Bool) {
+        let delay = firstWait ? configuration.broadcast.graftTimeout : configuration.broadcast.secondGraftTimeout
+        if plumtree.grafts.schedule(id, at: now + delay, firstTimeout: firstWait) {
             effects.append(.armTimer(.graftDue, after: delay))
         }
     }
@@ -208,7 +210,7 @@ extension Node {
             plumtree.missing[id] = nil
         } else {
             plumtree.missing[id] = announcers
-            scheduleGraft(id, after: configuration.broadcast.secondGraftTimeout)
+            scheduleGraft(id, firstWait: false)
         }
     }
 
