@@ -171,6 +171,7 @@ enum AdminRoutes {
                 ("ihaves_sent", .int(Int64(counters.iHavesSent))),
                 ("ihaves_received", .int(Int64(counters.iHavesReceived))),
                 ("ihaves_withdrawn", .int(Int64(counters.iHavesWithdrawn))),
+                ("tree_bridges", .int(Int64(counters.treeBridges))),
                 ("payload_bytes_out", .int(Int64(counters.payloadBytesOut))),
                 ("pulled", .int(Int64(counters.pulled))),
                 ("oversized_payloads_dropped", .int(Int64(counters.oversizedPayloadsDropped))),

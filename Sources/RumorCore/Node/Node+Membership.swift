@@ -151,7 +151,7 @@ extension Node {
         if let request = outstanding.removeValue(forKey: peer.id), request.kind == .join {
             tryNextSeed()
         }
-        guard removeFromActive(peer.id) else { return }
+        guard removeFromActive(peer.id, failed: failed) else { return }
         logger.info("active peer lost", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
         allowReplacementAttempts()
         if failed {
@@ -191,10 +191,11 @@ extension Node {
     }
 
     /// Takes `peer` out of the active view (and so out of the broadcast tree); false if it was not there.
+    /// `failed`: the link failed (see `broadcastPeerDown`).
     @discardableResult
-    mutating func removeFromActive(_ peer: NodeID) -> Bool {
+    mutating func removeFromActive(_ peer: NodeID, failed: Bool = false) -> Bool {
         guard active.remove(peer) != nil else { return false }
-        broadcastPeerDown(peer)
+        broadcastPeerDown(peer, failed: failed)
         return true
     }
 

@@ -48,6 +48,8 @@ public struct NodeStatus: Sendable, Equatable {
         public var iHavesReceived = 0
         /// Queued IHAVEs dropped because the peer announced or pushed the message first.
         public var iHavesWithdrawn = 0
+        /// Lazy links pulled into the tree when a tree link was lost (`bridgeLostTreeLink`).
+        public var treeBridges = 0
         public var payloadBytesOut = 0
         public var pulled = 0
 
