@@ -12,9 +12,8 @@ public struct ScenarioOptions: Codable, Sendable, Equatable {
     /// Link latency drawn per link, uniformly, in milliseconds.
     public var latencyMilliseconds: ClosedRange<Double> = 1...10
     public var loss = 0.0
-    /// Time between two joins: 2 ms, so joins overlap (links take 1–10 ms) and 10,000 nodes are in after
-    /// 20 s of virtual time instead of 100 s of mostly idle keepalives.
-    public var joinIntervalMilliseconds = 2.0
+    /// Time between two joins; `nil` takes `defaultJoinInterval(nodes:)`.
+    public var joinIntervalMilliseconds: Double?
     /// Time between two broadcasts.
     public var broadcastIntervalMilliseconds = 20.0
     /// How long healing is watched, in shuffle periods.
@@ -25,6 +24,17 @@ public struct ScenarioOptions: Codable, Sendable, Equatable {
     public var samplingRounds = 20
 
     public init() {}
+
+    /// 2 ms, so joins overlap (links take 1–10 ms) and 10,000 nodes are in after 20 s of virtual time
+    /// instead of 100 s of mostly idle keepalives; larger overlays join faster so that the join phase stays
+    /// at 20 s: every node's keepalives and ticks cost events for as long as virtual time runs.
+    public static func defaultJoinInterval(nodes: Int) -> Double {
+        min(2.0, 20_000.0 / Double(max(1, nodes)))
+    }
+
+    public var effectiveJoinIntervalMilliseconds: Double {
+        joinIntervalMilliseconds ?? Self.defaultJoinInterval(nodes: nodes)
+    }
 }
 
 /// The broadcast a scenario measures.
@@ -235,7 +245,7 @@ public enum Scenario {
         network.lossRate = options.loss
         network.add(simulatedConfiguration(0, seeds: []), seed: options.seed)
         for index in 1..<max(1, options.nodes) {
-            network.run(for: .microseconds(Int64(options.joinIntervalMilliseconds * 1000)))
+            network.run(for: .nanoseconds(Int64(options.effectiveJoinIntervalMilliseconds * 1_000_000)))
             network.add(simulatedConfiguration(index, seeds: [0]), seed: options.seed &+ UInt64(index))
             if index % 1000 == 0 { progress(Double(index) / Double(options.nodes)) }
         }

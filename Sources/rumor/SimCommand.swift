@@ -54,6 +54,9 @@ struct SimCommand: ParsableCommand {
     @Option(help: "Milliseconds between two broadcasts.")
     var intervalMs = 20.0
 
+    @Option(help: "Milliseconds between two joins (default: 2, or 20,000 / nodes when that is less, so the join phase lasts at most 20 s of virtual time).")
+    var joinIntervalMs: Double?
+
     @Option(help: "Broadcast measured: rumor (Plumtree) or flood (plain eager flooding over the same overlay, a baseline).")
     var `protocol`: BroadcastProtocol = .rumor
 
@@ -66,6 +69,7 @@ struct SimCommand: ParsableCommand {
         guard (0...100_000).contains(broadcasts) else { throw ValidationError("--broadcasts must be 0 to 100,000") }
         guard (0..<1).contains(loss) else { throw ValidationError("--loss must be at least 0 and below 1") }
         guard intervalMs >= 0 else { throw ValidationError("--interval-ms must not be negative") }
+        if let joinIntervalMs, !(joinIntervalMs >= 0) { throw ValidationError("--join-interval-ms must not be negative") }
         _ = try latencyRange()
     }
 
@@ -98,6 +102,7 @@ struct SimCommand: ParsableCommand {
         options.latencyMilliseconds = try latencyRange()
         options.loss = loss
         options.broadcastIntervalMilliseconds = intervalMs
+        options.joinIntervalMilliseconds = joinIntervalMs
         options.protocolName = `protocol`
         let started = ContinuousClock.now
         let report = Scenario.run(options, progress: Self.progressBar)
