@@ -37,6 +37,12 @@ let package = Package(
             dependencies: ["CLibUV"],
             cSettings: [.unsafeFlags(["-O2"])]
         ),
+        // The Serf benchmark's floor: processes relaying frames down a tree over plain libuv, no protocol.
+        .target(
+            name: "CRelayFloor",
+            dependencies: ["CLibUV"],
+            cSettings: [.unsafeFlags(["-O2"])]
+        ),
         .target(
             name: "RumorCore",
             dependencies: [.product(name: "Logging", package: "swift-log")]
@@ -81,6 +87,7 @@ let package = Package(
                 "RumorTopology",
                 "RumorMesh",
                 "CTransportCeiling",
+                "CRelayFloor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

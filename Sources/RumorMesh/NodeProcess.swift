@@ -7,6 +7,8 @@ final class NodeProcess: @unchecked Sendable {
     let pid: pid_t
     let node: String
     private var exited = false
+    /// The wait status once reaped (0 = exited normally with code 0).
+    private(set) var exitStatus: Int32?
 
     struct SpawnError: Error, CustomStringConvertible {
         var description: String
@@ -49,6 +51,7 @@ final class NodeProcess: @unchecked Sendable {
         guard !exited else { return false }
         var status: Int32 = 0
         let result = waitpid(pid, &status, WNOHANG)
+        if result == pid { exitStatus = status }
         if result == pid || (result < 0 && errno == ECHILD) { exited = true }
         return !exited
     }

@@ -13,6 +13,8 @@ public struct SerfBenchmark {
         public var runs = 3
         /// Time between two events.
         public var spacing: Duration = .milliseconds(100)
+        /// Also measure the plain-libuv relay tree (`RelayFloor`) over the same N in every run.
+        public var floor = true
         public var executable: String
         public var workDirectory: String
 
@@ -42,6 +44,7 @@ public struct SerfBenchmark {
     }
 
     public struct Cell: Codable, Sendable {
+        /// serf, rumor, or floor (the plain-libuv relay tree: only its steady latencies are measured).
         public var system: String
         public var nodes: Int
         public var kill: Double
@@ -49,6 +52,8 @@ public struct SerfBenchmark {
         /// Serf: every member lists all N alive. Rumor: one overlay over all N (no node lists every member).
         public var joinSeconds: Double?
         public var steady: EventFigures
+        /// Each steady event's time to its last member, in seconds, for the latency CDF (complete events only).
+        public var steadyLatencies: [Double]
         public var afterKill: EventFigures
         /// Serf: every survivor lists every killed member as failed. Rumor: no survivor's active view names one.
         public var deadRemovalSeconds: Double?
@@ -60,10 +65,11 @@ public struct SerfBenchmark {
         public var bytesPerEventPerMember: Double
 
         /// A cell whose cost columns are the means over the members still up (`cost`) of their figures.
-        init(system: String, nodes: Int, kill: Double, run: Int, joinSeconds: Double?, steady: EventFigures,
+        init(system: String, nodes: Int, kill: Double, run: Int, joinSeconds: Double?, steady: EventFigures, steadyLatencies: [Double],
              afterKill: EventFigures, deadRemovalSeconds: Double?, cost stats: [ProcessStats], events: Int) {
             (self.system, self.nodes, self.kill, self.run) = (system, nodes, kill, run)
             (self.joinSeconds, self.steady, self.afterKill, self.deadRemovalSeconds) = (joinSeconds, steady, afterKill, deadRemovalSeconds)
+            self.steadyLatencies = steadyLatencies
             func mean(_ value: (ProcessStats) -> Double) -> Double { stats.map(value).reduce(0, +) / Double(max(1, stats.count)) }
             cpuSecondsPerMember = mean(\.cpuSeconds)
             peakResidentMiBPerMember = mean { Double($0.peakResidentBytes) } / 1_048_576
@@ -76,19 +82,40 @@ public struct SerfBenchmark {
 
     public init(options: Options) { self.options = options }
 
+    /// The floor's figures as a cell: latencies only; it has no membership, no kill and no cost worth comparing.
+    static func floorCell(_ figures: RelayFloor.Figures, run: Int) -> Cell {
+        let steady = EventFigures(latencies: figures.latencies, reliabilities: figures.latencies.map { _ in 1 })
+        return Cell(system: "floor", nodes: figures.processes, kill: 0, run: run, joinSeconds: nil, steady: steady,
+                    steadyLatencies: figures.latencies, afterKill: EventFigures(latencies: [], reliabilities: []),
+                    deadRemovalSeconds: nil, cost: [], events: figures.messages)
+    }
+
     public func run(progress: (String) -> Void) async throws -> [Cell] {
         var cells: [Cell] = []
         for nodes in options.nodes {
-            for kill in options.kill {
+            for (killNumber, kill) in options.kill.enumerated() {
                 for run in 1...options.runs {
                     progress("serf, \(nodes) members, kill \(Int(kill * 100))%, run \(run)")
                     cells.append(try await serfCell(nodes: nodes, kill: kill, run: run))
                     progress("rumor, \(nodes) members, kill \(Int(kill * 100))%, run \(run)")
                     cells.append(try await rumorCell(nodes: nodes, kill: kill, run: run))
+                    if options.floor, killNumber == 0 {
+                        progress("plain libuv relay tree, \(nodes) processes, run \(run)")
+                        cells.append(Self.floorCell(try await floor(nodes: nodes), run: run))
+                    }
                 }
             }
         }
         return cells
+    }
+
+    private func floor(nodes: Int) async throws -> RelayFloor.Figures {
+        var floorOptions = RelayFloor.Options(executable: options.executable, workDirectory: options.workDirectory)
+        floorOptions.processes = nodes
+        floorOptions.messages = options.events
+        floorOptions.spacing = options.spacing
+        floorOptions.timeout = .seconds(30) + options.spacing * options.events
+        return try await RelayFloor(options: floorOptions).run()
     }
 
     // MARK: Serf
@@ -123,7 +150,7 @@ public struct SerfBenchmark {
         let stats = cluster.stats()
         await cluster.stop()
         let arrivals = cluster.arrivals()
-        func figures(_ prefix: String) -> EventFigures {
+        func latenciesAndReliabilities(_ prefix: String) -> ([Double?], [Double]) {
             var latencies: [Double?] = []
             var reliabilities: [Double] = []
             for event in published where event.name.hasPrefix(prefix) {
@@ -131,10 +158,13 @@ public struct SerfBenchmark {
                 reliabilities.append(Double(reached.count) / Double(event.expected.count))
                 latencies.append(reached.count == event.expected.count ? reached.values.max().map { Double($0 - event.at) / 1e9 } : nil)
             }
-            return EventFigures(latencies: latencies, reliabilities: reliabilities)
+            return (latencies, reliabilities)
         }
+        let steady = latenciesAndReliabilities("s")
+        let afterKill = latenciesAndReliabilities("k")
         return Cell(system: "serf", nodes: nodes, kill: kill, run: run, joinSeconds: joined?.seconds,
-                    steady: figures("s"), afterKill: figures("k"),
+                    steady: EventFigures(latencies: steady.0, reliabilities: steady.1), steadyLatencies: steady.0.compactMap { $0 },
+                    afterKill: EventFigures(latencies: afterKill.0, reliabilities: afterKill.1),
                     deadRemovalSeconds: removed?.seconds,
                     cost: stats, events: published.count)
     }
@@ -165,16 +195,18 @@ public struct SerfBenchmark {
         let evaluation = result.evaluation
         // The workload is evenly spaced: the first `events` messages come before the kill, the rest right after.
         let ordered = evaluation.messages.sorted { $0.publishedAt < $1.publishedAt }
+        func chosen(_ before: Bool) -> ArraySlice<RunEvaluation.MessageFigures> {
+            before ? ordered.prefix(options.events) : ordered.dropFirst(options.events)
+        }
         func figures(_ before: Bool) -> EventFigures {
-            let chosen = before ? Array(ordered.prefix(options.events)) : Array(ordered.dropFirst(options.events))
-            return EventFigures(latencies: chosen.map(\.latencyToLast), reliabilities: chosen.map(\.reliability))
+            EventFigures(latencies: chosen(before).map(\.latencyToLast), reliabilities: chosen(before).map(\.reliability))
         }
         let startConvergence = evaluation.convergence.first { $0.label == "start" }
         let startAt = result.observation.events.first { $0.label == "start" }?.at.seconds ?? 0
         let stats = result.processStats
         return Cell(system: "rumor", nodes: nodes, kill: kill, run: run,
                     joinSeconds: startConvergence?.connectedAfter.map { $0 + startAt },
-                    steady: figures(true), afterKill: figures(false),
+                    steady: figures(true), steadyLatencies: chosen(true).compactMap(\.latencyToLast), afterKill: figures(false),
                     deadRemovalSeconds: evaluation.convergence.first { $0.label.hasPrefix("kill") }?.repairedAfter,
                     cost: stats, events: evaluation.messages.count)
     }

@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print their figures.",
-        subcommands: [TransportBench.self, SerfBench.self, HostileBench.self]
+        subcommands: [TransportBench.self, SerfBench.self, HostileBench.self, RelayMember.self]
     )
 }
 

@@ -28,6 +28,12 @@ struct SerfBench: AsyncParsableCommand {
     @Option(help: "Where agent and node logs go.")
     var workDir: String?
 
+    @Option(help: "Also write every cell (cells.json) and the latency CDF chart (PNG and SVG through gnuplot) into this directory.")
+    var report: String?
+
+    @Flag(help: "Leave out the plain-libuv relay tree (the latency floor measured beside both systems).")
+    var noFloor = false
+
     @Flag(help: "Print every cell as JSON instead of the table.")
     var json = false
 
@@ -55,11 +61,15 @@ struct SerfBench: AsyncParsableCommand {
         options.events = events
         options.runs = runs
         options.spacing = .milliseconds(spacingMs)
+        options.floor = !noFloor
         let cells: [SerfBenchmark.Cell]
         do {
             cells = try await SerfBenchmark(options: options).run { FileHandle.standardError.write(Data("  \($0)\n".utf8)) }
         } catch {
             throw CommandFailure("rumor bench serf: \(error)")
+        }
+        if let report {
+            for note in try SerfBenchCharts.write(cells, to: report) { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         }
         if json {
             let encoder = JSONEncoder()
@@ -77,6 +87,7 @@ struct SerfBenchTable {
     let cells: [SerfBenchmark.Cell]
 
     func render() -> String {
+        let latencyColumns: Set<String> = ["p50 steady", "p99 steady"]
         let columns: [(String, (SerfBenchmark.Cell) -> Double?, (Double) -> String)] = [
             ("join", { $0.joinSeconds }, seconds),
             ("p50 steady", { $0.steady.latencyP50 }, seconds),
@@ -91,9 +102,10 @@ struct SerfBenchTable {
             ("PSS MiB/member", { $0.proportionalMiBPerMember }, { String(format: "%.1f", $0) }),
         ]
         var lines: [String] = []
-        let groups = Dictionary(grouping: cells) { "\($0.nodes)|\($0.kill)" }
+        let floors = Dictionary(grouping: cells.filter { $0.system == "floor" }, by: \.nodes)
+        let groups = Dictionary(grouping: cells.filter { $0.system != "floor" }) { "\($0.nodes)|\($0.kill)" }
         for key in groups.keys.sorted(by: { $0.localizedStandardCompare($1) == .orderedAscending }) {
-            let group = groups[key]!
+            let group = groups[key]! + (floors[groups[key]![0].nodes] ?? [])
             lines.append("N = \(group[0].nodes), kill \(Int(group[0].kill * 100))%, \(group.filter { $0.system == "rumor" }.count) runs each")
             for (name, value, format) in columns {
                 func summary(_ system: String) -> (median: Double?, text: String) {
@@ -103,10 +115,17 @@ struct SerfBenchTable {
                 }
                 let rumor = summary("rumor")
                 let serf = summary("serf")
-                let ratio = rumor.median.flatMap { r in serf.median.map { s in s == 0 ? "—" : String(format: "%.3g", r / s) } } ?? "—"
-                lines.append("  " + name.padding(toLength: 24, withPad: " ", startingAt: 0)
-                             + "rumor " + rumor.text.padding(toLength: 32, withPad: " ", startingAt: 0)
-                             + "serf " + serf.text.padding(toLength: 32, withPad: " ", startingAt: 0) + "ratio " + ratio)
+                func ratio(_ other: Double?) -> String {
+                    rumor.median.flatMap { r in other.map { o in o == 0 ? "—" : String(format: "%.3g", r / o) } } ?? "—"
+                }
+                var line = "  " + name.padding(toLength: 24, withPad: " ", startingAt: 0)
+                    + "rumor " + rumor.text.padding(toLength: 32, withPad: " ", startingAt: 0)
+                    + "serf " + serf.text.padding(toLength: 32, withPad: " ", startingAt: 0) + "rumor/serf " + ratio(serf.median)
+                if latencyColumns.contains(name) {
+                    let floor = summary("floor")
+                    line += "   floor " + floor.text + " rumor/floor " + ratio(floor.median)
+                }
+                lines.append(line)
             }
         }
         return lines.joined(separator: "\n")

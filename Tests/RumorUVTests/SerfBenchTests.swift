@@ -3,17 +3,24 @@ import Testing
 
 @Suite("rumor bench serf: the harness end to end at a small size", .serialized)
 struct SerfBenchTests {
-    @Test("4 Serf agents and 4 Rumor nodes: every cell measured, Rumor's events reach every member")
+    @Test("4 Serf agents, 4 Rumor nodes and a 4-process libuv relay tree: every cell measured, Rumor's events reach every member, the CDF chart is drawn")
     func smallBenchmark() throws {
         let workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("rumor-bench-serf-test-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: workDirectory) }
+        let report = "\(workDirectory)/report"
         let (status, output) = try RumorBinary.run(["bench", "serf", "--nodes", "4", "--events", "5", "--kill", "0.5", "--runs", "1",
-                                                    "--work-dir", workDirectory, "--json"])
+                                                    "--work-dir", workDirectory, "--report", report, "--json"])
         #expect(status == 0, "\(output)")
         let start = output.firstIndex(of: "[") ?? output.startIndex
         let cells = try JSONSerialization.jsonObject(with: Data(output[start...].utf8)) as? [[String: Any]] ?? []
-        #expect(cells.map { $0["system"] as? String } == ["serf", "rumor"])
-        for cell in cells {
+        #expect(cells.map { $0["system"] as? String } == ["serf", "rumor", "floor"])
+        let floor = cells.first { $0["system"] as? String == "floor" }
+        #expect((floor?["steady_latencies"] as? [Double])?.count == 5, "the relay tree's every frame reaches every process: \(String(describing: floor))")
+        #expect(((floor?["steady_latencies"] as? [Double]) ?? []).allSatisfy { $0 > 0 && $0 < 1 })
+        for file in ["cells.json", "latency-cdf.gp", "latency-rumor-4.dat", "latency-serf-4.dat", "latency-floor-4.dat", "latency-cdf.png", "latency-cdf.svg"] {
+            #expect(FileManager.default.fileExists(atPath: "\(report)/\(file)"), "\(file) missing from the report")
+        }
+        for cell in cells where cell["system"] as? String != "floor" {
             let steady = cell["steady"] as? [String: Any]
             #expect(steady?["events"] as? Int == 5, "\(cell)")
             #expect((cell["join_seconds"] as? Double ?? 0) > 0, "\(cell)")

@@ -1,0 +1,55 @@
+import Foundation
+
+/// The Serf benchmark's files: every cell as JSON, and the latency CDFs (time from publish to the last member,
+/// all runs of a system at one N pooled) as data and a gnuplot chart, PNG and SVG.
+public enum SerfBenchCharts {
+    /// Writes into `directory`; returns notes about what could not be drawn.
+    public static func write(_ cells: [SerfBenchmark.Cell], to directory: String) throws -> [String] {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        try encoder.encode(cells).write(to: URL(fileURLWithPath: directory).appendingPathComponent("cells.json"))
+
+        var curves: [(file: String, title: String, system: String, nodes: Int)] = []
+        for nodes in Set(cells.map(\.nodes)).sorted() {
+            for system in ["rumor", "serf", "floor"] {
+                let latencies = cells.filter { $0.system == system && $0.nodes == nodes }.flatMap(\.steadyLatencies).sorted()
+                guard !latencies.isEmpty else { continue }
+                let file = "latency-\(system)-\(nodes).dat"
+                var text = "# time to the last member (ms)\tshare of events\n"
+                for (position, latency) in latencies.enumerated() {
+                    text += String(format: "%.4f\t%.5f\n", latency * 1000, Double(position + 1) / Double(latencies.count))
+                }
+                try text.write(toFile: "\(directory)/\(file)", atomically: true, encoding: .utf8)
+                let name = system == "floor" ? "plain libuv relay tree" : system == "rumor" ? "Rumor" : "Serf"
+                curves.append((file, "\(name), N = \(nodes)", system, nodes))
+            }
+        }
+        guard !curves.isEmpty else { return ["no complete events, so no latency chart"] }
+        return try ExternalTool.gnuplot(script(curves), named: "latency-cdf.gp", in: directory)
+    }
+
+    static func script(_ curves: [(file: String, title: String, system: String, nodes: Int)]) -> String {
+        let colours = ["rumor": "#1b7837", "serf": "#b2182b", "floor": "#555555"]
+        let sizes = Array(Set(curves.map(\.nodes))).sorted()
+        let plots = curves.map { curve in
+            let dash = (sizes.firstIndex(of: curve.nodes) ?? 0) + 1
+            return "'\(curve.file)' using 1:2 with steps lw 2 dt \(dash) lc rgb '\(colours[curve.system] ?? "#000000")' title '\(curve.title)'"
+        }.joined(separator: ", \\\n     ")
+        var text = """
+            # Latency CDFs of the Serf benchmark: time from publish to the last member, per event.
+            set xlabel 'time to the last member (ms, log scale)'
+            set ylabel 'share of events'
+            set logscale x
+            set yrange [0:1.02]
+            set grid
+            set key bottom right
+
+            """
+        for (terminal, file) in [("pngcairo size 960,600", "latency-cdf.png"), ("svg size 960,600", "latency-cdf.svg")] {
+            text += "set terminal \(terminal)\nset output '\(file)'\nplot \(plots)\n"
+        }
+        return text
+    }
+}
