@@ -223,8 +223,13 @@ public final class MeshRunner: Sendable {
             // Closer looks for a few seconds after each change, to time the repair finely.
             let sinceChange = await state.lastChangeAt.map { began - $0 }
             let interval = sinceChange.map { $0 < .seconds(3) } == true ? options.pollIntervalAfterChange : options.pollInterval
-            let wait = interval - (state.elapsed - began)
-            if wait > .zero { await pause(for: wait) }
+            // Waited out in short steps: a change during a long interval is looked at at once, or a repair
+            // would be timed by the interval instead of the node.
+            let deadline = began + interval
+            while state.elapsed < deadline, !interruption.isInterrupted {
+                if let change = await state.lastChangeAt, change > began { break }
+                await pause(for: min(options.pollIntervalAfterChange, deadline - state.elapsed))
+            }
         }
     }
 

@@ -191,6 +191,11 @@ public struct SerfBenchmark {
         do { topology = try TopologyLoader.parse(yaml, file: "bench") } catch { throw MeshLaunchError(description: "\(error)") }
         var meshOptions = MeshOptions(executable: options.executable, workDirectory: "\(options.workDirectory)/rumor-\(nodes)-\(run)", display: .quiet)
         meshOptions.nodeLogLevel = "warning"
+        // The launcher's polls are the harness's load, not Rumor's: a poll of 64 processes (status and
+        // deliveries over HTTP) keeps both cores busy for a few hundred ms, and at the default 500 ms it
+        // competed with the events it measures. Deliveries carry the node's own timestamps, so polling
+        // less loses nothing; the 100 ms polls after the start and the kill still time join and repair.
+        meshOptions.pollInterval = .seconds(3)
         let result = try await MeshRunner(topology: topology, options: meshOptions).run()
         let evaluation = result.evaluation
         // The workload is evenly spaced: the first `events` messages come before the kill, the rest right after.
