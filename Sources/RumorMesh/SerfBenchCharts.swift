@@ -23,32 +23,36 @@ public enum SerfBenchCharts {
                 }
                 try text.write(toFile: "\(directory)/\(file)", atomically: true, encoding: .utf8)
                 let name = system == "floor" ? "plain libuv relay tree" : system == "rumor" ? "Rumor" : "Serf"
-                curves.append((file, "\(name), N = \(nodes)", system, nodes))
+                curves.append((file, name, system, nodes))
             }
         }
         guard !curves.isEmpty else { return ["no complete events, so no latency chart"] }
         return try ExternalTool.gnuplot(script(curves), named: "latency-cdf.gp", in: directory)
     }
 
+    /// One panel per N, each with the three systems: on one panel the 3 × 3 curves were hard to tell apart.
     static func script(_ curves: [(file: String, title: String, system: String, nodes: Int)]) -> String {
         let colours = ["rumor": "#1b7837", "serf": "#b2182b", "floor": "#555555"]
         let sizes = Array(Set(curves.map(\.nodes))).sorted()
-        let plots = curves.map { curve in
-            let dash = (sizes.firstIndex(of: curve.nodes) ?? 0) + 1
-            return "'\(curve.file)' using 1:2 with steps lw 2 dt \(dash) lc rgb '\(colours[curve.system] ?? "#000000")' title '\(curve.title)'"
-        }.joined(separator: ", \\\n     ")
         var text = """
-            # Latency CDFs of the Serf benchmark: time from publish to the last member, per event.
-            set xlabel 'time to the last member (ms, log scale)'
-            set ylabel 'share of events'
+            # Latency CDFs of the Serf benchmark: time from publish to the last member, per event, one panel per N.
             set logscale x
+            set xrange [0.1:10000]
             set yrange [0:1.02]
             set grid
-            set key bottom right
+            set key center center
 
             """
-        for (terminal, file) in [("pngcairo size 960,600", "latency-cdf.png"), ("svg size 960,600", "latency-cdf.svg")] {
-            text += "set terminal \(terminal)\nset output '\(file)'\nplot \(plots)\n"
+        for (terminal, file) in [("pngcairo size \(500 * sizes.count),480", "latency-cdf.png"), ("svg size \(500 * sizes.count),480", "latency-cdf.svg")] {
+            text += "set terminal \(terminal)\nset output '\(file)'\nset multiplot layout 1,\(sizes.count)\n"
+            for nodes in sizes {
+                let plots = curves.filter { $0.nodes == nodes }.map { curve in
+                    "'\(curve.file)' using 1:2 with steps lw 2 lc rgb '\(colours[curve.system] ?? "#000000")' title '\(curve.title)'"
+                }.joined(separator: ", \\\n     ")
+                text += "set title 'N = \(nodes)'\nset xlabel 'time to the last member (ms, log scale)'\nset ylabel 'share of events'\n"
+                text += "plot \(plots)\n"
+            }
+            text += "unset multiplot\n"
         }
         return text
     }
