@@ -57,8 +57,7 @@ struct member {
     int partial_have;
     char *read_buffer;
     char child_read_buffer[64];
-    uint64_t *sequences;
-    int64_t *latencies;
+    int64_t *latencies;       /* by sequence: frames arrive in order (anything else fails the run) */
     int done;                 /* every frame received (or sent) and written on: only lingering is left */
     int finishing;
     int error;
@@ -174,7 +173,7 @@ static uint64_t due_ms(member *self, int sequence) {
 static void on_send_tick(uv_timer_t *timer) {
     member *self = timer->data;
     uint64_t now = uv_now(&self->loop);
-    unsigned char *frame = self->partial;
+    unsigned char *frame = self->partial; /* the root reads nothing: its parent buffer is free to build frames in */
     while (!self->finishing && self->forwarded < self->config.messages && due_ms(self, self->forwarded) <= now) {
         memset(frame, 0, (size_t)self->config.frame_bytes);
         put_u64(frame, (uint64_t)self->forwarded);
@@ -234,7 +233,6 @@ static void on_frame(member *self, uint64_t now) {
         return;
     }
     forward(self, self->partial);
-    self->sequences[self->received] = sequence;
     self->latencies[self->received] = (int64_t)(now - sent);
     self->received++;
 }
@@ -393,13 +391,11 @@ int relay_floor_run_member(const struct relay_floor_member_config *config, FILE 
     self->config = *config;
     self->partial = calloc(1, (size_t)config->frame_bytes);
     self->read_buffer = malloc(READ_BUFFER);
-    self->sequences = calloc((size_t)config->messages + 1, sizeof *self->sequences);
     self->latencies = calloc((size_t)config->messages + 1, sizeof *self->latencies);
 
     long first_child = (long)config->index * config->fanout + 1;
-    for (long index = first_child; index < first_child + config->fanout && index < config->processes; index++) {
-        self->child_count++;
-    }
+    long children = config->processes - first_child;
+    self->child_count = children <= 0 ? 0 : (int)(children < config->fanout ? children : config->fanout);
     self->children = calloc((size_t)self->child_count + 1, sizeof *self->children);
 
     int status = uv_loop_init(&self->loop);
@@ -447,7 +443,7 @@ int relay_floor_run_member(const struct relay_floor_member_config *config, FILE 
     }
     if (status == 0) {
         for (int index = 0; index < self->received; index++) {
-            fprintf(out, "%llu %lld\n", (unsigned long long)self->sequences[index], (long long)self->latencies[index]);
+            fprintf(out, "%d %lld\n", index, (long long)self->latencies[index]);
         }
         fflush(out);
     }
@@ -455,7 +451,6 @@ int relay_floor_run_member(const struct relay_floor_member_config *config, FILE 
 cleanup:
     free(self->children);
     free(self->latencies);
-    free(self->sequences);
     free(self->read_buffer);
     free(self->partial);
     free(self);

@@ -47,8 +47,8 @@ public struct RelayFloor: Sendable {
     func memberArguments(_ index: Int, output: String) -> [String] {
         ["bench", "relay-member", "--index", "\(index)", "--processes", "\(options.processes)",
          "--fanout", "\(options.fanout)", "--base-port", "\(options.basePort)", "--messages", "\(options.messages)",
-         "--frame-bytes", "\(options.frameBytes)", "--spacing-us", "\(options.spacing.microseconds)",
-         "--timeout-ms", "\(options.timeout.milliseconds)", "--output", output]
+         "--frame-bytes", "\(options.frameBytes)", "--spacing-us", "\(options.spacing.nanosecondsRounded / 1_000)",
+         "--timeout-ms", "\(options.timeout.nanosecondsRounded / 1_000_000)", "--output", output]
     }
 
     public func run() async throws -> Figures {
@@ -99,9 +99,4 @@ public struct RelayFloor: Sendable {
                        latencyP50: RunEvaluation.percentile(sorted, 0.5), latencyP99: RunEvaluation.percentile(sorted, 0.99),
                        latencyMaximum: sorted.last)
     }
-}
-
-extension Duration {
-    var microseconds: Int64 { components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000 }
-    var milliseconds: Int64 { components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000 }
 }

@@ -11,6 +11,7 @@ public enum SerfBenchCharts {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         try encoder.encode(cells).write(to: URL(fileURLWithPath: directory).appendingPathComponent("cells.json"))
 
+        let titles = ["rumor": "Rumor", "serf": "Serf", "floor": "plain libuv relay tree"]
         var curves: [(file: String, title: String, system: String, nodes: Int)] = []
         for nodes in Set(cells.map(\.nodes)).sorted() {
             for system in ["rumor", "serf", "floor"] {
@@ -22,8 +23,7 @@ public enum SerfBenchCharts {
                     text += String(format: "%.4f\t%.5f\n", latency * 1000, Double(position + 1) / Double(latencies.count))
                 }
                 try text.write(toFile: "\(directory)/\(file)", atomically: true, encoding: .utf8)
-                let name = system == "floor" ? "plain libuv relay tree" : system == "rumor" ? "Rumor" : "Serf"
-                curves.append((file, name, system, nodes))
+                curves.append((file, titles[system] ?? system, system, nodes))
             }
         }
         guard !curves.isEmpty else { return ["no complete events, so no latency chart"] }
