@@ -11,7 +11,7 @@ let package = Package(
     dependencies: [
         .package(name: "Rumor", path: ".."),
         // Already in the root package's graph: the same pins, nothing new to resolve.
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [

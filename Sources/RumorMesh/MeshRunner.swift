@@ -5,7 +5,7 @@ import RumorUV
 
 /// How a mesh is launched and shown.
 public struct MeshOptions: Sendable {
-    /// The `rumor` binary each node runs.
+    /// The `rumor` binary of the launcher; nodes run `rumor-node` from the same directory.
     public var executable: String
     /// Where node logs go (`logs/NODE.log`).
     public var workDirectory: String
@@ -51,6 +51,24 @@ public struct MeshResult: Sendable {
     }
 }
 
+/// Where the node executable is: nodes run `rumor-node` (small, without the launcher's code and Foundation),
+/// built into the same directory as `rumor`.
+public enum NodeExecutable {
+    public static func beside(_ rumorExecutable: String) -> String {
+        let directory = rumorExecutable.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        return (directory.isEmpty ? "." : directory) + "/rumor-node"
+    }
+
+    /// `beside(rumorExecutable)`, or an error that says how to build it.
+    public static func locate(beside rumorExecutable: String) throws(MeshLaunchError) -> String {
+        let executable = beside(rumorExecutable)
+        guard access(executable, X_OK) == 0 else {
+            throw MeshLaunchError(description: "\(executable) is missing; build it with `swift build -c release --product rumor-node`")
+        }
+        return executable
+    }
+}
+
 public struct MeshLaunchError: Error, CustomStringConvertible {
     public var description: String
 }
@@ -65,6 +83,7 @@ public final class MeshRunner: Sendable {
     private let interruption = Interruption()
 
     public init(topology: Topology, options: MeshOptions) throws {
+        _ = try NodeExecutable.locate(beside: options.executable)
         self.topology = topology
         self.plan = try ChurnPlanner(topology: topology).plan()
         self.options = options
@@ -138,7 +157,7 @@ public final class MeshRunner: Sendable {
     private func logFile(of node: MeshNode) -> String { "\(options.workDirectory)/logs/\(node.id).log" }
 
     private func arguments(for node: MeshNode) -> [String] {
-        var arguments = ["node", "--listen", "\(node.address)", "--admin", "\(node.admin)", "--id", node.id,
+        var arguments = ["--listen", "\(node.address)", "--admin", "\(node.admin)", "--id", node.id,
                          "--exit-with-parent", "--log-level", options.nodeLogLevel]
         for seed in node.seeds {
             if let address = plan.node(seed)?.address { arguments += ["--seed", "\(address)"] }
@@ -152,7 +171,7 @@ public final class MeshRunner: Sendable {
     }
 
     private func spawn(_ node: MeshNode, state: MeshState) async throws {
-        let process = try NodeProcess(executable: options.executable, arguments: arguments(for: node),
+        let process = try NodeProcess(executable: NodeExecutable.beside(options.executable), arguments: arguments(for: node),
                                       logFile: logFile(of: node), node: node.id)
         await state.started(node.id, process: process)
     }

@@ -1,4 +1,5 @@
 import Glibc
+import RumorUV
 
 /// One `rumor node` process of a mesh: spawned with its output appended to a log file, in a process
 /// group of its own (so a Ctrl-C on the terminal reaches only the launcher, which then tears the mesh
@@ -16,34 +17,11 @@ final class NodeProcess: @unchecked Sendable {
 
     init(executable: String, arguments: [String], logFile: String, node: String) throws {
         self.node = node
-        var fileActions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&fileActions)
-        defer { posix_spawn_file_actions_destroy(&fileActions) }
-        posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&fileActions, 1, logFile, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        // The launcher blocks or catches signals; the node must start with the defaults.
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGINT, SIGTERM, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &fileActions, &attributes, argv, environ)
-        guard result == 0 else {
-            throw SpawnError(description: "cannot start \(executable) for \(node): \(String(cString: strerror(result)))")
+        do {
+            pid = try ChildProcess.spawn(executable, arguments: arguments, standardOutput: .appendToFile(logFile), ownProcessGroup: true)
+        } catch {
+            throw SpawnError(description: "\(error.description) for \(node)")
         }
-        self.pid = pid
     }
 
     /// Whether the process still runs (reaps it if it ended).

@@ -1,5 +1,5 @@
 @preconcurrency import Crypto
-import Foundation
+import FoundationEssentials
 
 /// Which way a frame travels on a link. Each direction has its own key, counter and associated data.
 public enum SealDirection: Sendable, Hashable, CaseIterable {

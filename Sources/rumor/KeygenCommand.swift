@@ -1,4 +1,5 @@
 import ArgumentParser
+import RumorCommandLine
 import Foundation
 import RumorSecurity
 
@@ -36,20 +37,5 @@ struct KeygenCommand: ParsableCommand {
         close(descriptor)
         guard written == line.count else { throw CommandFailure("rumor keygen: cannot write \(output)") }
         print("wrote \(key) to \(output)")
-    }
-}
-
-/// Reading a keyring file for `rumor node --cluster-key`.
-enum KeyringFile {
-    static func load(_ path: String) throws -> Keyring {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw ValidationError("cannot read keyring file \(path): \(error.localizedDescription)")
-        }
-        do throws(KeyringError) {
-            return try Keyring(parsing: text)
-        } catch {
-            throw ValidationError("keyring file \(path): \(error)")
-        }
     }
 }

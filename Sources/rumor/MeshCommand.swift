@@ -1,4 +1,5 @@
 import ArgumentParser
+import RumorCommandLine
 import Foundation
 import Logging
 import RumorMesh

@@ -1,4 +1,5 @@
 import ArgumentParser
+import RumorCommandLine
 import RumorCore
 import RumorUV
 
@@ -10,13 +11,6 @@ struct RumorCommand: AsyncParsableCommand {
         subcommands: [NodeCommand.self, KeygenCommand.self, StatusCommand.self, PublishCommand.self, TailCommand.self, MeshCommand.self, ChurnCommand.self,
                       SimCommand.self, BenchCommand.self]
     )
-}
-
-/// A command that could not do its job: ArgumentParser prints the sentence and exits with status 1.
-struct CommandFailure: Error, CustomStringConvertible {
-    var description: String
-
-    init(_ description: String) { self.description = description }
 }
 
 /// Asks a node's admin endpoint and insists on 200: anything else is the command's failure, named after

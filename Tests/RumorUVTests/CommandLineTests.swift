@@ -104,6 +104,42 @@ struct CommandLineTests {
         #expect(first.terminationStatus == 0)
     }
 
+    @Test("`--exec` runs its command for each delivery: the payload on standard input, the message's identity in the environment")
+    func deliveryHandler() async throws {
+        let (listenA, adminA, listenB) = (freePort(), freePort(), freePort())
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rumor-exec-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = try RumorBinary.start(["node", "--listen", "127.0.0.1:\(listenA)", "--admin", "127.0.0.1:\(adminA)", "--id", "alpha"])
+        let second = try RumorBinary.start(["node", "--listen", "127.0.0.1:\(listenB)", "--id", "beta", "--seed", "127.0.0.1:\(listenA)",
+                                            "--exec", "cat > '\(directory.path)/'\"$RUMOR_SEQ\"; echo \"$RUMOR_ORIGIN $RUMOR_ID\" > '\(directory.path)/'\"$RUMOR_SEQ\".env"])
+        defer {
+            if first.isRunning { first.terminate() }
+            if second.isRunning { second.terminate() }
+        }
+        let linked = await eventually(within: .seconds(10)) {
+            (try? RumorBinary.run(["status", "127.0.0.1:\(adminA)", "--json"]))?.output.contains("\"id\":\"beta\"") ?? false
+        }
+        #expect(linked)
+        #expect(try RumorBinary.run(["publish", "127.0.0.1:\(adminA)", "first payload"]).status == 0)
+        #expect(try RumorBinary.run(["publish", "127.0.0.1:\(adminA)", "second payload"]).status == 0)
+        let handled = await eventually(within: .seconds(10)) {
+            FileManager.default.fileExists(atPath: directory.appendingPathComponent("2.env").path)
+        }
+        #expect(handled, "the handler should have run for both deliveries")
+        let payloads = (1...2).map { (try? String(contentsOf: directory.appendingPathComponent("\($0)"), encoding: .utf8)) ?? "" }
+        #expect(payloads == ["first payload", "second payload"])
+        let identity = (try? String(contentsOf: directory.appendingPathComponent("1.env"), encoding: .utf8)) ?? ""
+        #expect(identity.hasPrefix("alpha alpha/"), "RUMOR_ORIGIN and RUMOR_ID: \(identity)")
+    }
+
+    @Test("`rumor node --help` shows the node's own options (it hands over to rumor-node)")
+    func nodeHelp() throws {
+        let result = try RumorBinary.run(["node", "--help"])
+        #expect(result.status == 0)
+        #expect(result.output.contains("--listen") && result.output.contains("--active-view-size") && result.output.contains("--exec"), "\(result.output)")
+    }
+
     @Test("a bad line in a seed file stops the node with the file, the line and the problem")
     func badSeedFile() throws {
         let seedFile = FileManager.default.temporaryDirectory.appendingPathComponent("rumor-bad-seeds-\(getpid()).txt")
@@ -145,6 +181,7 @@ struct CommandLineTests {
             (["node", "--listen", "127.0.0.1:7000", "--admin", "0.0.0.0:8000"], "--admin-any-address"),
             (["node", "--listen", "127.0.0.1:7000", "--cluster-key", "/nonexistent/cluster.keys"], "cannot read keyring file"),
             (["node", "--listen", "127.0.0.1:7000", "--max-inbound-links", "0"], "--max-inbound-links"),
+            (["node", "--listen", "127.0.0.1:7000", "--data-dir", "/proc/rumor-epochs"], "cannot create data directory /proc/rumor-epochs"),
           ])
     func clearErrors(arguments: [String], mentions: String) throws {
         let result = try RumorBinary.run(arguments)

@@ -14,7 +14,7 @@ private func nodeProcessesRunning(matching text: String) -> Int {
     return entries.filter { Int($0) != nil }.filter { pid in
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
         let line = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
-        return line.contains(" node ") && line.contains(text)
+        return (line.contains("rumor-node ") || line.contains(" node ")) && line.contains(text)
     }.count
 }
 

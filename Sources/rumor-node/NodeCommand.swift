@@ -1,21 +1,18 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Logging
+import RumorCommandLine
 import RumorCore
 import RumorSecurity
 import RumorUV
 
-extension PeerAddress: ExpressibleByArgument {
-    public init?(argument: String) {
-        guard let address = try? PeerAddress(parsing: argument) else { return nil }
-        self = address
-    }
-}
-
+/// The node on its own, without the simulator, the mesh launcher or Foundation's full weight: every node
+/// process runs this small executable (`rumor node` hands over to it), so a member costs little memory.
+@main
 struct NodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "node",
-        abstract: "Run a node until SIGINT or SIGTERM, then leave the overlay politely."
+        commandName: "rumor-node",
+        abstract: "Run a node until SIGINT or SIGTERM, then leave the overlay politely (also run as `rumor node`)."
     )
 
     @Option(help: "Address to listen on for peers (HOST:PORT).")
@@ -105,7 +102,7 @@ struct NodeCommand: AsyncParsableCommand {
         if let seeds {
             let text: String
             do { text = try String(contentsOfFile: seeds, encoding: .utf8) } catch {
-                throw ValidationError("cannot read seed file \(seeds): \(error.localizedDescription)")
+                throw ValidationError("cannot read seed file \(seeds): \(error)")
             }
             do throws(SeedList.ParseError) {
                 seedList += try SeedList.parse(text, file: seeds).filter { !seedList.contains($0) }
@@ -167,49 +164,5 @@ struct NodeCommand: AsyncParsableCommand {
         try? await Task.sleep(for: .milliseconds(100))
         eventLoop.shutdown()
         if eventLoop.closeResult != 0 { logger.error("event loop closed with handles still open") }
-    }
-}
-
-/// The epoch grows with every start: the larger of the stored one plus one and the wall clock in
-/// milliseconds, so it grows even without a data directory (unless the clock goes back).
-enum EpochStore {
-    static func nextEpoch(dataDirectory: String?) throws -> Epoch {
-        let clock = Epoch(Date().timeIntervalSince1970 * 1000)
-        guard let dataDirectory else { return clock }
-        let manager = FileManager.default
-        do {
-            try manager.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw ValidationError("cannot create data directory \(dataDirectory): \(error.localizedDescription)")
-        }
-        let path = (dataDirectory as NSString).appendingPathComponent("epoch")
-        var previous: Epoch = 0
-        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            guard let value = Epoch(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-                throw ValidationError("\(path) does not hold an epoch number; remove it to start afresh")
-            }
-            previous = value
-        }
-        let epoch = max(previous + 1, clock)
-        do {
-            try "\(epoch)\n".write(toFile: path, atomically: true, encoding: .utf8)
-        } catch {
-            throw ValidationError("cannot write \(path): \(error.localizedDescription)")
-        }
-        return epoch
-    }
-}
-
-/// Ties a node's life to the process that started it, so a mesh launcher that dies leaves no node behind.
-enum ParentWatch {
-    /// Checks once a second whether the parent is gone (the node is re-parented); if so, the node sends
-    /// itself SIGTERM and leaves politely as on Ctrl-C.
-    static func exitWithParent() {
-        let parent = getppid()
-        guard parent != 1 else { exit(0) }
-        Thread.detachNewThread {
-            while getppid() == parent { sleep(1) }
-            kill(getpid(), SIGTERM)
-        }
     }
 }

@@ -1,21 +1,28 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Logging
 
-enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum LogFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
     case text, json
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
-struct LoggingOptions: ParsableArguments {
+/// `--log-level` and `--log-format`, shared by `rumor` and `rumor-node`.
+public struct LoggingOptions: ParsableArguments {
     @Option(help: "Least severe level logged: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .info
+    public var logLevel: Logger.Level = .info
 
     @Option(help: "Log lines as readable text or as JSON objects, one a line (on standard error).")
-    var logFormat: LogFormat = .text
+    public var logFormat: LogFormat = .text
 
-    func bootstrap() {
+    public init() {}
+
+    public func bootstrap() {
         let level = logLevel
         switch logFormat {
         case .text:
@@ -47,7 +54,7 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var object: [String: String] = [
-            "time": ISO8601DateFormatter().string(from: Date()),
+            "time": Date().formatted(.iso8601),
             "level": event.level.rawValue,
             "label": label,
             "message": event.message.description,
@@ -55,7 +62,11 @@ struct JSONLogHandler: LogHandler {
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
             object[key] = "\(value)"
         }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
-        FileHandle.standardError.write(data + Data("\n".utf8))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(object) else { return }
+        // One write per line, so that lines from the loop thread and the main thread never interleave.
+        let line = Array(data) + [UInt8(ascii: "\n")]
+        _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 }
