@@ -72,6 +72,12 @@ public enum ChildProcess {
         return pid
     }
 
+    /// A wait status as a person reads it: "exit 3" or "signal 9".
+    public static func describe(waitStatus status: Int32) -> String {
+        // WIFEXITED / WEXITSTATUS / WTERMSIG are macros Swift cannot import.
+        status & 0x7F == 0 ? "exit \((status >> 8) & 0xFF)" : "signal \(status & 0x7F)"
+    }
+
     /// Waits for `pid` to end and returns its wait status (0: exited with code 0).
     public static func waitForExit(_ pid: pid_t) -> Int32 {
         var status: Int32 = 0

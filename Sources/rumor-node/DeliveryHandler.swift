@@ -55,7 +55,7 @@ struct DeliveryHandler {
         close(writeEnd)
         let status = ChildProcess.waitForExit(pid)
         if status != 0 {
-            logger.warning("--exec handler failed", metadata: ["id": "\(recorded.delivery.id)", "status": "\(status)"])
+            logger.warning("--exec handler failed", metadata: ["id": "\(recorded.delivery.id)", "status": "\(ChildProcess.describe(waitStatus: status))"])
         }
     }
 
