@@ -158,14 +158,17 @@ struct MessageStoreTests {
     func payloadCacheBounds() {
         var cache = PayloadCache(maximumCount: 3, maximumBytes: 250, retention: .seconds(10))
         func id(_ sequence: UInt64) -> MessageID { MessageID(origin: NodeID("o")!, epoch: 1, sequence: sequence) }
+        var departed: [MessageID] = []
         for sequence: UInt64 in 0..<4 {
-            cache.insert(id(sequence), .init(payload: [UInt8](repeating: 0, count: 100), round: 0, sender: nil,
-                                             storedAt: Timestamp.zero + .seconds(Int64(sequence))))
+            departed += cache.insert(id(sequence), .init(payload: [UInt8](repeating: 0, count: 100), round: 0, sender: nil,
+                                                         storedAt: Timestamp.zero + .seconds(Int64(sequence)))).map(\.id)
         }
         #expect(cache.count == 2 && cache.bytes == 200, "bytes bound: 4 × 100 B into 250 B")
         #expect(cache[id(3)] != nil && cache[id(2)] != nil && cache[id(1)] == nil)
-        cache.expire(at: Timestamp.zero + .seconds(12.5))
+        #expect(departed == [id(0), id(1)], "what had to go is handed back, oldest first")
+        let expired = cache.expire(at: Timestamp.zero + .seconds(12.5))
         #expect(cache[id(2)] == nil && cache[id(3)] != nil)
+        #expect(expired.map(\.id) == [id(2)] && expired.first?.storedAt == Timestamp.zero + .seconds(2))
         #expect(cache.digest(limit: 10) == [DigestEntry(origin: NodeID("o")!, epoch: 1, ranges: [3...3])])
     }
 
@@ -181,11 +184,30 @@ struct MessageStoreTests {
         #expect(seen.count == 0)
     }
 
+    @Test("an id stays seen after its payload leaves the cache, until the seen retention counted from delivery")
+    func seenOutlivesPayload() {
+        var configuration = BroadcastConfiguration()
+        configuration.payloadCacheCount = 2
+        configuration.payloadRetention = .seconds(10)
+        configuration.seenRetention = .seconds(30)
+        var state = PlumtreeState(configuration)
+        func id(_ sequence: UInt64) -> MessageID { MessageID(origin: NodeID("o")!, epoch: 1, sequence: sequence) }
+        for sequence: UInt64 in 0..<3 {
+            state.store(id(sequence), .init(payload: [7], round: 0, sender: nil, storedAt: Timestamp.zero + .seconds(Int64(sequence))))
+        }
+        #expect(state.cache[id(0)] == nil && state.hasSeen(id(0)), "pushed out of the cache for space, still seen")
+        #expect(state.seenCount == 3 && state.seen.count == 1, "a cached payload's id is not kept twice")
+        state.expireMessages(at: Timestamp.zero + .seconds(15))
+        #expect(state.cache.count == 0 && (0..<3).allSatisfy { state.hasSeen(id($0)) } && state.seenCount == 3)
+        state.expireMessages(at: Timestamp.zero + .seconds(31.5))
+        #expect(!state.hasSeen(id(0)) && !state.hasSeen(id(1)) && state.hasSeen(id(2)), "30 s from each delivery")
+    }
+
     @Test("a digest's ranges compress dense sequences")
     func digestRanges() {
         var cache = PayloadCache(maximumCount: 100, maximumBytes: 1 << 20, retention: .seconds(60))
         for sequence: UInt64 in [1, 2, 3, 7, 8, 10] {
-            cache.insert(MessageID(origin: NodeID("o")!, epoch: 4, sequence: sequence), .init(payload: [], round: 0, sender: nil, storedAt: .zero))
+            _ = cache.insert(MessageID(origin: NodeID("o")!, epoch: 4, sequence: sequence), .init(payload: [], round: 0, sender: nil, storedAt: .zero))
         }
         #expect(cache.digest(limit: 10).first?.ranges == [1...3, 7...8, 10...10])
     }

@@ -35,6 +35,27 @@ struct DigestTests {
         #expect(ranges.ranges == expectedRanges(reference))
     }
 
+    @Test("Sets of none, one and a few ranges (one kept inline, more in an array) answer as the set they hold")
+    func smallSetsFollowTheSet() {
+        var random = SeededRandom(seed: 78)
+        var ranges = SequenceRanges()
+        var reference: Set<UInt64> = []
+        for _ in 0..<5_000 {
+            let value = UInt64.random(in: 0..<6, using: &random)
+            if Bool.random(using: &random) {
+                ranges.insert(value)
+                reference.insert(value)
+            } else {
+                ranges.remove(value)
+                reference.remove(value)
+            }
+            let expected = expectedRanges(reference)
+            #expect(ranges.ranges == expected && ranges.isEmpty == reference.isEmpty)
+            #expect(ranges.subtracted(from: [0...5]) == expectedRanges(Set(0...5).subtracting(reference)))
+            #expect((0..<6).allSatisfy { ranges.containsAll([$0...$0]) == reference.contains($0) })
+        }
+    }
+
     @Test("A cache's digest names exactly the ids it still holds after evictions, per origin in order")
     func digestMatchesHeldIDs() {
         var cache = PayloadCache(maximumCount: 50, maximumBytes: 1 << 20, retention: .seconds(10))
@@ -43,7 +64,7 @@ struct DigestTests {
         for sequence in 0..<40 as Range<UInt64> {
             for origin in origins where sequence % 3 != 1 || origin.rawValue == "a" {
                 let id = MessageID(origin: origin, epoch: 1, sequence: sequence)
-                cache.insert(id, PayloadCache.Entry(payload: [1], round: 0, sender: nil, storedAt: .zero))
+                _ = cache.insert(id, PayloadCache.Entry(payload: [1], round: 0, sender: nil, storedAt: .zero))
                 inserted.append(id)
             }
         }
@@ -54,7 +75,7 @@ struct DigestTests {
             let sequences = Set(held.filter { $0.origin == entry.origin }.map(\.sequence))
             #expect(entry.ranges == expectedRanges(sequences))
         }
-        cache.expire(at: Timestamp.zero + .seconds(11))
+        _ = cache.expire(at: Timestamp.zero + .seconds(11))
         #expect(cache.digest(limit: 10).isEmpty)
     }
 }

@@ -51,8 +51,9 @@ struct PayloadCache {
 
     subscript(id: MessageID) -> Entry? { entries[id] }
 
-    mutating func insert(_ id: MessageID, _ entry: Entry) {
-        guard entries[id] == nil else { return }
+    /// Keeps a payload; returns what had to go to make room (ids and when they were stored).
+    mutating func insert(_ id: MessageID, _ entry: Entry) -> [Departure] {
+        guard entries[id] == nil else { return [] }
         entries[id] = entry
         order.append(id)
         bytes += entry.payload.count
@@ -65,31 +66,40 @@ struct PayloadCache {
             sequences.insert(id.sequence)
             held.insert((key, sequences), at: position)
         }
-        while entries.count > maximumCount || bytes > maximumBytes {
-            evictOldest()
+        var departed: [Departure] = []
+        while entries.count > maximumCount || bytes > maximumBytes, let departure = evictOldest() {
+            departed.append(departure)
             evictionsForSpace += 1
         }
+        return departed
     }
 
-    mutating func expire(at now: Timestamp) {
+    /// Drops payloads older than the retention; returns them (ids and when they were stored).
+    mutating func expire(at now: Timestamp) -> [Departure] {
+        var departed: [Departure] = []
         while let oldest = order.first {
             guard let entry = entries[oldest] else {
                 _ = order.removeFirst()
                 continue
             }
-            guard now.since(entry.storedAt) > retention else { break }
-            evictOldest()
+            guard now.since(entry.storedAt) > retention, let departure = evictOldest() else { break }
+            departed.append(departure)
         }
+        return departed
     }
 
-    private mutating func evictOldest() {
-        guard let oldest = order.removeFirst(), let entry = entries.removeValue(forKey: oldest) else { return }
+    /// A payload that left the cache: its id and when it was stored (delivered).
+    typealias Departure = (id: MessageID, storedAt: Timestamp)
+
+    private mutating func evictOldest() -> Departure? {
+        guard let oldest = order.removeFirst(), let entry = entries.removeValue(forKey: oldest) else { return nil }
         bytes -= entry.payload.count
         let key = OriginEpoch(origin: oldest.origin, epoch: oldest.epoch)
         let position = heldPosition(of: key)
-        guard position < held.count, held[position].key == key else { return }
+        guard position < held.count, held[position].key == key else { return (oldest, entry.storedAt) }
         held[position].sequences.remove(oldest.sequence)
         if held[position].sequences.isEmpty { held.remove(at: position) }
+        return (oldest, entry.storedAt)
     }
 
     /// Where `key` is, or would go, in `held`.
@@ -143,8 +153,10 @@ struct OriginEpoch: Hashable, Comparable {
     static func < (lhs: OriginEpoch, rhs: OriginEpoch) -> Bool { (lhs.origin, lhs.epoch) < (rhs.origin, rhs.epoch) }
 }
 
-/// Ids already delivered, for exactly-once delivery: bounded by count, bytes and age, kept longer than
-/// payloads.
+/// Ids delivered whose payloads have left the cache, for exactly-once delivery: bounded by count, bytes
+/// and age (counted from delivery), kept longer than payloads. An id whose payload is still cached is not
+/// here as well: the cache answers for it (`PlumtreeState.hasSeen`), which halves what a message costs
+/// each node while its payload is kept.
 struct SeenSet {
     let maximumCount: Int
     let maximumBytes: Int

@@ -24,6 +24,23 @@ struct PlumtreeState {
         seen = SeenSet(maximumCount: configuration.seenCount, maximumBytes: configuration.seenBytes, retention: configuration.seenRetention)
     }
 
+    /// Whether `id` was delivered here: its payload is cached, or its id is remembered after the payload left.
+    func hasSeen(_ id: MessageID) -> Bool { cache[id] != nil || seen.contains(id) }
+
+    /// Ids remembered as delivered, with or without their payloads.
+    var seenCount: Int { cache.count + seen.count }
+
+    /// Keeps a delivered payload; the ids of payloads pushed out to make room are remembered in `seen`.
+    mutating func store(_ id: MessageID, _ entry: PayloadCache.Entry) {
+        for departure in cache.insert(id, entry) { seen.insert(departure.id, at: departure.storedAt) }
+    }
+
+    /// Drops payloads past their retention (remembering their ids) and ids past theirs.
+    mutating func expireMessages(at now: Timestamp) {
+        for departure in cache.expire(at: now) { seen.insert(departure.id, at: departure.storedAt) }
+        seen.expire(at: now)
+    }
+
     mutating func makeEager(_ peer: NodeID) {
         lazy.removeAll { $0 == peer }
         if !eager.contains(peer) { eager.append(peer) }

@@ -10,8 +10,7 @@ extension Node {
     static let maximumPullReplyBytes = 2 << 20
 
     mutating func antiEntropyRound() {
-        plumtree.cache.expire(at: now)
-        plumtree.seen.expire(at: now)
+        plumtree.expireMessages(at: now)
         // A pull whose answer never came (lost with its link, or evicted at the peer) may be asked again.
         let patience = configuration.broadcast.antiEntropyInterval * 4
         for id in plumtree.pulled.filter({ now.since($0.value.at) > patience }).map(\.key) { plumtree.pulled[id] = nil }

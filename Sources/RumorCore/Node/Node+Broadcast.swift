@@ -62,7 +62,7 @@ extension Node {
         // Only the answer from the peer asked is off the tree; a tree copy arriving first is a tree copy.
         let wasPulled = plumtree.pulled[gossip.id]?.peer == sender.id
         if wasPulled { plumtree.pulled[gossip.id] = nil }
-        if plumtree.seen.contains(gossip.id) {
+        if plumtree.hasSeen(gossip.id) {
             counters.duplicates += 1
             if plumtree.withdrawAnnouncement(of: gossip.id, to: sender.id) { counters.iHavesWithdrawn += 1 }
             // A duplicate means two tree paths reach here: the later one becomes lazy. PRUNE goes out even when
@@ -100,8 +100,7 @@ extension Node {
     /// leaves the origin, the origin's death loses the message.
     private mutating func accept(_ gossip: Gossip, from sender: NodeID?, offTree: Bool = false) {
         let pushToAll = sender == nil && !plumtree.eager.contains(where: active.contains)
-        plumtree.seen.insert(gossip.id, at: now)
-        plumtree.cache.insert(gossip.id, PayloadCache.Entry(payload: gossip.payload, round: gossip.round, sender: sender, storedAt: now))
+        plumtree.store(gossip.id, PayloadCache.Entry(payload: gossip.payload, round: gossip.round, sender: sender, storedAt: now))
         plumtree.missing[gossip.id] = nil
         plumtree.grafts.cancel(gossip.id)
         counters.delivered += 1
@@ -214,7 +213,7 @@ extension Node {
 
     /// The payload did not come: ask the first announcer still linked, and give the next one less time.
     private mutating func graftTimerFired(for id: MessageID) {
-        guard !plumtree.seen.contains(id), var announcers = plumtree.missing[id] else {
+        guard !plumtree.hasSeen(id), var announcers = plumtree.missing[id] else {
             plumtree.missing[id] = nil
             return
         }

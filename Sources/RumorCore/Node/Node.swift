@@ -403,7 +403,7 @@ public struct Node {
         let passivePeers = passive.entries.map { NodeStatus.PassivePeer(id: $0.peer.id, address: $0.peer.address, age: $0.age) }
         let pending = links.values.filter { $0.peer == nil }.count
         let broadcast = NodeStatus.Broadcast(eager: plumtree.eager, lazy: plumtree.lazy, cachedPayloads: plumtree.cache.count,
-                                             cachedBytes: plumtree.cache.bytes, seenIDs: plumtree.seen.count)
+                                             cachedBytes: plumtree.cache.bytes, seenIDs: plumtree.seenCount)
         var counters = counters
         counters.cacheEvictionsForSpace = plumtree.cache.evictionsForSpace
         counters.seenEvictionsForSpace = plumtree.seen.evictionsForSpace
