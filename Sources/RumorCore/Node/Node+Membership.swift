@@ -208,7 +208,10 @@ extension Node {
             + dialIntents.values.reduce(0) { $0 + $1.filter { if case .neighbor = $0 { true } else { false } }.count }
         var wanted = membership.activeViewSize - active.count - pendingNeighbors
         guard wanted > 0 else { return }
-        let busy = Set(dialIntents.keys).union(recentlyRefused)
+        // A refusal answered a low-priority request. Once the view is empty the request is high priority and
+        // must be accepted, so the peers that refused are asked again: skipping them left a node whose last
+        // neighbours died (and whose live passive peers were all full) alone until the next shuffle round.
+        let busy = Set(dialIntents.keys).union(active.isEmpty ? [] : recentlyRefused)
         var candidates = passive.entries.map(\.peer).filter { !busy.contains($0.address) && outstanding[$0.id] == nil && !active.contains($0.id) }
         candidates.shuffle(using: &random)
         let priority: NeighborRequest.Priority = active.isEmpty && pendingNeighbors == 0 ? .high : .low
