@@ -142,6 +142,44 @@ struct MembershipTests {
         #expect(network.components().count == 1)
     }
 
+    @Test("a node whose last neighbours die while its low-priority requests are refused asks again with high priority at once, not at its next shuffle")
+    func emptiedViewAsksAgainWithHighPriority() {
+        // Views of two and no shuffle round in the window, so only the repair itself can bring the node back.
+        func smallViews(_ index: Int) -> NodeConfiguration {
+            var configuration = configuration(index, seeds: index == 0 ? [] : [0])
+            configuration.membership.activeViewSize = 2
+            configuration.membership.passiveViewSize = 6
+            configuration.membership.shuffleInterval = .seconds(120)
+            return configuration
+        }
+        var found = 0
+        for networkSeed: UInt64 in 90..<120 {
+            var network = SimulatedNetwork(seed: networkSeed)
+            network.add(smallViews(0), seed: networkSeed)
+            for index in 1..<40 {
+                network.run(for: .milliseconds(20))
+                network.add(smallViews(index), seed: networkSeed &* 31 &+ UInt64(index))
+            }
+            network.run(for: .seconds(5))
+            let views = network.activeViews()
+            // A node with two neighbours and live passive peers that are all full and untouched by the crash:
+            // its low-priority requests to them are refused, and its seed (node 0) dies too.
+            let chosen = (1..<40).map(PeerAddress.local).first { node in
+                guard let active = views[node], active.count == 2, !active.contains(.local(0)), views[.local(0)]?.contains(node) != true else { return false }
+                let crashed = Set(active + [.local(0)])
+                let touched = crashed.union(crashed.flatMap { views[$0] ?? [] })
+                let live = network.node(at: node).status(at: network.now).passive.map(\.address).filter { !crashed.contains($0) }
+                return !live.isEmpty && live.allSatisfy { !touched.contains($0) && views[$0]?.count == 2 }
+            }
+            guard let node = chosen else { continue }
+            found += 1
+            for peer in (views[node] ?? []) + [.local(0)] { network.crash(peer) }
+            network.run(for: .seconds(1))
+            #expect(!(network.activeViews()[node] ?? []).isEmpty, "\(node) alone a second after its neighbours died (seed \(networkSeed))")
+        }
+        #expect(found >= 3, "the scenario must occur for the test to mean anything (found \(found) times)")
+    }
+
     @Test("peer samples are distinct, at most k, and drawn from the views")
     func peerSampling() {
         let network = joinedOverlay(60, seed: 61, settle: .seconds(20))
