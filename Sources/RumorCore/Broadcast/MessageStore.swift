@@ -67,8 +67,8 @@ struct PayloadCache {
             held.insert((key, sequences), at: position)
         }
         var departed: [Departure] = []
-        while entries.count > maximumCount || bytes > maximumBytes, let departure = evictOldest() {
-            departed.append(departure)
+        while entries.count > maximumCount || bytes > maximumBytes, order.count > 0 {
+            if let departure = evictOldest() { departed.append(departure) }
             evictionsForSpace += 1
         }
         return departed
