@@ -80,10 +80,12 @@ public final class MeshRunner: Sendable {
     let topology: Topology
     let plan: ChurnPlan
     let options: MeshOptions
+    /// `rumor-node` beside `options.executable`, found once at launch.
+    private let nodeExecutable: String
     private let interruption = Interruption()
 
     public init(topology: Topology, options: MeshOptions) throws {
-        _ = try NodeExecutable.locate(beside: options.executable)
+        nodeExecutable = try NodeExecutable.locate(beside: options.executable)
         self.topology = topology
         self.plan = try ChurnPlanner(topology: topology).plan()
         self.options = options
@@ -171,7 +173,7 @@ public final class MeshRunner: Sendable {
     }
 
     private func spawn(_ node: MeshNode, state: MeshState) async throws {
-        let process = try NodeProcess(executable: NodeExecutable.beside(options.executable), arguments: arguments(for: node),
+        let process = try NodeProcess(executable: nodeExecutable, arguments: arguments(for: node),
                                       logFile: logFile(of: node), node: node.id)
         await state.started(node.id, process: process)
     }

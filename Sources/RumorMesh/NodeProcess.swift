@@ -1,7 +1,7 @@
 import Glibc
 import RumorUV
 
-/// One `rumor node` process of a mesh: spawned with its output appended to a log file, in a process
+/// One node process (`rumor-node`) of a mesh: spawned with its output appended to a log file, in a process
 /// group of its own (so a Ctrl-C on the terminal reaches only the launcher, which then tears the mesh
 /// down in order), and reaped when it ends.
 final class NodeProcess: @unchecked Sendable {
