@@ -91,7 +91,7 @@ public struct CyclonOverlay {
         var firstArrival = [Timestamp?](repeating: nil, count: views.count)
         var hops = [Int](repeating: 0, count: views.count)
         var queue = EventQueue<(node: Int, hop: Int)>()
-        var order = 0
+        var order: UInt64 = 0
         var payloads = 0
         queue.push(.init(at: .zero, order: 0, action: (origin, 0)))
         while let next = queue.pop() {

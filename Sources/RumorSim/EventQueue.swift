@@ -1,34 +1,31 @@
 import RumorCore
 
-/// A 4-ary min-heap of scheduled actions, ordered by time then by scheduling order, so that runs are
-/// deterministic. The heap moves only 16-byte keys (time; order and slot packed in one word); the actions
-/// (which can carry whole messages) stay put in a slot table, so sifting never copies them. Four children
-/// per node halve the levels a pop walks, and pops are most of what a simulation does.
+/// A 4-ary min-heap of scheduled actions, ordered by time and then by an order key, so that runs are
+/// deterministic. The heap moves only small keys (time, order, slot); the actions (which can carry whole
+/// messages) stay put in a slot table, so sifting never copies them. Four children per node halve the levels
+/// a pop walks, and pops are most of what a simulation does.
 struct EventQueue<Action> {
     struct Item {
         var at: Timestamp
-        var order: Int
+        /// Breaks ties between actions due at the same time; two pending actions never share one.
+        var order: UInt64
         var action: Action
     }
 
     private struct Key {
         var at: UInt64
-        /// `order << slotBits | slot`: comparing it compares orders, since two keys never share an order.
-        var orderAndSlot: UInt64
+        var order: UInt64
+        var slot: UInt32
 
         @inline(__always)
         static func < (lhs: Key, rhs: Key) -> Bool {
-            lhs.at != rhs.at ? lhs.at < rhs.at : lhs.orderAndSlot < rhs.orderAndSlot
+            lhs.at != rhs.at ? lhs.at < rhs.at : lhs.order < rhs.order
         }
     }
 
-    /// 2^26 actions pending at once and 2^38 scheduled over a run: far beyond a 100,000-node simulation.
-    private static var slotBits: UInt64 { 26 }
-    private static var slotMask: UInt64 { (1 << slotBits) - 1 }
-
     private var keys: [Key] = []
     private var slots: [Action?] = []
-    private var freeSlots: [Int] = []
+    private var freeSlots: [UInt32] = []
 
     var isEmpty: Bool { keys.isEmpty }
     var count: Int { keys.count }
@@ -36,17 +33,16 @@ struct EventQueue<Action> {
     var nextTime: Timestamp? { keys.first.map { Timestamp(nanoseconds: $0.at) } }
 
     mutating func push(_ item: Item) {
-        let slot: Int
+        let slot: UInt32
         if let free = freeSlots.popLast() {
             slot = free
-            slots[slot] = item.action
+            slots[Int(slot)] = item.action
         } else {
-            slot = slots.count
+            precondition(slots.count < UInt32.max, "event queue capacity exceeded")
+            slot = UInt32(slots.count)
             slots.append(item.action)
         }
-        precondition(UInt64(slot) <= Self.slotMask && item.order >= 0 && UInt64(item.order) < 1 << (64 - Self.slotBits),
-                     "event queue capacity exceeded")
-        let key = Key(at: item.at.nanoseconds, orderAndSlot: UInt64(item.order) << Self.slotBits | UInt64(slot))
+        let key = Key(at: item.at.nanoseconds, order: item.order, slot: slot)
         keys.append(key)
         keys.withUnsafeMutableBufferPointer { heap in
             // Sift up with a hole: parents move down until the new key's place is found.
@@ -87,10 +83,9 @@ struct EventQueue<Action> {
                 heap[parent] = last
             }
         }
-        let slot = Int(top.orderAndSlot & Self.slotMask)
-        let action = slots[slot].take()!
-        freeSlots.append(slot)
-        return Item(at: Timestamp(nanoseconds: top.at), order: Int(top.orderAndSlot >> Self.slotBits), action: action)
+        let action = slots[Int(top.slot)].take()!
+        freeSlots.append(top.slot)
+        return Item(at: Timestamp(nanoseconds: top.at), order: top.order, action: action)
     }
 }
 
@@ -106,6 +101,14 @@ public enum LatencyModel: Sendable, Equatable {
         case .uniform(let low, let high):
             let span = max(0, (high - low).nanosecondsRounded)
             return low + .nanoseconds(span == 0 ? 0 : Int64.random(in: 0...span, using: &random))
+        }
+    }
+
+    /// The shortest latency a draw can give.
+    var minimum: Duration {
+        switch self {
+        case .fixed(let latency): latency
+        case .uniform(let low, let high): min(low, high)
         }
     }
 }

@@ -34,14 +34,15 @@ public enum FailureExperiment {
         public var rows: [Row]
     }
 
-    public static func run(_ options: Options, progress: (Double) -> Void = { _ in }) -> Report {
+    /// Runs on `threads` threads; the report is the same on any count.
+    public static func run(_ options: Options, threads: Int = 1, progress: (Double) -> Void = { _ in }) -> Report {
         let latency = LatencyModel.uniform(.microseconds(Int64(options.latencyMilliseconds.lowerBound * 1000)),
                                            .microseconds(Int64(options.latencyMilliseconds.upperBound * 1000)))
         var scenario = ScenarioOptions()
         scenario.nodes = options.nodes
         scenario.seed = options.seed
         scenario.latencyMilliseconds = options.latencyMilliseconds
-        let steady = Scenario.joinedNetwork(scenario) { progress(0.2 * $0) }
+        let steady = Scenario.joinedNetwork(scenario, threads: threads) { progress(0.2 * $0) }
         let cyclon = CyclonOverlay(nodes: options.nodes, seed: options.seed)
         let period = MembershipConfiguration().shuffleInterval
         let rounds = [0] + options.healingRounds

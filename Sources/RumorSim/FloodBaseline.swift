@@ -11,7 +11,7 @@ public enum FloodBaseline {
         var firstArrival = [Timestamp?](repeating: nil, count: adjacency.count)
         var hops = [Int](repeating: 0, count: adjacency.count)
         var queue = EventQueue<(node: Int, from: Int, hop: Int)>()
-        var order = 0
+        var order: UInt64 = 0
         var payloads = 0
         queue.push(.init(at: .zero, order: order, action: (origin, -1, 0)))
         while let next = queue.pop() {

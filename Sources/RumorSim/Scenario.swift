@@ -157,12 +157,13 @@ public struct ScenarioReport: Codable, Sendable, Equatable {
 }
 
 public enum Scenario {
-    /// Runs the scenario; `progress` hears the share done, now and then.
-    public static func run(_ options: ScenarioOptions, progress: (Double) -> Void = { _ in }) -> ScenarioReport {
+    /// Runs the scenario on `threads` threads (the report is the same on any count); `progress` hears the
+    /// share done, now and then.
+    public static func run(_ options: ScenarioOptions, threads: Int = 1, progress: (Double) -> Void = { _ in }) -> ScenarioReport {
         if options.protocolName == .cyclon { return runCyclon(options, progress: progress) }
         var random = SeededRandom(seed: options.seed &* 0x9E37_79B9)
         let shufflePeriod = MembershipConfiguration().shuffleInterval
-        var network = joinedNetwork(options) { progress(0.4 * $0) }
+        var network = joinedNetwork(options, threads: threads) { progress(0.4 * $0) }
         progress(0.45)
         let steadyOverlay = OverlayFigures(graph(of: network))
         let steadySampling = SamplingFigures.measure(&network, rounds: options.samplingRounds)
@@ -238,8 +239,9 @@ public enum Scenario {
     }
 
     /// Nodes joining one after another through node 0, then four shuffle periods to settle.
-    static func joinedNetwork(_ options: ScenarioOptions, progress: (Double) -> Void) -> SimulatedNetwork {
-        var network = SimulatedNetwork(seed: options.seed)
+    static func joinedNetwork(_ options: ScenarioOptions, threads: Int = 1, progress: (Double) -> Void) -> SimulatedNetwork {
+        // Shards run apart for as long as the shortest latency: with instant links they could not.
+        var network = SimulatedNetwork(seed: options.seed, threads: options.latencyMilliseconds.lowerBound > 0 ? threads : 1)
         network.latency = .uniform(.microseconds(Int64(options.latencyMilliseconds.lowerBound * 1000)),
                                    .microseconds(Int64(options.latencyMilliseconds.upperBound * 1000)))
         network.lossRate = options.loss
@@ -284,7 +286,7 @@ public enum Scenario {
         var largestRound: UInt32 = 0
         var duplicates = 0
         for id in ids {
-            guard let record = network.messages[id] else { continue }
+            guard let record = network.record(of: id) else { continue }
             var deliveredLive = 0
             for index in record.deliveries.indices where !network.isDown(index: index) && record.deliveries[index] > 0 {
                 deliveredLive += 1

@@ -1,25 +1,15 @@
-import RumorTopology
+import Dispatch
 import Logging
 import RumorCore
+import RumorTopology
 
 /// Rumor's core nodes wired together in memory, in virtual time: the same `Node` state machines the runtime
 /// drives, with only the network and the clock simulated. Links open after their latency, frames arrive in
 /// order, timers fire when their time comes. A crashed node's links close at its peers (as the kernel does
 /// for a killed process); a partition silently drops whatever crosses it and makes connects across it time
-/// out. The same seeds give the same run, event for event.
+/// out. The same seeds give the same run, event for event, on any number of threads: the nodes are split
+/// into shards (`NetworkShard`) that run side by side in windows of the shortest link latency.
 public struct SimulatedNetwork {
-    private enum Action {
-        case event(Int, NodeEvent)
-        case timer(Int, NodeTimer, generation: Int)
-    }
-
-    private struct LinkEnd {
-        var owner: Int
-        var peerEnd: LinkID
-        var peer: Int
-        var latency: Duration
-    }
-
     /// What the network saw of one broadcast.
     public struct MessageRecord: Sendable {
         public var origin: Int
@@ -30,311 +20,314 @@ public struct SimulatedNetwork {
         public var payloadFrames = 0
         public var lastDeliveryAt: Timestamp
         public var largestRound: UInt32 = 0
+    }
 
-        mutating func recordDelivery(at index: Int, round: UInt32, now: Timestamp) {
-            if deliveries[index] < 255 { deliveries[index] += 1 }
-            delivered += 1
-            lastDeliveryAt = now
-            largestRound = max(largestRound, round)
+    public var latency: LatencyModel {
+        get { shards[0].directory.latency }
+        set { updateDirectories { $0.latency = newValue } }
+    }
+    public var connectTimeout: Duration {
+        get { shards[0].directory.connectTimeout }
+        set { updateDirectories { $0.connectTimeout = newValue } }
+    }
+    /// Share of frames silently lost on every link (membership and broadcast alike).
+    public var lossRate: Double {
+        get { shards[0].directory.lossRate }
+        set { updateDirectories { $0.lossRate = newValue } }
+    }
+    public private(set) var now = Timestamp.zero
+    /// Every message sent, when `recordsMessages` is on (for small tests).
+    public var recordsMessages: Bool {
+        get { shards[0].recordsMessages }
+        set { for shard in shards.indices { shards[shard].recordsMessages = newValue } }
+    }
+    public var sent: [(from: PeerAddress, to: PeerAddress?, at: Timestamp, message: Message)] {
+        shards.count == 1 ? shards[0].sent : mergedByTime(shards.map(\.sent), at: \.at)
+    }
+    /// Every delivery with its node and time, when `recordsDeliveries` is on (topology runs).
+    public var recordsDeliveries: Bool {
+        get { shards[0].recordsDeliveries }
+        set { for shard in shards.indices { shards[shard].recordsDeliveries = newValue } }
+    }
+    public var deliveryLog: [(index: Int, id: MessageID, at: Timestamp)] {
+        shards.count == 1 ? shards[0].deliveryLog : mergedByTime(shards.map(\.deliveryLog), at: \.at)
+    }
+    public var eventsProcessed: Int { shards.reduce(0) { $0 + $1.eventsProcessed } }
+    /// Broadcasts published, by id, in the order they were published.
+    private var publishedMessages: [MessageID: (origin: Int, at: Timestamp)] = [:]
+
+    private var shards: [NetworkShard]
+    private let seed: UInt64
+    /// One per shard: a logger's storage is one reference-counted object shared by every copy, and nodes
+    /// on two threads retaining one object on every log call made each thread about a third slower.
+    private let quietLoggers: [Logger]
+
+    /// Shards run side by side, one thread each: `threads` rounded down to a power of two. Any count gives
+    /// the same run.
+    public init(seed: UInt64 = 0x5EED, threads: Int = 1) {
+        precondition(threads >= 1, "a network runs on at least one thread")
+        self.seed = seed
+        let count = 1 << (Int.bitWidth - 1 - threads.leadingZeroBitCount)
+        shards = (0..<count).map { NetworkShard(number: $0, of: count) }
+        quietLoggers = (0..<count).map { _ in
+            var logger = Logger(label: "rumor.sim")
+            logger.logLevel = .critical
+            return logger
         }
     }
 
-    public var latency: LatencyModel = .fixed(.milliseconds(1))
-    public var connectTimeout: Duration = .seconds(2)
-    /// Share of frames silently lost on every link (membership and broadcast alike).
-    public var lossRate = 0.0
-    public private(set) var now = Timestamp.zero
-    /// Every message sent, when `recordsMessages` is on (for small tests).
-    public var recordsMessages = false
-    public private(set) var sent: [(from: PeerAddress, to: PeerAddress?, at: Timestamp, message: Message)] = []
-    public private(set) var messages: [MessageID: MessageRecord] = [:]
-    /// Every delivery with its node and time, when `recordsDeliveries` is on (topology runs).
-    public var recordsDeliveries = false
-    public private(set) var deliveryLog: [(index: Int, id: MessageID, at: Timestamp)] = []
-    /// Conditions for every link that touches a node ("slow links" of a topology), instead of `latency`
-    /// and `lossRate`.
-    private var shapedNodes: [Int: LinkConditions] = [:]
-    private var shapedPairs: [PairKey: LinkConditions] = [:]
-    public private(set) var eventsProcessed = 0
+    public var threads: Int { shards.count }
 
-    private var nodes: [Node] = []
-    private var addressOf: [PeerAddress] = []
-    private var indexOf: [PeerAddress: Int] = [:]
-    private var isDown: [Bool] = []
-    private var group: [Int]?
-    private var linkEnds = LinkEndTable<LinkEnd>()
-    /// The link ends each node owns, so that a crash closes them without scanning every link.
-    private var linksByOwner: [Set<LinkID>] = []
-    private var nextLink: UInt64 = 1
-    private var queue = EventQueue<Action>()
-    private var order = 0
-    private var timerGenerations = TimerGenerations()
-    private var random: SeededRandom
-    private let quietLogger: Logger
+    private var directory: NetworkDirectory { shards[0].directory }
 
-    public init(seed: UInt64 = 0x5EED) {
-        random = SeededRandom(seed: seed)
-        var logger = Logger(label: "rumor.sim")
-        logger.logLevel = .critical
-        quietLogger = logger
+    /// Every shard keeps its own copy of the directory; the driver changes them all alike.
+    private mutating func updateDirectories(_ change: (inout NetworkDirectory) -> Void) {
+        for shard in shards.indices { change(&shards[shard].directory) }
     }
+
+    private func shard(of index: Int) -> Int { shards[0].shard(of: index) }
 
     // MARK: Nodes
 
-    public var addresses: [PeerAddress] { addressOf.sorted() }
-    public var liveAddresses: [PeerAddress] { addresses.filter { !isDown[indexOf[$0]!] } }
-    public var liveCount: Int { isDown.filter { !$0 }.count }
-    public var nodeCount: Int { nodes.count }
+    public var addresses: [PeerAddress] { directory.addressOf.sorted() }
+    public var liveAddresses: [PeerAddress] { addresses.filter { !directory.isDown[directory.indexOf[$0]!] } }
+    public var liveCount: Int { directory.isDown.filter { !$0 }.count }
+    public var nodeCount: Int { directory.addressOf.count }
 
-    public func isUp(_ address: PeerAddress) -> Bool { indexOf[address].map { !isDown[$0] } ?? false }
-    public func node(at address: PeerAddress) -> Node { nodes[indexOf[address]!] }
-    public func index(of address: PeerAddress) -> Int? { indexOf[address] }
-    public func address(of index: Int) -> PeerAddress { addressOf[index] }
+    public func isUp(_ address: PeerAddress) -> Bool { directory.indexOf[address].map { !directory.isDown[$0] } ?? false }
+    public func node(at address: PeerAddress) -> Node { node(index: directory.indexOf[address]!) }
+    public func node(index: Int) -> Node { shards[shard(of: index)].node(index) }
+    public func index(of address: PeerAddress) -> Int? { directory.indexOf[address] }
+    public func address(of index: Int) -> PeerAddress { directory.addressOf[index] }
 
     /// Starts a node (a new one, or a crashed one again with its new configuration).
-    public mutating func add(_ configuration: NodeConfiguration, seed: UInt64) {
+    public mutating func add(_ configuration: NodeConfiguration, seed nodeSeed: UInt64) {
         let address = configuration.identity.address
-        let node = Node(configuration: configuration, randomSeed: seed, logger: quietLogger)
+        let node = Node(configuration: configuration, randomSeed: nodeSeed, logger: quietLoggers[shard(of: directory.indexOf[address] ?? nodeCount)])
         let index: Int
-        if let existing = indexOf[address] {
+        if let existing = directory.indexOf[address] {
             index = existing
-            nodes[index] = node
         } else {
-            index = nodes.count
-            nodes.append(node)
-            addressOf.append(address)
-            indexOf[address] = index
-            isDown.append(false)
-            timerGenerations.addNode()
-            linksByOwner.append([])
-            for key in messages.keys { messages[key]!.deliveries.append(0) }
+            index = nodeCount
+            updateDirectories {
+                $0.addressOf.append(address)
+                $0.indexOf[address] = index
+                $0.isDown.append(false)
+            }
+            // The network's own draws for this node (latency, loss) come from a stream of its own.
+            shards[shard(of: index)].append(node, randomSeed: seed ^ (UInt64(index) &+ 1) &* 0x9E37_79B9_7F4A_7C15)
         }
-        isDown[index] = false
-        timerGenerations.reset(index)
-        schedule(.event(index, .start), after: .zero)
+        updateDirectories { $0.isDown[index] = false }
+        shards[shard(of: index)].start(node, at: index)
+        handOverOutgoing()
     }
 
     /// Kills a node as SIGKILL does: it stops at once and the kernel closes its links at the other ends.
     public mutating func crash(_ address: PeerAddress) {
-        guard let index = indexOf[address], !isDown[index] else { return }
-        isDown[index] = true
-        timerGenerations.reset(index)
-        for link in linksByOwner[index].sorted() {
-            guard let end = linkEnds.removeValue(forKey: link) else { continue }
-            linkEnds[end.peerEnd] = nil
-            linksByOwner[end.peer].remove(end.peerEnd)
-            schedule(.event(end.peer, .linkClosed(end.peerEnd, reason: "connection reset")), after: end.latency)
-        }
-        linksByOwner[index] = []
+        guard let index = directory.indexOf[address], !directory.isDown[index] else { return }
+        updateDirectories { $0.isDown[index] = true }
         // A killed process's memory is gone: keeping its caches would hold half the run's message state
         // after a 50% failure (gigabytes at 100,000 nodes). A restart replaces the node anyway.
-        nodes[index] = Node(configuration: nodes[index].configuration, randomSeed: 0, logger: quietLogger)
+        let blank = Node(configuration: node(index: index).configuration, randomSeed: 0, logger: quietLoggers[shard(of: index)])
+        shards[shard(of: index)].crash(index, blank: blank)
+        handOverOutgoing()
     }
 
     /// Stops a node gracefully: it says DISCONNECT to its peers, closes its links, and is then gone.
     public mutating func stopNode(_ address: PeerAddress) {
-        guard let index = indexOf[address] else { return }
-        deliver(.stop, to: index)
-        isDown[index] = true
-        timerGenerations.reset(index)
+        guard let index = directory.indexOf[address] else { return }
+        shards[shard(of: index)].drive(index) { node, now in node.handle(.stop, at: now) }
+        updateDirectories { $0.isDown[index] = true }
+        shards[shard(of: index)].forgetTimers(of: index)
+        handOverOutgoing()
     }
 
     public mutating func partition(into groups: [[PeerAddress]]) {
-        var assignment = [Int](repeating: -1, count: nodes.count)
+        var assignment = [Int](repeating: -1, count: nodeCount)
         for (number, members) in groups.enumerated() {
-            for address in members { if let index = indexOf[address] { assignment[index] = number } }
+            for address in members { if let index = directory.indexOf[address] { assignment[index] = number } }
         }
-        group = assignment
+        // A fresh buffer per shard (`map`), so that no two threads read one.
+        updateDirectories { $0.group = assignment.map { $0 } }
     }
 
-    public mutating func heal() { group = nil }
+    public mutating func heal() { updateDirectories { $0.group = nil } }
 
     /// From now on, links touching these nodes (or, with `onlyAmong`, links between two of them) have these
     /// conditions; links already open take the new latency for frames sent from now on.
     public mutating func shapeLinks(of addresses: [PeerAddress], _ conditions: LinkConditions, onlyAmong: Bool = false) {
-        let indices = addresses.compactMap { indexOf[$0] }
-        if onlyAmong {
-            for a in indices { for b in indices where a < b { shapedPairs[PairKey(a, b)] = conditions } }
-        } else {
-            for index in indices { shapedNodes[index] = conditions }
+        let indices = addresses.compactMap { directory.indexOf[$0] }
+        updateDirectories { directory in
+            if onlyAmong {
+                for a in indices { for b in indices where a < b { directory.shapedPairs[.init(a, b)] = conditions } }
+            } else {
+                for index in indices { directory.shapedNodes[index] = conditions }
+            }
         }
-        for (link, end) in linkEnds.sortedEntries where shapedConditions(end.owner, end.peer) != nil {
-            linkEnds[link]!.latency = shapedLatency(end.owner, end.peer) ?? end.latency
-        }
-    }
-
-    /// The two ends of a link, smaller index first.
-    private struct PairKey: Hashable {
-        var low: Int
-        var high: Int
-        init(_ a: Int, _ b: Int) { (low, high) = (min(a, b), max(a, b)) }
-    }
-
-    private func shapedConditions(_ a: Int, _ b: Int) -> LinkConditions? {
-        shapedPairs.isEmpty ? (shapedNodes[a] ?? shapedNodes[b]) : (shapedPairs[PairKey(a, b)] ?? shapedNodes[a] ?? shapedNodes[b])
-    }
-
-    private mutating func shapedLatency(_ a: Int, _ b: Int) -> Duration? {
-        shapedConditions(a, b)?.delay(using: &random)
-    }
-
-    private func lossRate(_ a: Int, _ b: Int) -> Double {
-        shapedConditions(a, b)?.loss ?? lossRate
-    }
-
-    private func separated(_ a: Int, _ b: Int) -> Bool {
-        guard let group else { return false }
-        return group[a] != group[b]
+        for shard in shards.indices { shards[shard].reshapeOpenLinks() }
     }
 
     // MARK: Running
 
     public mutating func run(for duration: Duration) {
         let end = now + duration
-        while let due = queue.nextTime, due <= end, let next = queue.pop() {
-            now = next.at
-            eventsProcessed += 1
-            switch next.action {
-            case .event(let index, let event):
-                deliver(event, to: index)
-            case .timer(let index, let timer, let generation):
-                guard timerGenerations[index, timer] == generation else { continue }
-                timerGenerations[index, timer] = nil
-                deliver(.timerFired(timer), to: index)
-            }
+        // Inclusive: what is due exactly at `end` runs now.
+        let endExclusive = end.nanoseconds + 1
+        if shards.count == 1 {
+            shards[0].run(until: endExclusive)
+        } else {
+            runInWindows(until: endExclusive)
         }
         now = end
+        for shard in shards.indices { shards[shard].now = end }
     }
 
-    private mutating func schedule(_ action: Action, after delay: Duration) {
-        order += 1
-        queue.push(.init(at: now + delay, order: order, action: action))
+    /// Runs the shards side by side, each window as long as the shortest link latency: nothing a node does
+    /// in a window can reach another node before the window ends, so the shards need to meet only between
+    /// windows, to hand over what their nodes sent to one another.
+    private mutating func runInWindows(until endExclusive: UInt64) {
+        let lookahead = UInt64(directory.lookahead.nanosecondsRounded)
+        precondition(lookahead > 0, "running on several threads needs a least link latency above zero")
+        let count = shards.count
+        // Mailbox [from * count + to]: written by nobody while shard `to` empties it during a window.
+        var mailboxes = [[NetworkShard.Item]](repeating: [], count: count * count)
+        var earliestWaiting = [UInt64](repeating: .max, count: count)
+        while true {
+            var start = UInt64.max
+            for shard in 0..<count { start = min(start, shards[shard].nextTime ?? .max, earliestWaiting[shard]) }
+            guard start < endExclusive else { break }
+            let windowEnd = min(start &+ lookahead, endExclusive)
+            shards.withUnsafeMutableBufferPointer { shardBuffer in
+                mailboxes.withUnsafeMutableBufferPointer { mailboxBuffer in
+                    let window = WindowWork(shards: shardBuffer, mailboxes: mailboxBuffer)
+                    DispatchQueue.concurrentPerform(iterations: count) { shard in window.run(shard, until: windowEnd) }
+                }
+            }
+            // Between windows: what each shard sent goes into the mailboxes (emptied, so swapping hands the
+            // shard back an empty buffer with its capacity).
+            for receiver in 0..<count { earliestWaiting[receiver] = .max }
+            for sender in 0..<count {
+                for receiver in 0..<count where receiver != sender {
+                    swap(&shards[sender].outgoing[receiver], &mailboxes[sender * count + receiver])
+                    earliestWaiting[receiver] = min(earliestWaiting[receiver], shards[sender].outgoingEarliest[receiver])
+                    shards[sender].outgoingEarliest[receiver] = .max
+                }
+            }
+        }
+        for sender in 0..<count {
+            for receiver in 0..<count where receiver != sender {
+                shards[receiver].receive(&mailboxes[sender * count + receiver])
+            }
+        }
     }
 
-    private mutating func deliver(_ event: NodeEvent, to index: Int) {
-        guard !isDown[index] else { return }
-        if case .received(_, .gossip(let gossip)) = event { messages[gossip.id]?.payloadFrames += 1 }
-        // Mutated in place: copying a node out of the array would copy its caches on every event.
-        let effects = nodes[index].handle(event, at: now)
-        for effect in effects { carryOut(effect, from: index) }
+    /// Hands over at once what a node sent to other shards while the driver fed it an event.
+    private mutating func handOverOutgoing() {
+        guard shards.count > 1 else { return }
+        for sender in shards.indices {
+            for receiver in shards.indices where receiver != sender {
+                var items: [NetworkShard.Item] = []
+                swap(&items, &shards[sender].outgoing[receiver])
+                shards[receiver].receive(&items)
+                shards[sender].outgoingEarliest[receiver] = .max
+            }
+        }
     }
 
     /// Publishes `payload` on the node at `address` now.
     @discardableResult
     public mutating func publish(_ payload: [UInt8], from address: PeerAddress) throws(PublishError) -> MessageID {
-        let index = indexOf[address]!
-        let (id, effects) = try nodes[index].publish(payload, at: now)
-        messages[id] = MessageRecord(origin: index, publishedAt: now, deliveries: [UInt8](repeating: 0, count: nodes.count),
-                                     lastDeliveryAt: now)
-        for effect in effects { carryOut(effect, from: index) }
+        let index = directory.indexOf[address]!
+        let (id, effects) = try shards[shard(of: index)].publish(payload, at: index)
+        // Tallied everywhere before anything happens, the origin's own delivery included.
+        publishedMessages[id] = (index, now)
+        for shard in shards.indices { shards[shard].track(id, publishedAt: now) }
+        shards[shard(of: index)].carryOut(effects, from: index)
+        handOverOutgoing()
         return id
-    }
-
-    private mutating func carryOut(_ effect: NodeEffect, from index: Int) {
-        switch effect {
-        case .connect(let target):
-            guard let targetIndex = indexOf[target], !isDown[targetIndex] else {
-                schedule(.event(index, .connectFailed(target, reason: "connection refused")), after: latency.draw(using: &random))
-                return
-            }
-            if separated(index, targetIndex) {
-                schedule(.event(index, .connectFailed(target, reason: "timed out")), after: connectTimeout)
-                return
-            }
-            let linkLatency = shapedLatency(index, targetIndex) ?? latency.draw(using: &random)
-            let local = LinkID(nextLink)
-            let remote = LinkID(nextLink + 1)
-            nextLink += 2
-            linkEnds[local] = LinkEnd(owner: index, peerEnd: remote, peer: targetIndex, latency: linkLatency)
-            linkEnds[remote] = LinkEnd(owner: targetIndex, peerEnd: local, peer: index, latency: linkLatency)
-            linksByOwner[index].insert(local)
-            linksByOwner[targetIndex].insert(remote)
-            schedule(.event(index, .linkOpened(local, .outbound(target))), after: linkLatency)
-            schedule(.event(targetIndex, .linkOpened(remote, .inbound(remote: addressOf[index].host))), after: linkLatency)
-        case .send(let link, let message):
-            if recordsMessages { sent.append((addressOf[index], linkEnds[link].map { addressOf[$0.peer] }, now, message)) }
-            guard let end = linkEnds[link], !separated(index, end.peer) else { return }
-            let loss = lossRate(index, end.peer)
-            if loss > 0, Double.random(in: 0..<1, using: &random) < loss { return }
-            schedule(.event(end.peer, .received(end.peerEnd, message)), after: end.latency)
-        case .close(let link, let reason):
-            guard let end = linkEnds.removeValue(forKey: link) else { return }
-            linkEnds[end.peerEnd] = nil
-            linksByOwner[index].remove(link)
-            linksByOwner[end.peer].remove(end.peerEnd)
-            if !separated(index, end.peer) {
-                schedule(.event(end.peer, .linkClosed(end.peerEnd, reason: "peer closed: \(reason)")), after: end.latency)
-            }
-        case .armTimer(let timer, let delay):
-            order += 1
-            timerGenerations[index, timer] = order
-            queue.push(.init(at: now + delay, order: order, action: .timer(index, timer, generation: order)))
-        case .cancelTimer(let timer):
-            timerGenerations[index, timer] = nil
-        case .deliver(let delivery):
-            if recordsDeliveries { deliveryLog.append((index, delivery.id, now)) }
-            // In place: a copy of the record would copy its per-node array on every delivery.
-            messages[delivery.id]?.recordDelivery(at: index, round: delivery.round, now: now)
-        }
     }
 
     // MARK: What the nodes hold
 
+    /// What the network saw of broadcast `id`, gathered from every shard.
+    public func record(of id: MessageID) -> MessageRecord? {
+        guard let published = publishedMessages[id] else { return nil }
+        var record = MessageRecord(origin: published.origin, publishedAt: published.at,
+                                   deliveries: [UInt8](repeating: 0, count: nodeCount), lastDeliveryAt: published.at)
+        for shard in shards {
+            guard let tally = shard.tallies[id] else { continue }
+            for (position, count) in tally.deliveries.enumerated() { record.deliveries[position * shards.count + shard.number] = count }
+            record.delivered += tally.delivered
+            record.payloadFrames += tally.payloadFrames
+            record.lastDeliveryAt = max(record.lastDeliveryAt, tally.lastDeliveryAt)
+            record.largestRound = max(record.largestRound, tally.largestRound)
+        }
+        return record
+    }
+
+    /// Every broadcast published so far, by id.
+    public var messages: [MessageID: MessageRecord] {
+        Dictionary(uniqueKeysWithValues: publishedMessages.keys.map { ($0, record(of: $0)!) })
+    }
+
+    private func tally(of id: MessageID, at index: Int) -> UInt8 {
+        let shard = shards[shard(of: index)]
+        return shard.tallies[id]?.deliveries[shard.local(index)] ?? 0
+    }
+
     /// How often the node at `address` delivered `id`.
     public func deliveryCount(of id: MessageID, at address: PeerAddress) -> Int {
-        guard let index = indexOf[address], let record = messages[id], index < record.deliveries.count else { return 0 }
-        return Int(record.deliveries[index])
+        guard let index = directory.indexOf[address] else { return 0 }
+        return Int(tally(of: id, at: index))
     }
 
     /// Live nodes that did not deliver `id` exactly once.
     public func nodesMissing(_ id: MessageID) -> [PeerAddress] {
-        guard let record = messages[id] else { return liveAddresses }
-        return addressOf.indices.filter { !isDown[$0] && record.deliveries[$0] != 1 }.map { addressOf[$0] }
+        guard publishedMessages[id] != nil else { return liveAddresses }
+        return (0..<nodeCount).filter { !directory.isDown[$0] && tally(of: id, at: $0) != 1 }.map { directory.addressOf[$0] }
     }
 
     /// Deliveries of one message counted more than once, over all messages and nodes.
     public var duplicateDeliveries: Int {
-        messages.values.reduce(0) { $0 + $1.deliveries.filter { $0 > 1 }.count }
+        shards.reduce(0) { total, shard in
+            total + shard.tallies.values.reduce(0) { $0 + $1.deliveries.filter { $0 > 1 }.count }
+        }
     }
 
     /// Payload frames received by live nodes so far (RMR's numerator), from their own counters.
     public var payloadsReceived: Int {
-        addressOf.indices.filter { !isDown[$0] }.reduce(0) { $0 + nodes[$1].status(at: now).counters.payloadsReceived }
+        (0..<nodeCount).filter { !directory.isDown[$0] }.reduce(0) { $0 + node(index: $1).status(at: now).counters.payloadsReceived }
     }
 
     /// Active views of the live nodes, by node index.
     public func activeAdjacency() -> [[Int]] {
         var byID: [NodeID: Int] = [:]
-        for index in nodes.indices { byID[nodes[index].identity.id] = index }
-        return nodes.indices.map { index in
-            guard !isDown[index] else { return [] }
-            let node = nodes[index]
-            return node.activePeerIDs.compactMap { byID[$0] }
+        for index in 0..<nodeCount { byID[node(index: index).identity.id] = index }
+        return (0..<nodeCount).map { index in
+            guard !directory.isDown[index] else { return [] }
+            return node(index: index).activePeerIDs.compactMap { byID[$0] }
         }
     }
 
-    public func isDown(index: Int) -> Bool { isDown[index] }
+    public func isDown(index: Int) -> Bool { directory.isDown[index] }
 
     /// Draws `count` peers from the live node `index`'s views, as an application would (advances its RNG).
     public mutating func samplePeers(at index: Int, count: Int) -> [Int] {
-        guard !isDown[index] else { return [] }
-        return nodes[index].samplePeers(count).compactMap { indexOf[$0.address] }
+        guard !directory.isDown[index] else { return [] }
+        return shards[shard(of: index)].samplePeers(at: index, count: count).compactMap { directory.indexOf[$0.address] }
     }
 
     /// The latency of the open link from node `from` to node `to`, if there is one.
     public func linkLatency(from: Int, to: Int) -> Duration? {
-        for link in linksByOwner[from] {
-            if let end = linkEnds[link], end.peer == to { return end.latency }
-        }
-        return nil
+        shards[shard(of: from)].links(of: from).first { $0.peer == to }?.latency
     }
 
     /// Active views of the live nodes, by address.
     public func activeViews() -> [PeerAddress: [PeerAddress]] {
         let adjacency = activeAdjacency()
         var views: [PeerAddress: [PeerAddress]] = [:]
-        for index in nodes.indices where !isDown[index] {
-            views[addressOf[index]] = adjacency[index].map { addressOf[$0] }
+        for index in 0..<nodeCount where !directory.isDown[index] {
+            views[directory.addressOf[index]] = adjacency[index].map { directory.addressOf[$0] }
         }
         return views
     }
@@ -343,8 +336,10 @@ public struct SimulatedNetwork {
     public func asymmetricPairs() -> [(PeerAddress, PeerAddress)] {
         let adjacency = activeAdjacency()
         var pairs: [(PeerAddress, PeerAddress)] = []
-        for index in nodes.indices where !isDown[index] {
-            for peer in adjacency[index] where !adjacency[peer].contains(index) { pairs.append((addressOf[index], addressOf[peer])) }
+        for index in 0..<nodeCount where !directory.isDown[index] {
+            for peer in adjacency[index] where !adjacency[peer].contains(index) {
+                pairs.append((directory.addressOf[index], directory.addressOf[peer]))
+            }
         }
         return pairs
     }
@@ -352,13 +347,32 @@ public struct SimulatedNetwork {
     /// Live nodes whose active view names a node that is down.
     public func viewsHoldingDeadPeers() -> [PeerAddress] {
         let adjacency = activeAdjacency()
-        return nodes.indices.filter { !isDown[$0] && adjacency[$0].contains { isDown[$0] } }.map { addressOf[$0] }.sorted()
+        return (0..<nodeCount).filter { !directory.isDown[$0] && adjacency[$0].contains { directory.isDown[$0] } }
+            .map { directory.addressOf[$0] }.sorted()
     }
 
     /// Connected components of the live nodes over active links (taken as undirected).
     public func components() -> [[PeerAddress]] {
-        OverlayGraph(adjacency: activeAdjacency(), live: isDown.map { !$0 }).components().map { $0.map { addressOf[$0] } }
+        OverlayGraph(adjacency: activeAdjacency(), live: directory.isDown.map { !$0 }).components().map { $0.map { directory.addressOf[$0] } }
     }
+}
+
+/// One window's shards and mailboxes, for the worker threads. Unchecked: each thread touches only its own
+/// shard and the mailboxes addressed to it, and nobody else touches those until every thread is done.
+private struct WindowWork: @unchecked Sendable {
+    let shards: UnsafeMutableBufferPointer<NetworkShard>
+    let mailboxes: UnsafeMutableBufferPointer<[NetworkShard.Item]>
+
+    func run(_ shard: Int, until end: UInt64) {
+        let count = shards.count
+        for sender in 0..<count where sender != shard { shards[shard].receive(&mailboxes[sender * count + shard]) }
+        shards[shard].run(until: end)
+    }
+}
+
+/// Several shards' logs as one, by time; entries of one time keep their shard order (the same on every run).
+private func mergedByTime<Entry>(_ logs: [[Entry]], at time: KeyPath<Entry, Timestamp>) -> [Entry] {
+    logs.joined().enumerated().sorted { ($0.element[keyPath: time], $0.offset) < ($1.element[keyPath: time], $1.offset) }.map(\.element)
 }
 
 extension PeerAddress {

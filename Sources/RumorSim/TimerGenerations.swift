@@ -6,7 +6,7 @@ import RumorCore
 struct TimerGenerations {
     private static let kinds = NodeTimer.allCases.count
     /// Generation per node and timer kind; 0 when not armed (generations start at 1).
-    private var generations: [Int] = []
+    private var generations: [UInt64] = []
 
     private static func slot(_ timer: NodeTimer) -> Int {
         switch timer {
@@ -28,7 +28,7 @@ struct TimerGenerations {
         for slot in 0..<Self.kinds { generations[node * Self.kinds + slot] = 0 }
     }
 
-    subscript(node: Int, timer: NodeTimer) -> Int? {
+    subscript(node: Int, timer: NodeTimer) -> UInt64? {
         get {
             let generation = generations[node * Self.kinds + Self.slot(timer)]
             return generation == 0 ? nil : generation

@@ -32,14 +32,14 @@ extension SimCommand {
             options.seed = seed
             options.broadcasts = broadcasts
             options.latencyMilliseconds = try latencyRange()
-            try emit(FailureTable(report: FailureExperiment.run(options, progress: Self.progressBar)), started: started)
+            try emit(FailureTable(report: FailureExperiment.run(options, threads: effectiveThreads, progress: Self.progressBar)), started: started)
         case .broadcast:
             var options = BroadcastExperiment.Options()
             options.nodes = nodes
             options.seed = seed
             options.messages = broadcasts
             options.latencyMilliseconds = try latencyRange()
-            try emit(BroadcastTable(report: BroadcastExperiment.run(options, progress: Self.progressBar)), started: started)
+            try emit(BroadcastTable(report: BroadcastExperiment.run(options, threads: effectiveThreads, progress: Self.progressBar)), started: started)
         }
     }
 

@@ -28,19 +28,19 @@ struct EngineStructureTests {
     func queueOrder() {
         var random = SeededRandom(seed: 4)
         var queue = EventQueue<Int>()
-        var expected: [(at: UInt64, order: Int)] = []
-        for order in 0..<3_000 {
+        var expected: [(at: UInt64, order: UInt64)] = []
+        for order in 0..<UInt64(3_000) {
             let at = UInt64.random(in: 0..<2_000, using: &random)
-            queue.push(.init(at: Timestamp(nanoseconds: at), order: order, action: order))
+            queue.push(.init(at: Timestamp(nanoseconds: at), order: order, action: Int(order)))
             expected.append((at, order))
             // Interleave pops with pushes, as a simulation does.
             if order % 3 == 0, let item = queue.pop() {
                 let smallest = expected.indices.min { (expected[$0].at, expected[$0].order) < (expected[$1].at, expected[$1].order) }!
-                #expect(item.at.nanoseconds == expected[smallest].at && item.order == expected[smallest].order && item.action == item.order)
+                #expect(item.at.nanoseconds == expected[smallest].at && item.order == expected[smallest].order && item.action == Int(item.order))
                 expected.remove(at: smallest)
             }
         }
-        var popped: [(UInt64, Int)] = []
+        var popped: [(UInt64, UInt64)] = []
         while let item = queue.pop() { popped.append((item.at.nanoseconds, item.order)) }
         #expect(popped.map(\.0) == expected.sorted { ($0.at, $0.order) < ($1.at, $1.order) }.map(\.at))
         #expect(popped.map(\.1) == expected.sorted { ($0.at, $0.order) < ($1.at, $1.order) }.map(\.order))
