@@ -67,7 +67,7 @@ public struct SimulatedNetwork {
     public init(seed: UInt64 = 0x5EED, threads: Int = 1) {
         precondition(threads >= 1, "a network runs on at least one thread")
         self.seed = seed
-        let count = 1 << (Int.bitWidth - 1 - threads.leadingZeroBitCount)
+        let count = Self.shardCount(forThreads: threads)
         shards = (0..<count).map { NetworkShard(number: $0, of: count) }
         quietLoggers = (0..<count).map { _ in
             var logger = Logger(label: "rumor.sim")
@@ -77,6 +77,11 @@ public struct SimulatedNetwork {
     }
 
     public var threads: Int { shards.count }
+
+    /// `threads` rounded down to a power of two (shards are found by masking a node's index).
+    public static func shardCount(forThreads threads: Int) -> Int {
+        1 << (Int.bitWidth - 1 - max(1, threads).leadingZeroBitCount)
+    }
 
     private var directory: NetworkDirectory { shards[0].directory }
 

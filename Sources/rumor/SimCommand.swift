@@ -122,10 +122,12 @@ struct SimCommand: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
-            FileHandle.standardError.write(Data(String(format: "%d events in %.1f s wall (%.0f events/s)\n", report.events, wall, Double(report.events) / wall).utf8))
+            let threadsUsed = Scenario.threadsUsed(options, requested: effectiveThreads)
+            FileHandle.standardError.write(Data((String(format: "%d events in %.1f s wall (%.0f events/s)", report.events, wall, Double(report.events) / wall)
+                                                 + " on \(threadsUsed) thread\(threadsUsed == 1 ? "" : "s")\n").utf8))
             return
         }
-        print(SimulationSummary(report: report, wallSeconds: wall).render())
+        print(SimulationSummary(report: report, wallSeconds: wall, threads: Scenario.threadsUsed(options, requested: effectiveThreads)).render())
     }
 }
 
@@ -172,6 +174,7 @@ extension SimCommand {
 struct SimulationSummary {
     let report: ScenarioReport
     let wallSeconds: Double
+    let threads: Int
 
     func render() -> String {
         let options = report.options
@@ -190,7 +193,8 @@ struct SimulationSummary {
         lines.append("healed overlay:   " + overlay(report.healedOverlay))
         lines.append("after healing:    " + broadcasts(report.broadcastsAfterHealing))
         if report.events > 0 {
-            lines.append(String(format: "engine:           %d events in %.1f s (%.0f events/s)", report.events, wallSeconds, Double(report.events) / wallSeconds))
+            lines.append(String(format: "engine:           %d events in %.1f s (%.0f events/s)", report.events, wallSeconds,
+                                Double(report.events) / wallSeconds) + " on \(threads) thread\(threads == 1 ? "" : "s")")
         } else {
             lines.append(String(format: "engine:           a round-based model of the baseline, %.1f s", wallSeconds))
         }

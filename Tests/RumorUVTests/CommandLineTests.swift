@@ -140,6 +140,21 @@ struct CommandLineTests {
         #expect(result.output.contains("--listen") && result.output.contains("--active-view-size") && result.output.contains("--exec"), "\(result.output)")
     }
 
+    @Test("`rumor sim --threads 3` runs on two threads (a power of two), says so, and reports what one thread reports")
+    func simulatorThreads() throws {
+        let arguments = ["sim", "--nodes", "120", "--broadcasts", "5", "--fail", "0.4", "--seed", "4"]
+        let double = try RumorBinary.run(arguments + ["--threads", "3"])
+        let single = try RumorBinary.run(arguments + ["--threads", "1"])
+        #expect(double.status == 0 && single.status == 0)
+        #expect(double.output.contains("on 2 threads") && single.output.contains("on 1 thread"), "\(double.output)")
+        // Everything but the engine's timing line is the same.
+        let figures = { (output: String) in output.split(separator: "\n").filter { !$0.hasPrefix("engine:") } }
+        #expect(figures(double.output) == figures(single.output))
+        #expect(figures(single.output).contains { $0.hasPrefix("broadcasts:") })
+        let refused = try RumorBinary.run(["sim", "--threads", "0"])
+        #expect(refused.status != 0 && refused.output.contains("--threads must be 1 to 64"))
+    }
+
     @Test("a bad line in a seed file stops the node with the file, the line and the problem")
     func badSeedFile() throws {
         let seedFile = FileManager.default.temporaryDirectory.appendingPathComponent("rumor-bad-seeds-\(getpid()).txt")
