@@ -108,12 +108,10 @@ public struct SimulatedNetwork {
     /// Starts a node (a new one, or a crashed one again with its new configuration).
     public mutating func add(_ configuration: NodeConfiguration, seed nodeSeed: UInt64) {
         let address = configuration.identity.address
-        let node = Node(configuration: configuration, randomSeed: nodeSeed, logger: quietLoggers[shard(of: directory.indexOf[address] ?? nodeCount)])
-        let index: Int
-        if let existing = directory.indexOf[address] {
-            index = existing
-        } else {
-            index = nodeCount
+        let known = directory.indexOf[address]
+        let index = known ?? nodeCount
+        let node = Node(configuration: configuration, randomSeed: nodeSeed, logger: quietLoggers[shard(of: index)])
+        if known == nil {
             updateDirectories {
                 $0.addressOf.append(address)
                 $0.indexOf[address] = index
