@@ -119,12 +119,6 @@ struct NetworkShard {
         residents[position].node = blank
     }
 
-    /// Feeds node `index` an event from the driver (a stop, a publish) and carries out what it asks.
-    mutating func drive(_ index: Int, _ body: (inout Node, Timestamp) -> [NodeEffect]) {
-        let effects = body(&residents[local(index)].node, now)
-        for effect in effects { carryOut(effect, from: index) }
-    }
-
     /// Node `index` publishes now; the driver carries out the effects once the message is tracked.
     mutating func publish(_ payload: [UInt8], at index: Int) throws(PublishError) -> (MessageID, [NodeEffect]) {
         try residents[local(index)].node.publish(payload, at: now)
@@ -204,7 +198,9 @@ struct NetworkShard {
         deliver(.linkOpened(arrival.link, .inbound(remote: directory.addressOf[arrival.dialler].host)), to: index)
     }
 
-    private mutating func deliver(_ event: NodeEvent, to index: Int) {
+    /// Feeds node `index` an event (from the queue, or from the driver: a stop) unless it is down, and
+    /// carries out what it asks.
+    mutating func deliver(_ event: NodeEvent, to index: Int) {
         guard !directory.isDown[index] else { return }
         switch event {
         case .received(_, .gossip(let gossip)):

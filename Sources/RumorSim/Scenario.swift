@@ -238,13 +238,13 @@ public enum Scenario {
             broadcastsAfterHealing: afterHealing, events: 0)
     }
 
-    /// Nodes joining one after another through node 0, then four shuffle periods to settle.
     /// The threads a run of `options` uses when `requested` are asked for: a power of two, and one with
     /// instant links (shards run apart for as long as the shortest latency, which must not be zero).
     public static func threadsUsed(_ options: ScenarioOptions, requested: Int) -> Int {
         options.latencyMilliseconds.lowerBound > 0 ? SimulatedNetwork.shardCount(forThreads: requested) : 1
     }
 
+    /// Nodes joining one after another through node 0, then four shuffle periods to settle.
     static func joinedNetwork(_ options: ScenarioOptions, threads: Int = 1, progress: (Double) -> Void) -> SimulatedNetwork {
         var network = SimulatedNetwork(seed: options.seed, threads: threadsUsed(options, requested: threads))
         network.latency = .uniform(.microseconds(Int64(options.latencyMilliseconds.lowerBound * 1000)),

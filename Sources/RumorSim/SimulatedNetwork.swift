@@ -53,7 +53,7 @@ public struct SimulatedNetwork {
         shards.count == 1 ? shards[0].deliveryLog : mergedByTime(shards.map(\.deliveryLog), at: \.at)
     }
     public var eventsProcessed: Int { shards.reduce(0) { $0 + $1.eventsProcessed } }
-    /// Broadcasts published, by id, in the order they were published.
+    /// Who published each broadcast, and when.
     private var publishedMessages: [MessageID: (origin: Int, at: Timestamp)] = [:]
 
     private var shards: [NetworkShard]
@@ -139,7 +139,7 @@ public struct SimulatedNetwork {
     /// Stops a node gracefully: it says DISCONNECT to its peers, closes its links, and is then gone.
     public mutating func stopNode(_ address: PeerAddress) {
         guard let index = directory.indexOf[address] else { return }
-        shards[shard(of: index)].drive(index) { node, now in node.handle(.stop, at: now) }
+        shards[shard(of: index)].deliver(.stop, to: index)
         updateDirectories { $0.isDown[index] = true }
         shards[shard(of: index)].forgetTimers(of: index)
         handOverOutgoing()

@@ -116,18 +116,18 @@ struct SimCommand: ParsableCommand {
         options.joinIntervalMilliseconds = joinIntervalMs
         options.protocolName = `protocol`
         let started = ContinuousClock.now
-        let report = Scenario.run(options, threads: effectiveThreads, progress: Self.progressBar)
+        let threadsUsed = Scenario.threadsUsed(options, requested: effectiveThreads)
+        let report = Scenario.run(options, threads: threadsUsed, progress: Self.progressBar)
         let wall = Double((ContinuousClock.now - started).components.seconds) + Double((ContinuousClock.now - started).components.attoseconds) / 1e18
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
-            let threadsUsed = Scenario.threadsUsed(options, requested: effectiveThreads)
             FileHandle.standardError.write(Data((String(format: "%d events in %.1f s wall (%.0f events/s)", report.events, wall, Double(report.events) / wall)
-                                                 + " on \(threadsUsed) thread\(threadsUsed == 1 ? "" : "s")\n").utf8))
+                                                 + " " + SimulationSummary.onThreads(threadsUsed) + "\n").utf8))
             return
         }
-        print(SimulationSummary(report: report, wallSeconds: wall, threads: Scenario.threadsUsed(options, requested: effectiveThreads)).render())
+        print(SimulationSummary(report: report, wallSeconds: wall, threads: threadsUsed).render())
     }
 }
 
@@ -176,6 +176,8 @@ struct SimulationSummary {
     let wallSeconds: Double
     let threads: Int
 
+    static func onThreads(_ threads: Int) -> String { "on \(threads) thread\(threads == 1 ? "" : "s")" }
+
     func render() -> String {
         let options = report.options
         var lines = ["\(options.protocolName.rawValue): \(options.nodes) nodes, seed \(options.seed), latency \(options.latencyMilliseconds.lowerBound)–\(options.latencyMilliseconds.upperBound) ms, loss \(options.loss)"]
@@ -194,7 +196,7 @@ struct SimulationSummary {
         lines.append("after healing:    " + broadcasts(report.broadcastsAfterHealing))
         if report.events > 0 {
             lines.append(String(format: "engine:           %d events in %.1f s (%.0f events/s)", report.events, wallSeconds,
-                                Double(report.events) / wallSeconds) + " on \(threads) thread\(threads == 1 ? "" : "s")")
+                                Double(report.events) / wallSeconds) + " " + Self.onThreads(threads))
         } else {
             lines.append(String(format: "engine:           a round-based model of the baseline, %.1f s", wallSeconds))
         }
