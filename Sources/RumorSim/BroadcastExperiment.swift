@@ -12,6 +12,8 @@ public enum BroadcastExperiment {
         public var messages = 50
         public var failures: [Double] = [0, 0.2, 0.4, 0.6]
         public var latencyMilliseconds: ClosedRange<Double> = 1...10
+        /// See `ScenarioOptions.checksInvariants`.
+        public var checksInvariants = true
         public init() {}
     }
 
@@ -55,6 +57,7 @@ public enum BroadcastExperiment {
         scenario.nodes = options.nodes
         scenario.seed = options.seed
         scenario.latencyMilliseconds = options.latencyMilliseconds
+        scenario.checksInvariants = options.checksInvariants
         let steady = Scenario.joinedNetwork(scenario, threads: threads) { progress(0.2 * $0) }
         let cyclon = CyclonOverlay(nodes: options.nodes, seed: options.seed)
         let latency = LatencyModel.uniform(.microseconds(Int64(options.latencyMilliseconds.lowerBound * 1000)),

@@ -14,6 +14,8 @@ public enum FailureExperiment {
         public var failures: [Double] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95]
         public var healingRounds: [Int] = [1, 2, 5, 10]
         public var latencyMilliseconds: ClosedRange<Double> = 1...10
+        /// See `ScenarioOptions.checksInvariants`.
+        public var checksInvariants = true
         public init() {}
     }
 
@@ -42,6 +44,7 @@ public enum FailureExperiment {
         scenario.nodes = options.nodes
         scenario.seed = options.seed
         scenario.latencyMilliseconds = options.latencyMilliseconds
+        scenario.checksInvariants = options.checksInvariants
         let steady = Scenario.joinedNetwork(scenario, threads: threads) { progress(0.2 * $0) }
         let cyclon = CyclonOverlay(nodes: options.nodes, seed: options.seed)
         let period = MembershipConfiguration().shuffleInterval

@@ -50,6 +50,17 @@ struct NetworkShard {
     var now = Timestamp.zero
     var recordsMessages = false
     var recordsDeliveries = false
+    /// Whether nodes check their invariants after every event, and the shard checks exactly-once delivery.
+    var checksInvariants = false
+    /// Violations gathered from this shard's nodes and deliveries, in the order found.
+    private(set) var invariantViolations: [InvariantViolation] = []
+    /// Checks made by nodes that have since crashed or been replaced.
+    private var retiredInvariantChecks = 0
+    /// Frames, connects and link notices scheduled and not yet handled, counted where they were scheduled and
+    /// where they were handled: the sum over all shards is what is in flight in the whole network.
+    private(set) var inFlight = 0
+    /// The earliest time of the next quiet-point check (single shard: the shard checks itself).
+    private var nextQuietCheck = Timestamp.zero
     private(set) var sent: [(from: PeerAddress, to: PeerAddress?, at: Timestamp, message: Message)] = []
     private(set) var deliveryLog: [(index: Int, id: MessageID, at: Timestamp)] = []
     private(set) var eventsProcessed = 0
@@ -61,6 +72,9 @@ struct NetworkShard {
         var node: Node
         var random: SeededRandom
         var serial: UInt64 = 0
+        /// Deliveries counted before the node's latest start, for the checked messages it delivered in an
+        /// earlier life (a restarted node may deliver them once more).
+        var deliveriesBeforeRestart: [MessageID: UInt8] = [:]
     }
 
     private(set) var residents: [Resident] = []
@@ -93,6 +107,8 @@ struct NetworkShard {
     // MARK: Nodes
 
     mutating func append(_ node: Node, randomSeed: UInt64) {
+        var node = node
+        node.checksInvariants = checksInvariants
         residents.append(Resident(node: node, random: SeededRandom(seed: randomSeed)))
         timerGenerations.addNode()
         linksByOwner.append([])
@@ -101,7 +117,14 @@ struct NetworkShard {
 
     /// Puts `node` in place of whatever ran at `index` before, and starts it now.
     mutating func start(_ node: Node, at index: Int) {
-        residents[local(index)].node = node
+        let position = local(index)
+        retire(position)
+        if checksInvariants {
+            residents[position].deliveriesBeforeRestart = [:]
+            for (id, tally) in tallies where tally.deliveries[position] > 0 { residents[position].deliveriesBeforeRestart[id] = tally.deliveries[position] }
+        }
+        residents[position].node = node
+        residents[position].node.checksInvariants = checksInvariants
         timerGenerations.reset(local(index))
         schedule(.event(index, .start), for: index, at: now, from: index)
     }
@@ -116,12 +139,32 @@ struct NetworkShard {
                      at: now + end.latency, from: index)
         }
         linksByOwner[position] = []
+        retire(position)
         residents[position].node = blank
     }
 
+    /// Keeps what the node at `position` checked and found before it is replaced.
+    private mutating func retire(_ position: Int) {
+        retiredInvariantChecks += residents[position].node.invariantChecks
+        invariantViolations += residents[position].node.takeInvariantViolations()
+    }
+
+    /// Invariant checks made by this shard's nodes, the replaced ones included.
+    var invariantChecks: Int { residents.reduce(retiredInvariantChecks) { $0 + $1.node.invariantChecks } }
+
+    mutating func record(_ violations: [InvariantViolation]) { invariantViolations += violations }
+
     /// Node `index` publishes now; the driver carries out the effects once the message is tracked.
     mutating func publish(_ payload: [UInt8], at index: Int) throws(PublishError) -> (MessageID, [NodeEffect]) {
-        try residents[local(index)].node.publish(payload, at: now)
+        let published = try residents[local(index)].node.publish(payload, at: now)
+        gatherViolations(at: local(index))
+        return published
+    }
+
+    private mutating func gatherViolations(at position: Int) {
+        if checksInvariants, !residents[position].node.invariantViolationsFound.isEmpty {
+            invariantViolations += residents[position].node.takeInvariantViolations()
+        }
     }
 
     mutating func carryOut(_ effects: [NodeEffect], from index: Int) {
@@ -176,15 +219,25 @@ struct NetworkShard {
             eventsProcessed += 1
             switch next.action {
             case .event(let index, let event):
+                inFlight -= 1
                 deliver(event, to: index)
             case .timer(let index, let timer, let generation):
                 guard timerGenerations[local(index), timer] == generation else { continue }
                 timerGenerations[local(index), timer] = nil
                 deliver(.timerFired(timer), to: index)
             case .linkArrived(let index, let arrival):
+                inFlight -= 1
                 linkArrived(arrival, at: index)
             }
+            if checksInvariants, count == 1, inFlight == 0, now >= nextQuietCheck { checkQuietPoint() }
         }
+    }
+
+    /// Nothing is in flight anywhere (this shard holds every node): the global and deep invariants must hold.
+    /// At most once per `QuietPointCheck.spacing`, so that a small quiet network is not checked on every timer.
+    mutating func checkQuietPoint() {
+        nextQuietCheck = now + QuietPointCheck.spacing
+        invariantViolations += QuietPointCheck.violations(at: now, directory: directory) { self.residents[self.local($0)].node }
     }
 
     private mutating func linkArrived(_ arrival: LinkArrival, at index: Int) {
@@ -216,6 +269,7 @@ struct NetworkShard {
         }
         // Mutated in place: copying a node out of the array would copy its caches on every event.
         let effects = residents[local(index)].node.handle(event, at: now)
+        gatherViolations(at: local(index))
         for effect in effects { carryOut(effect, from: index) }
     }
 
@@ -228,6 +282,7 @@ struct NetworkShard {
 
     private mutating func schedule(_ action: Action, for target: Int, at: Timestamp, from source: Int) {
         let item = Item(at: at, order: nextOrder(from: source), action: action)
+        inFlight += 1
         let shard = shard(of: target)
         if shard == number {
             queue.push(item)
@@ -287,6 +342,11 @@ struct NetworkShard {
             // In place: a copy of the tally would copy its per-node array on every delivery.
             let (position, now) = (local(index), now)
             tallies[delivery.id]?.record(at: position, round: delivery.round, now: now)
+            if checksInvariants, let count = tallies[delivery.id]?.deliveries[position],
+               Int(count) - Int(residents[position].deliveriesBeforeRestart[delivery.id] ?? 0) > 1 {
+                invariantViolations.append(InvariantViolation(.deliveredExactlyOnce, node: residents[position].node.identity.id,
+                                                              detail: "delivered \(delivery.id) \(count) times"))
+            }
         }
     }
 }

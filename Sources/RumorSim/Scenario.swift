@@ -22,6 +22,9 @@ public struct ScenarioOptions: Codable, Sendable, Equatable {
     public var protocolName: BroadcastProtocol = .rumor
     /// How many times every live node draws a sample peer when sampling quality is measured.
     public var samplingRounds = 20
+    /// Nodes check their invariants after every event and the network the global ones at quiet points
+    /// (`rumor sim --check-invariants`; the simulator-backed tests always do).
+    public var checksInvariants = true
 
     public init() {}
 
@@ -154,6 +157,31 @@ public struct ScenarioReport: Codable, Sendable, Equatable {
     public var broadcastsAfterHealing: BroadcastFigures
     /// Simulated events processed: the same run always gives the same count.
     public var events: Int
+    /// What the invariant checker saw (zero checks when it was off).
+    public var invariants: InvariantFigures
+}
+
+/// What the invariant checker saw in a run.
+public struct InvariantFigures: Codable, Sendable, Equatable {
+    public var checks: Int
+    /// The first violations found, as sentences.
+    public var violations: [String]
+    public var violationCount: Int
+
+    public init(_ network: SimulatedNetwork) {
+        checks = network.invariantChecks
+        let found = network.invariantViolations
+        violations = found.prefix(20).map(\.description)
+        violationCount = found.count
+    }
+
+    public static let unchecked = InvariantFigures(checks: 0, violations: [], violationCount: 0)
+
+    init(checks: Int, violations: [String], violationCount: Int) {
+        self.checks = checks
+        self.violations = violations
+        self.violationCount = violationCount
+    }
 }
 
 public enum Scenario {
@@ -197,7 +225,8 @@ public enum Scenario {
             steadySampling: steadySampling, samplingAfterFailure: samplingAfterFailure, failedNodes: victims.count,
             broadcastsAfterFailure: afterFailure, healingSeconds: healing,
             healingShuffleRounds: healing.map { $0 / (Double(shufflePeriod.nanosecondsRounded) / 1e9) },
-            healedOverlay: healedOverlay, broadcastsAfterHealing: afterHealing, events: network.eventsProcessed)
+            healedOverlay: healedOverlay, broadcastsAfterHealing: afterHealing, events: network.eventsProcessed,
+            invariants: InvariantFigures(network))
     }
 
     /// The same scenario over the Cyclon baseline: shuffle rounds stand for shuffle periods.
@@ -235,7 +264,7 @@ public enum Scenario {
             steadySampling: steadySampling, samplingAfterFailure: samplingAfterFailure, failedNodes: victims.count,
             broadcastsAfterFailure: afterFailure, healingSeconds: healedRounds.map { Double($0) * period },
             healingShuffleRounds: healedRounds.map(Double.init), healedOverlay: healedOverlay,
-            broadcastsAfterHealing: afterHealing, events: 0)
+            broadcastsAfterHealing: afterHealing, events: 0, invariants: .unchecked)
     }
 
     /// The threads a run of `options` uses when `requested` are asked for: a power of two, and one with
@@ -246,7 +275,8 @@ public enum Scenario {
 
     /// Nodes joining one after another through node 0, then four shuffle periods to settle.
     static func joinedNetwork(_ options: ScenarioOptions, threads: Int = 1, progress: (Double) -> Void) -> SimulatedNetwork {
-        var network = SimulatedNetwork(seed: options.seed, threads: threadsUsed(options, requested: threads))
+        var network = SimulatedNetwork(seed: options.seed, threads: threadsUsed(options, requested: threads),
+                                       checksInvariants: options.checksInvariants)
         network.latency = .uniform(.microseconds(Int64(options.latencyMilliseconds.lowerBound * 1000)),
                                    .microseconds(Int64(options.latencyMilliseconds.upperBound * 1000)))
         network.lossRate = options.loss

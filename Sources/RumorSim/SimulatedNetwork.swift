@@ -58,17 +58,24 @@ public struct SimulatedNetwork {
 
     private var shards: [NetworkShard]
     private let seed: UInt64
+    private let ledgerEntry: InvariantLedger.Entry?
+    private var nextQuietCheck = Timestamp.zero
     /// One per shard: a logger's storage is one reference-counted object shared by every copy, and nodes
     /// on two threads retaining one object on every log call made each thread about a third slower.
     private let quietLoggers: [Logger]
 
     /// Shards run side by side, one thread each: `threads` rounded down to a power of two. Any count gives
     /// the same run.
-    public init(seed: UInt64 = 0x5EED, threads: Int = 1) {
+    /// Every node checks its invariants after every event, and the network checks the global ones at quiet
+    /// points, unless `checksInvariants` is false (`rumor sim` without `--check-invariants`: about three times
+    /// faster). Inside `InvariantLedger.$current` the network reports what it checked to the ledger.
+    public init(seed: UInt64 = 0x5EED, threads: Int = 1, checksInvariants: Bool = true) {
         precondition(threads >= 1, "a network runs on at least one thread")
         self.seed = seed
         let count = Self.shardCount(forThreads: threads)
         shards = (0..<count).map { NetworkShard(number: $0, of: count) }
+        for shard in shards.indices { shards[shard].checksInvariants = checksInvariants }
+        ledgerEntry = InvariantLedger.current?.open(checking: checksInvariants)
         quietLoggers = (0..<count).map { _ in
             var logger = Logger(label: "rumor.sim")
             logger.logLevel = .critical
@@ -77,6 +84,29 @@ public struct SimulatedNetwork {
     }
 
     public var threads: Int { shards.count }
+
+    // MARK: Invariants
+
+    public var checksInvariants: Bool { shards[0].checksInvariants }
+    /// How many times nodes checked their invariants, crashed and replaced nodes included.
+    public var invariantChecks: Int { shards.reduce(0) { $0 + $1.invariantChecks } }
+    /// Every violation found so far: by nodes after their events, by the network at deliveries and at quiet points.
+    public var invariantViolations: [InvariantViolation] { shards.flatMap(\.invariantViolations) }
+    /// Nothing is in flight: no frame, connect or link notice anywhere waits to be handled.
+    public var isQuiet: Bool { shards.reduce(0) { $0 + $1.inFlight } == 0 }
+
+    /// Checks the global and deep invariants now, if the network is quiet; they are also checked on their
+    /// own at quiet points while it runs.
+    public mutating func checkQuietPoint() {
+        guard checksInvariants, isQuiet else { return }
+        nextQuietCheck = now + QuietPointCheck.spacing
+        let found = QuietPointCheck.violations(at: now, directory: directory) { node(index: $0) }
+        shards[0].record(found)
+    }
+
+    private func reportToLedger() {
+        ledgerEntry?.update(checks: invariantChecks, violations: invariantViolations)
+    }
 
     /// `threads` rounded down to a power of two (shards are found by masking a node's index).
     public static func shardCount(forThreads threads: Int) -> Int {
@@ -183,6 +213,8 @@ public struct SimulatedNetwork {
         }
         now = end
         for shard in shards.indices { shards[shard].now = end }
+        checkQuietPoint()
+        reportToLedger()
     }
 
     /// Runs the shards side by side, each window as long as the shortest link latency: nothing a node does
@@ -216,6 +248,10 @@ public struct SimulatedNetwork {
                     shards[sender].outgoingEarliest[receiver] = .max
                 }
             }
+            if checksInvariants, windowEnd >= nextQuietCheck.nanoseconds, isQuiet {
+                now = Timestamp(nanoseconds: windowEnd)
+                checkQuietPoint()
+            }
         }
         for sender in 0..<count {
             for receiver in 0..<count where receiver != sender {
@@ -247,6 +283,7 @@ public struct SimulatedNetwork {
         for shard in shards.indices { shards[shard].track(id, publishedAt: now) }
         shards[shard(of: index)].carryOut(effects, from: index)
         handOverOutgoing()
+        reportToLedger()
         return id
     }
 

@@ -11,6 +11,8 @@ public struct TopologySimulation {
     public var snapshotInterval: Duration = .milliseconds(100)
     /// Virtual time between two node starts, as processes on one machine come up one after another.
     public var startStagger: Duration = .milliseconds(5)
+    /// See `ScenarioOptions.checksInvariants`.
+    public var checksInvariants = true
 
     public init(topology: Topology) throws(TopologyError) {
         self.topology = topology
@@ -18,7 +20,12 @@ public struct TopologySimulation {
     }
 
     public func run(progress: ((Double) -> Void)? = nil) -> RunObservation {
-        var network = SimulatedNetwork(seed: topology.seed)
+        runChecked(progress: progress).observation
+    }
+
+    /// The run, with what the invariant checker saw in it.
+    public func runChecked(progress: ((Double) -> Void)? = nil) -> (observation: RunObservation, invariants: InvariantFigures) {
+        var network = SimulatedNetwork(seed: topology.seed, checksInvariants: checksInvariants)
         let links = topology.links
         // Loopback itself takes some tens of microseconds; a link is never instant.
         let floor = Duration.microseconds(50)
@@ -124,7 +131,7 @@ public struct TopologySimulation {
             }
         }
         takeSnapshot()
-        return observation
+        return (observation, InvariantFigures(network))
     }
 
     private func time(_ network: SimulatedNetwork) -> Duration { .nanoseconds(Int64(network.now.nanoseconds)) }

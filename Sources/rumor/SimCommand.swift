@@ -25,7 +25,7 @@ struct SimCommand: ParsableCommand {
     @Option(help: "With a topology: also write a report (report.json, report.md, charts) into this directory.")
     var report: String?
 
-    @Option(help: "Run a paper experiment instead: failures (HyParView: reliability after 10–95% fail at once and after healing, Rumor beside flooding and Cyclon gossip).")
+    @Option(help: "Run a paper experiment instead: failures (HyParView: reliability after 10–95% fail at once and after healing, Rumor beside flooding and Cyclon gossip) or broadcast (Plumtree: reliability, RMR and last-delivery hop message after message, one sender and many, after 0–60% failures).")
     var experiment: SimExperiment?
 
     @Option(help: "Write the series as CSV into this directory (experiments; topology runs write theirs with --report).")
@@ -58,7 +58,7 @@ struct SimCommand: ParsableCommand {
     @Option(help: "Milliseconds between two joins (default: 2, or 20,000 / nodes when that is less, so the join phase lasts at most 20 s of virtual time).")
     var joinIntervalMs: Double?
 
-    @Option(help: "Broadcast measured: rumor (Plumtree) or flood (plain eager flooding over the same overlay, a baseline).")
+    @Option(help: "Broadcast measured: rumor (Plumtree), flood (plain eager flooding over the same overlay, a baseline) or cyclon (gossip with fanout 4 over a Cyclon view of 30, the papers' other baseline).")
     var `protocol`: BroadcastProtocol = .rumor
 
     @Option(help: "Threads to simulate on; any count gives the same run (default: 1 below 20,000 nodes, else one per core, up to 8).")
@@ -66,6 +66,9 @@ struct SimCommand: ParsableCommand {
 
     @Flag(help: "Print the report as JSON.")
     var json = false
+
+    @Flag(help: "Check every node's invariants after every event and the global ones at quiet points (about 2–3× slower); exit 1 on a violation.")
+    var checkInvariants = false
 
     /// One thread is quickest for small overlays: shards meet every simulated millisecond, and below some
     /// tens of thousands of nodes a millisecond holds too little work to share.
@@ -82,6 +85,9 @@ struct SimCommand: ParsableCommand {
         if let joinIntervalMs, !(joinIntervalMs >= 0) { throw ValidationError("--join-interval-ms must not be negative") }
         _ = try latencyRange()
         if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be 1 to 64") }
+        if checkInvariants, experiment != nil {
+            throw ValidationError("--check-invariants goes with the common scenario or a topology file, not with --experiment")
+        }
     }
 
     func latencyRange() throws -> ClosedRange<Double> {
@@ -115,6 +121,7 @@ struct SimCommand: ParsableCommand {
         options.broadcastIntervalMilliseconds = intervalMs
         options.joinIntervalMilliseconds = joinIntervalMs
         options.protocolName = `protocol`
+        options.checksInvariants = checkInvariants
         let started = ContinuousClock.now
         let threadsUsed = Scenario.threadsUsed(options, requested: effectiveThreads)
         let report = Scenario.run(options, threads: threadsUsed, progress: Self.progressBar)
@@ -125,9 +132,17 @@ struct SimCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
             FileHandle.standardError.write(Data((String(format: "%d events in %.1f s wall (%.0f events/s)", report.events, wall, Double(report.events) / wall)
                                                  + " " + SimulationSummary.onThreads(threadsUsed) + "\n").utf8))
-            return
+        } else {
+            print(SimulationSummary(report: report, wallSeconds: wall, threads: threadsUsed).render())
         }
-        print(SimulationSummary(report: report, wallSeconds: wall, threads: threadsUsed).render())
+        try Self.failOnViolations(report.invariants)
+    }
+
+    /// A violation found with `--check-invariants` fails the run, naming the first ones on standard error.
+    static func failOnViolations(_ invariants: InvariantFigures) throws {
+        guard invariants.violationCount > 0 else { return }
+        for violation in invariants.violations { FileHandle.standardError.write(Data("invariant violation: \(violation)\n".utf8)) }
+        throw CommandFailure("\(invariants.violationCount) invariant violations in \(invariants.checks) checks")
     }
 }
 
@@ -148,7 +163,9 @@ extension SimCommand {
         let simulation: TopologySimulation
         do throws(TopologyError) { simulation = try TopologySimulation(topology: topology) } catch { throw CommandFailure("\(error)") }
         let started = ContinuousClock.now
-        let observation = simulation.run(progress: Self.progressBar)
+        var checked = simulation
+        checked.checksInvariants = checkInvariants
+        let (observation, invariants) = checked.runChecked(progress: Self.progressBar)
         Self.progressBar(1)
         let wall = (ContinuousClock.now - started).seconds
         let evaluation = RunEvaluation(observation: observation, checks: topology.checks)
@@ -166,6 +183,7 @@ extension SimCommand {
             let notes = try MeshReport(result: result, engine: "simulator", command: CommandLine.arguments.joined(separator: " "), directory: report).write()
             for note in notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         }
+        try Self.failOnViolations(invariants)
         if !evaluation.passed { throw ExitCode(1) }
     }
 }
@@ -194,6 +212,9 @@ struct SimulationSummary {
         }
         lines.append("healed overlay:   " + overlay(report.healedOverlay))
         lines.append("after healing:    " + broadcasts(report.broadcastsAfterHealing))
+        if report.invariants.checks > 0 {
+            lines.append("invariants:       \(report.invariants.checks) checks, \(report.invariants.violationCount) violations")
+        }
         if report.events > 0 {
             lines.append(String(format: "engine:           %d events in %.1f s (%.0f events/s)", report.events, wallSeconds,
                                 Double(report.events) / wallSeconds) + " " + Self.onThreads(threads))

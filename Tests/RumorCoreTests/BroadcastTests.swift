@@ -1,13 +1,14 @@
 import Testing
 @testable import RumorCore
 import RumorSim
+import SimulationTestSupport
 
 /// Relative message redundancy over a set of messages: payload frames received / (deliveries − 1) − 1.
 func relativeRedundancy(payloads: Int, messages: Int, nodes: Int) -> Double {
     Double(payloads) / Double(messages * (nodes - 1)) - 1
 }
 
-@Suite("Broadcast: Plumtree with anti-entropy")
+@Suite("Broadcast: Plumtree with anti-entropy", .checkedSimulations)
 struct BroadcastTests {
     let payload = [UInt8](repeating: 7, count: 64)
 

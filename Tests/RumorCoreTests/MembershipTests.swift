@@ -2,6 +2,7 @@ import Testing
 @testable import RumorCore
 import RumorSim
 import RumorTopology
+import SimulationTestSupport
 
 /// Builds an overlay of `count` nodes that all join through node 0, one every 10 ms, and lets it settle.
 func joinedOverlay(_ count: Int, seed: UInt64, settle: Duration = .seconds(30)) -> SimulatedNetwork {
@@ -15,7 +16,7 @@ func joinedOverlay(_ count: Int, seed: UInt64, settle: Duration = .seconds(30)) 
     return network
 }
 
-@Suite("Membership: HyParView with shuffles")
+@Suite("Membership: HyParView with shuffles", .checkedSimulations)
 struct MembershipTests {
     let shufflePeriod = MembershipConfiguration().shuffleInterval
 

@@ -1,8 +1,9 @@
 import Testing
 @testable import RumorCore
 import RumorSim
+import SimulationTestSupport
 
-@Suite("Node links: handshake, keepalive, seeds")
+@Suite("Node links: handshake, keepalive, seeds", .checkedSimulations)
 struct NodeLinkTests {
     @Test("two nodes, one seeded by the other, end with one established link each way")
     func handshakeEstablishesLink() {

@@ -1,8 +1,9 @@
 import Testing
 @testable import RumorCore
 import RumorSim
+import SimulationTestSupport
 
-@Suite("Broadcast: bridging the tree when a tree link goes")
+@Suite("Broadcast: bridging the tree when a tree link goes", .checkedSimulations)
 struct TreeBridgeTests {
     /// 40 nodes whose tree has formed under messages from random origins, so that every node has eager and
     /// lazy peers.

@@ -2,12 +2,13 @@ import Foundation
 import RumorCore
 import RumorTopology
 import Testing
+import SimulationTestSupport
 @testable import RumorSim
 
 private let topologies = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("topologies").path
 
-@Suite("Baselines, experiments and topology files in the simulator")
+@Suite("Baselines, experiments and topology files in the simulator", .checkedSimulations)
 struct BaselineAndTopologyTests {
     @Test("Cyclon keeps views of at most 30 and in-degree 30 on average; its gossip misses some nodes; failures leave dead entries it sheds round by round")
     func cyclonBaseline() {

@@ -1,5 +1,6 @@
 import RumorTopology
 import Testing
+import SimulationTestSupport
 @testable import RumorSim
 
 @Suite("Overlay metrics on small fixed graphs")
@@ -65,7 +66,7 @@ struct OverlayGraphTests {
     }
 }
 
-@Suite("Simulated scenarios")
+@Suite("Simulated scenarios", .checkedSimulations)
 struct ScenarioTests {
     @Test("a small scenario gives the same report twice")
     func deterministic() {

@@ -1,10 +1,11 @@
 import RumorCore
+import SimulationTestSupport
 import Testing
 @testable import RumorSim
 
 @Suite("Simulator on several threads: the same run, whatever the number of threads")
 struct ThreadedEngineTests {
-    @Test("a scenario with frame loss gives the same report on one, two and four threads")
+    @Test("a scenario with frame loss gives the same report on one, two and four threads", .checkedSimulations)
     func scenarioIsTheSameOnAnyThreadCount() {
         var options = ScenarioOptions()
         options.nodes = 300
@@ -54,7 +55,7 @@ struct ThreadedEngineTests {
         return (log, network.eventsProcessed, network.activeViews(), network.sent.count)
     }
 
-    @Test("crashes, a restart, a partition and its heal, shaped links and a stop give the same deliveries on one and two threads")
+    @Test("crashes, a restart, a partition and its heal, shaped links and a stop give the same deliveries on one and two threads", .checkedSimulations)
     func scriptIsTheSameOnAnyThreadCount() {
         let single = scriptedRun(threads: 1)
         let double = scriptedRun(threads: 2)

@@ -8,6 +8,9 @@ struct FIFOQueue<Element> {
 
     mutating func append(_ element: Element) { storage.append(element) }
 
+    /// The elements still queued, first first.
+    var elements: ArraySlice<Element> { storage[head...] }
+
     mutating func removeFirst() -> Element? {
         guard head < storage.count else { return nil }
         let element = storage[head]
@@ -138,6 +141,34 @@ struct PayloadCache {
         return heldPosition(of: key)
     }
 
+    /// The ids of the payloads held.
+    var ids: Dictionary<MessageID, Entry>.Keys { entries.keys }
+
+    /// What disagrees among the entries, their byte count, their eviction order and the digest's ranges
+    /// (empty when all agree); linear in the payloads held, for the invariant checker.
+    func consistencyProblems() -> [String] {
+        var problems: [String] = []
+        let total = entries.values.reduce(0) { $0 + $1.payload.count }
+        if total != bytes { problems.append("cache counts \(bytes) payload bytes, its entries hold \(total)") }
+        let queued = Set(order.elements)
+        if let unqueued = entries.keys.first(where: { !queued.contains($0) }) {
+            problems.append("cached \(unqueued) is not in the eviction order")
+        }
+        var heldCount = 0
+        for (position, item) in held.enumerated() {
+            if position > 0, !(held[position - 1].key < item.key) { problems.append("digest entries out of order at \(item.key.origin)") }
+            for range in item.sequences.ranges {
+                heldCount += range.count
+                if let absent = range.first(where: { entries[MessageID(origin: item.key.origin, epoch: item.key.epoch, sequence: $0)] == nil }) {
+                    problems.append("the digest names \(item.key.origin)/\(item.key.epoch)/\(absent), which is not cached")
+                    break
+                }
+            }
+        }
+        if heldCount != entries.count { problems.append("the digest names \(heldCount) ids, the cache holds \(entries.count)") }
+        return problems
+    }
+
     /// The ids held, as ranges per origin and epoch, sorted, at most `limit` entries. Kept up to date on every
     /// insert and eviction: building it from the whole cache every anti-entropy round cost more than the
     /// round itself.
@@ -178,6 +209,16 @@ struct SeenSet {
     func contains(_ id: MessageID) -> Bool { ids.contains(id) }
 
     /// What one remembered id costs: its origin's bytes, two numbers, and the set's and queue's overhead.
+    /// What disagrees between the ids, their byte count and their expiry order (empty when all agree).
+    func consistencyProblems() -> [String] {
+        var problems: [String] = []
+        let total = ids.reduce(0) { $0 + Self.footprint(of: $1) }
+        if total != bytes { problems.append("seen set counts \(bytes) bytes, its ids cost \(total)") }
+        let queued = Set(order.elements.map(\.0))
+        if let unqueued = ids.first(where: { !queued.contains($0) }) { problems.append("seen \(unqueued) is not in the expiry order") }
+        return problems
+    }
+
     static func footprint(of id: MessageID) -> Int { id.origin.rawValue.utf8.count + 64 }
 
     mutating func insert(_ id: MessageID, at now: Timestamp) {

@@ -12,6 +12,8 @@ struct PlumtreeState {
     /// Duplicates in a row from each eager peer since its last first copy.
     var duplicateStreak: [NodeID: Int] = [:]
     var lazyQueue: [NodeID: [Announcement]] = [:]
+    /// Peers sent a GRAFT and no PRUNE from them since: a PRUNE from one may have crossed the GRAFT.
+    var graftedSincePrune: Set<NodeID> = []
     var batchArmed = false
     var nextSequence: UInt64 = 0
     /// Ids asked for by anti-entropy, from whom and when: the answer arrives off the tree and must not
@@ -64,6 +66,7 @@ struct PlumtreeState {
         lazy.removeAll { $0 == peer }
         lazyQueue[peer] = nil
         duplicateStreak[peer] = nil
+        graftedSincePrune.remove(peer)
         // Pulls it never answered may be asked of others at once: waiting out their patience can outlast
         // the retention of the payloads (or the life of a node that just joined through a busy peer).
         pulled = pulled.filter { $0.value.peer != peer }

@@ -14,6 +14,8 @@ extension Node {
         let id = MessageID(origin: identity.id, epoch: configuration.epoch, sequence: plumtree.nextSequence)
         plumtree.nextSequence += 1
         accept(Gossip(id: id, round: 0, payload: payload), from: nil)
+        armedTimers.follow(effects)
+        if checksInvariants { checkInvariants(after: "publish \(id)") }
         return (id, effects)
     }
 
@@ -47,7 +49,7 @@ extension Node {
         plumtree.makeEager(bridge)
         counters.graftsSent += 1
         counters.treeBridges += 1
-        send(.graft(Graft(id: nil, round: 0)), to: bridge)
+        sendGraft(Graft(id: nil, round: 0), to: bridge)
     }
 
     // MARK: Payloads
@@ -87,7 +89,7 @@ extension Node {
             // both ends agree the link is in the tree.
             if plumtree.lazy.contains(sender.id) {
                 counters.graftsSent += 1
-                send(.graft(Graft(id: nil, round: gossip.round)), to: sender.id)
+                sendGraft(Graft(id: nil, round: gossip.round), to: sender.id)
             }
             plumtree.makeEager(sender.id)
         }
@@ -191,7 +193,7 @@ extension Node {
         plumtree.makeLazy(via)
         counters.graftsSent += 1
         counters.prunesSent += 1
-        send(.graft(Graft(id: nil, round: announcedRound)), to: announcer)
+        sendGraft(Graft(id: nil, round: announcedRound), to: announcer)
         send(.prune, to: via)
     }
 
@@ -222,7 +224,7 @@ extension Node {
             guard linkByPeer[peer] != nil else { continue }
             if active.contains(peer) { plumtree.makeEager(peer) }
             counters.graftsSent += 1
-            send(.graft(Graft(id: id, round: round)), to: peer)
+            sendGraft(Graft(id: id, round: round), to: peer)
             break
         }
         if announcers.isEmpty {
@@ -234,16 +236,33 @@ extension Node {
         }
     }
 
+    /// A GRAFT goes out: until the peer's next PRUNE, that PRUNE may have crossed it (see `receivedPrune`).
+    private mutating func sendGraft(_ graft: Graft, to peer: NodeID) {
+        if active.contains(peer) { plumtree.graftedSincePrune.insert(peer) }
+        send(.graft(graft), to: peer)
+    }
+
     mutating func receivedGraft(_ graft: Graft, from peer: PeerDescriptor) {
         counters.graftsReceived += 1
+        plumtree.graftedSincePrune.remove(peer.id)
         if active.contains(peer.id) { plumtree.makeEager(peer.id) }
         guard let id = graft.id, let entry = plumtree.cache[id] else { return }
         counters.payloadBytesOut += entry.payload.count
         send(.gossip(Gossip(id: id, round: entry.round &+ 1, payload: entry.payload)), to: peer.id)
     }
 
+    /// The peer stops pushing to us; we stop pushing to it. If we sent it a GRAFT since its last PRUNE, the two
+    /// may have crossed: then the peer took our GRAFT after sending this PRUNE and now pushes to us while we
+    /// only announce to it, until a payload happens to cross the link (the invariant checker found such
+    /// halves of tree links at quiet points). Pruning it back makes both ends lazy, crossed or not: if the
+    /// peer had read our GRAFT before it pruned, it is lazy already and the PRUNE changes nothing.
     mutating func receivedPrune(from peer: PeerDescriptor) {
         counters.prunesReceived += 1
-        if active.contains(peer.id) { plumtree.makeLazy(peer.id) }
+        guard active.contains(peer.id) else { return }
+        plumtree.makeLazy(peer.id)
+        if plumtree.graftedSincePrune.remove(peer.id) != nil {
+            counters.prunesSent += 1
+            send(.prune, to: peer.id)
+        }
     }
 }

@@ -52,7 +52,7 @@ extension Node {
             return
         }
         if let (_, peer) = establishedLink(to: address) {
-            run(intent, with: peer)
+            if run(intent, with: peer) { closeIfTemporary(peer.id) }
             return
         }
         dialIntents[address, default: []].append(intent)
@@ -61,11 +61,17 @@ extension Node {
         }
     }
 
+    /// Carries out everything that waited for a link to `address`, then closes the link if it was only for
+    /// that: closing after the first intent sent the later ones' requests into a link already gone (a
+    /// NEIGHBOR request waiting behind a shuffle reply was lost, and its place filled only after the request
+    /// timed out).
     mutating func runDialIntents(for address: PeerAddress, with peer: PeerDescriptor) {
         dialing.remove(address)
+        var mayClose = true
         for intent in dialIntents.removeValue(forKey: address) ?? [] {
-            run(intent, with: peer)
+            mayClose = run(intent, with: peer) && mayClose
         }
+        if mayClose { closeIfTemporary(peer.id) }
     }
 
     /// The connect to `address` failed, or its link closed before the handshake.
@@ -76,21 +82,23 @@ extension Node {
         }
     }
 
-    private mutating func run(_ intent: DialIntent, with peer: PeerDescriptor) {
+    /// Carries out `intent` over the link to `peer`; false when the link must stay open for an answer that
+    /// does not make the peer active or outstanding (a healing probe's shuffle).
+    private mutating func run(_ intent: DialIntent, with peer: PeerDescriptor) -> Bool {
         switch intent {
         case .join:
             outstanding[peer.id] = OutstandingRequest(kind: .join, sentAt: now)
             send(.join, to: peer.id)
         case .neighbor(let priority):
-            guard !active.contains(peer.id) else { return }
+            guard !active.contains(peer.id) else { return true }
             outstanding[peer.id] = OutstandingRequest(kind: .neighbor(priority), sentAt: now)
             send(.neighbor(NeighborRequest(priority: priority)), to: peer.id)
         case .adoptJoiner:
-            guard !active.contains(peer.id) else { return }
+            guard !active.contains(peer.id) else { return true }
             outstanding[peer.id] = OutstandingRequest(kind: .adoptJoiner, sentAt: now)
             send(.neighbor(NeighborRequest(priority: .high)), to: peer.id)
         case .rotate(let handoff):
-            guard !active.contains(peer.id), active.contains(handoff.id) else { return }
+            guard !active.contains(peer.id), active.contains(handoff.id) else { return true }
             outstanding[peer.id] = OutstandingRequest(kind: .rotation(handoff: handoff), sentAt: now)
             send(.neighbor(NeighborRequest(priority: .high, handoff: handoff)), to: peer.id)
         case .shuffleReply(let entries):
@@ -101,9 +109,9 @@ extension Node {
             // The peer answers the shuffle sample over this link: the reply, or the temporary-link timeout,
             // closes it.
             healingProbeAnswered(by: peer)
-            return
+            return false
         }
-        closeIfTemporary(peer.id)
+        return true
     }
 
     private mutating func intentFailed(_ intent: DialIntent, at address: PeerAddress) {

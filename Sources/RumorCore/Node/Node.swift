@@ -11,10 +11,26 @@ public struct Node {
     var links = LinkTable<LinkState>()
     /// Established links by peer id: at most one per peer.
     var linkByPeer: [NodeID: LinkID] = [:]
+    /// Links given up for a duplicate to the same peer, and since when. They stay open (and read) for a
+    /// keepalive interval: what the peer sent on one before it learnt of the other (a DISCONNECT, a reply)
+    /// still counts. Closed at once, they lost a DISCONNECT, and the two views disagreed until the link the
+    /// peer thought temporary timed out.
+    var supersededLinks: [LinkID: Timestamp] = [:]
     var counters = NodeStatus.Counters()
     var stopping = false
     var effects: [NodeEffect] = []
     var now = Timestamp.zero
+    var started = false
+    /// The timers this node has armed and not yet seen fire or cancelled, as it asked its driver.
+    var armedTimers = ArmedTimers()
+
+    /// Checks the local invariants after every event and publish (see `Invariant`): on in the simulator,
+    /// the fuzzers and the tests, off in a deployed node.
+    public var checksInvariants = false
+    /// How many times the invariants were checked.
+    public internal(set) var invariantChecks = 0
+    /// The first violations found (at most `violationsKept`), each with the event after which it was seen.
+    public internal(set) var invariantViolationsFound: [InvariantViolation] = []
 
     // Dialing: what to do with a peer once a link to its address is up.
     var dialIntents: [PeerAddress: [DialIntent]] = [:]
@@ -93,14 +109,18 @@ public struct Node {
             logger.warning("malformed frame, closing link", metadata: ["link": "\(link)", "error": "\(error)"])
             closeLink(link, reason: "malformed frame: \(error)", failed: true)
         case .timerFired(let timer):
+            armedTimers.remove(timer)
             timerFired(timer)
         case .stop:
             stop()
         }
+        armedTimers.follow(effects)
+        if checksInvariants { checkInvariants(after: event.kind) }
         return effects
     }
 
     private mutating func start() {
+        started = true
         // Seeds are probed early and then ever more rarely; the first probes may link to the seed, which ties
         // together overlays that formed apart when many nodes started at once through different seeds.
         for seed in configuration.seeds where seed != identity.address {
@@ -142,6 +162,7 @@ public struct Node {
 
     /// Drops every trace of `link`; membership hears of an established peer's link going away.
     private mutating func forgetLink(_ link: LinkID, reason: String, failed: Bool) {
+        supersededLinks[link] = nil
         guard let state = links.removeValue(forKey: link) else { return }
         switch state.phase {
         case .awaitingHandshake:
@@ -209,7 +230,7 @@ public struct Node {
         case (.established, .handshake):
             closeRejecting(link, .protocolViolation, detail: "a second handshake on one link")
         case (.established(let peer, _), _):
-            guard linkByPeer[peer.id] == link else { return }
+            guard linkByPeer[peer.id] == link || supersededLinks[link] != nil && linkByPeer[peer.id] != nil else { return }
             receivedFromPeer(message, from: peer)
         }
     }
@@ -269,9 +290,9 @@ public struct Node {
                 closeRejecting(link, .duplicateLink, detail: "stale epoch \(handshake.epoch) for \(peer.id)")
                 return
             } else if keepsNewLink(state.direction, peer: peer.id) {
-                // Both dialled at once; the other link goes, and the peer's standing moves to this one.
-                links.removeValue(forKey: existing)
-                effects.append(.close(existing, reason: "duplicate link to \(peer.id)"))
+                // Both dialled at once; the other link goes, and the peer's standing moves to this one. The peer
+                // may have used the other link meanwhile, even closed it: what it sent there still counts.
+                supersededLinks[existing] = now
                 establish(link, peer: peer, epoch: handshake.epoch, state: state)
                 resendOutstanding(to: peer.id)
                 return
@@ -343,6 +364,12 @@ public struct Node {
         maintenanceArmed = false
         for link in links.keys.sorted() {
             guard let state = links[link] else { continue }
+            if let since = supersededLinks[link] {
+                if now.since(since) >= configuration.keepAliveInterval {
+                    closeLink(link, reason: "duplicate link to \(state.peer.map { "\($0.id)" } ?? "a peer")", failed: false)
+                }
+                continue
+            }
             guard let peer = state.peer else {
                 if now.since(state.openedAt) > configuration.handshakeTimeout {
                     logger.warning("handshake timed out", metadata: ["link": "\(link)"])
@@ -382,14 +409,10 @@ public struct Node {
         }
         links.removeAll()
         linkByPeer.removeAll()
+        supersededLinks.removeAll()
+        for peer in active.ids { plumtree.remove(peer) }
         active = ActiveView()
-        plumtree.eager.removeAll()
-        plumtree.lazy.removeAll()
-        effects.append(.cancelTimer(.linkMaintenance))
-        effects.append(.cancelTimer(.seedRetry))
-        effects.append(.cancelTimer(.shuffle))
-        effects.append(.cancelTimer(.antiEntropy))
-        effects.append(.cancelTimer(.iHaveBatch))
+        for timer in NodeTimer.allCases { effects.append(.cancelTimer(timer)) }
     }
 
     // MARK: Status

@@ -1,0 +1,156 @@
+/// The node checks itself: `invariantViolations()` after every event when `checksInvariants` is on (the
+/// simulator, the fuzzers and the tests switch it on; a deployed node leaves it off), and
+/// `deepInvariantViolations()` at quiet points. Each check is one `Invariant`, named in what it reports.
+extension Node {
+    /// The local invariants that do not hold now, in O(views + links + timers).
+    public func invariantViolations() -> [InvariantViolation] {
+        var found: [InvariantViolation] = []
+        func broken(_ invariant: Invariant, _ detail: @autoclosure () -> String) {
+            found.append(InvariantViolation(invariant, node: identity.id, detail: detail()))
+        }
+        let activeIDs = active.ids
+        let activeSet = Set(activeIDs)
+        let passiveIDs = passive.entries.map(\.peer.id)
+        let passiveSet = Set(passiveIDs)
+
+        if activeSet.contains(identity.id) || passiveSet.contains(identity.id)
+            || passive.entries.contains(where: { $0.peer.address == identity.address }) {
+            broken(.selfNotInViews, "active \(activeIDs), passive \(passiveIDs)")
+        }
+
+        if activeSet.count != activeIDs.count || passiveSet.count != passiveIDs.count
+            || Set(passive.entries.map(\.peer.address)).count != passive.count || !activeSet.isDisjoint(with: passiveSet) {
+            broken(.viewsDistinctAndDisjoint, "active \(activeIDs), passive \(passiveIDs)")
+        }
+
+        if active.count > membership.activeViewSize || passive.count > membership.passiveViewSize {
+            broken(.viewsWithinBounds, "active \(active.count) of \(membership.activeViewSize), passive \(passive.count) of \(membership.passiveViewSize)")
+        }
+
+        for id in activeIDs where linkByPeer[id].flatMap({ links[$0]?.peer?.id }) != id {
+            broken(.activePeersLinked, "active peer \(id) has no established link")
+        }
+        for (peer, link) in linkByPeer where links[link]?.peer?.id != peer {
+            broken(.activePeersLinked, "the link index names \(link) for \(peer), which is not an established link to it")
+        }
+
+        let eagerSet = Set(plumtree.eager)
+        let lazySet = Set(plumtree.lazy)
+        if eagerSet.count != plumtree.eager.count || lazySet.count != plumtree.lazy.count || !eagerSet.isDisjoint(with: lazySet)
+            || eagerSet.union(lazySet) != activeSet || !Set(plumtree.duplicateStreak.keys).isSubset(of: activeSet)
+            || !plumtree.graftedSincePrune.isSubset(of: activeSet) {
+            broken(.treeMatchesActiveView, "eager \(plumtree.eager), lazy \(plumtree.lazy), active \(activeIDs)")
+        }
+
+        if Set(dialIntents.keys) != dialing || dialIntents.values.contains(where: \.isEmpty) {
+            broken(.dialsHaveIntents, "dialling \(dialing.sorted()), intents for \(dialIntents.keys.sorted())")
+        }
+
+        let watching = maintenanceArmed && armedTimers.contains(.linkMaintenance)
+        if !stopping {
+            for peer in outstanding.keys where linkByPeer[peer] == nil {
+                broken(.requestsWatched, "a request to \(peer) is outstanding without a link to it")
+            }
+            if !outstanding.isEmpty, !watching {
+                broken(.requestsWatched, "\(outstanding.count) requests outstanding, maintenance tick not armed")
+            }
+            if maintenanceArmed != armedTimers.contains(.linkMaintenance) {
+                broken(.linksWatched, "maintenance flag \(maintenanceArmed), timer armed \(armedTimers.contains(.linkMaintenance))")
+            } else if !links.isEmpty || lost.entries.contains(where: \.lostToFailure), !watching {
+                broken(.linksWatched, "\(links.count) links, \(lost.entries.count) lost peers, maintenance tick not armed")
+            }
+            if started, !armedTimers.contains(.shuffle) || !armedTimers.contains(.antiEntropy) {
+                broken(.periodicTimersArmed, "shuffle armed \(armedTimers.contains(.shuffle)), anti-entropy armed \(armedTimers.contains(.antiEntropy))")
+            }
+            if plumtree.grafts.count > 0, !armedTimers.contains(.graftDue) {
+                broken(.graftsScheduled, "\(plumtree.grafts.count) GRAFT deadlines, timer not armed")
+            }
+            let waiting = plumtree.lazyQueue.filter { !$0.value.isEmpty }
+            if !waiting.isEmpty, !plumtree.batchArmed || !armedTimers.contains(.iHaveBatch) {
+                broken(.announcementsBatched, "IHAVEs wait for \(waiting.keys.sorted()), batch timer not armed")
+            }
+            for peer in plumtree.lazyQueue.keys where !activeSet.contains(peer) {
+                broken(.announcementsBatched, "IHAVEs wait for \(peer), which is not an active peer")
+            }
+        }
+        if plumtree.missing.count != plumtree.grafts.count {
+            broken(.graftsScheduled, "\(plumtree.missing.count) payloads missing, \(plumtree.grafts.count) GRAFT deadlines")
+        }
+
+        let limits = configuration.broadcast
+        let cache = plumtree.cache
+        let seen = plumtree.seen
+        if cache.count > cache.maximumCount || cache.bytes > cache.maximumBytes || seen.count > seen.maximumCount
+            || seen.bytes > seen.maximumBytes || plumtree.missing.count > limits.maximumMissing
+            || plumtree.pulled.count > limits.maximumPulled {
+            broken(.messageStateBounded, "cache \(cache.count) payloads / \(cache.bytes) B, seen \(seen.count) ids / \(seen.bytes) B, missing \(plumtree.missing.count), pulled \(plumtree.pulled.count)")
+        }
+        return found
+    }
+
+    /// The costlier invariants, linear in the messages held: for quiet points, not every event.
+    public func deepInvariantViolations() -> [InvariantViolation] {
+        var found: [InvariantViolation] = []
+        func broken(_ detail: String) {
+            found.append(InvariantViolation(.messageStoreConsistent, node: identity.id, detail: detail))
+        }
+        for problem in plumtree.cache.consistencyProblems() { broken(problem) }
+        for problem in plumtree.seen.consistencyProblems() { broken(problem) }
+        if let both = plumtree.cache.ids.first(where: plumtree.seen.contains) {
+            broken("\(both) is both cached and in the seen set")
+        }
+        for (id, announcers) in plumtree.missing {
+            if !plumtree.grafts.isScheduled(id) { broken("missing \(id) has no GRAFT deadline") }
+            if announcers.count > configuration.broadcast.maximumAnnouncersPerMissing {
+                broken("missing \(id) has \(announcers.count) announcers")
+            }
+        }
+        return found
+    }
+
+    /// Runs the local checks after an event (when switched on), keeping the first violations found.
+    mutating func checkInvariants(after event: @autoclosure () -> String) {
+        invariantChecks += 1
+        let violations = invariantViolations()
+        guard !violations.isEmpty else { return }
+        let cause = event()
+        for violation in violations {
+            logger.critical("invariant broken", metadata: ["invariant": "\(violation.invariant)", "after": "\(cause)", "detail": "\(violation.detail)"])
+            if invariantViolationsFound.count < Self.violationsKept {
+                invariantViolationsFound.append(InvariantViolation(violation.invariant, node: violation.node, detail: "\(violation.detail) (after \(cause))"))
+            }
+        }
+    }
+
+    /// The violations found since the last call, for a driver that gathers them (the simulator).
+    public mutating func takeInvariantViolations() -> [InvariantViolation] {
+        defer { invariantViolationsFound.removeAll() }
+        return invariantViolationsFound
+    }
+
+    /// Enough to see what went wrong first without a broken node growing a list without end.
+    static let violationsKept = 32
+}
+
+extension NodeEvent {
+    /// The event's kind, for a violation report (not its payload).
+    var kind: String {
+        switch self {
+        case .start: "start"
+        case .linkOpened(let link, _): "link opened \(link)"
+        case .connectFailed(let address, _): "connect to \(address) failed"
+        case .linkClosed(let link, _): "link closed \(link)"
+        case .received(let link, let message): "\(message.type) on \(link)"
+        case .malformedFrame(let link, _): "malformed frame on \(link)"
+        case .timerFired(let timer): "timer \(timer)"
+        case .stop: "stop"
+        }
+    }
+}
+
+extension Node {
+    /// The active peers, for checks across nodes.
+    public var activePeers: [PeerDescriptor] { active.entries.map(\.peer) }
+    /// The peers this node pushes payloads to (the tree's links at this end).
+    public var eagerPeerIDs: [NodeID] { plumtree.eager }
+}
