@@ -277,8 +277,8 @@ struct NodeHarness {
     }
 
     /// Records an issue when the node's own consistency checks fail; run after every step.
-    func checkInvariants() {
-        // enabled once Node.invariantViolations() lands on main
+    func checkInvariants(sourceLocation: SourceLocation = #_sourceLocation) {
+        for violation in node.invariantViolations() { Issue.record("\(violation)", sourceLocation: sourceLocation) }
     }
 }
 

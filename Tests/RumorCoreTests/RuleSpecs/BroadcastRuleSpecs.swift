@@ -228,6 +228,24 @@ struct BroadcastRuleSpecs {
         #expect(harness.lazy == ["a"], "a peer outside the active view is in neither set")
     }
 
+    @Test("B11: a PRUNE that may have crossed this node's GRAFT is answered with PRUNE, so that both ends are lazy")
+    func pruneCrossingGraft() {
+        var harness = NodeHarness(active: ["a", "b"])
+        harness.makeLazy("b")
+        // A first copy from the lazy peer b: this node grafts b (B10).
+        harness.receive(gossip("o", 0, round: 1), from: "b")
+        #expect(harness.sent(to: "b").contains(.graft(Graft(id: nil, round: 1))))
+        harness.take()
+        // b's PRUNE crossed that GRAFT: b will take the GRAFT and push; pruning back keeps the link one thing.
+        harness.receive(.prune, from: "b")
+        #expect(harness.sent(to: "b") == [.prune])
+        #expect(harness.lazy.contains("b") && !harness.eager.contains("b"))
+        harness.take()
+        // A later PRUNE, with no GRAFT of ours since, is not answered.
+        harness.receive(.prune, from: "b")
+        #expect(harness.effects.isEmpty)
+    }
+
     /// A node that got o/0 at round 10 from its eager peer a, and has b lazy.
     func deepDelivery() -> NodeHarness {
         var harness = NodeHarness(active: ["a", "b"])

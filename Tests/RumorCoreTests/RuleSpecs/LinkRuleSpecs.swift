@@ -103,9 +103,18 @@ struct LinkRuleSpecs {
         #expect(smaller.sent(on: inbound) == [myHandshake, .join], "the peer is linked: the JOIN goes at once")
         smaller.take()
         let outbound = smaller.answerDial("z")
-        #expect(smaller.closedLinks == [inbound])
+        #expect(smaller.closedLinks.isEmpty, "the superseded link stays open for a keepalive interval")
         #expect(smaller.sent(on: outbound) == [myHandshake, .join])
         #expect(smaller.sent(on: inbound).isEmpty)
+        // What the peer sent on the superseded link before it saw the new one still counts.
+        smaller.receive(.neighborReply(NeighborReply(accepted: true)), on: inbound)
+        #expect(smaller.active == ["z"])
+        smaller.take()
+        smaller.advance(by: smaller.configuration.keepAliveInterval)
+        smaller.fire(.linkMaintenance)
+        #expect(smaller.closedLinks == [inbound])
+        #expect(smaller.sent(on: inbound).isEmpty)
+        #expect(smaller.active == ["z"])
 
         // "a" < "me": the peer's inbound link stays; the new outbound one is refused as a duplicate.
         var larger = NodeHarness(seeds: ["a"])
