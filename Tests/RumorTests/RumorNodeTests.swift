@@ -86,6 +86,27 @@ struct RumorNodeTests {
         await node.leave()
     }
 
+    @Test("a reader that falls behind its buffer is told how many deliveries it missed, then reads on")
+    func laggingReader() async throws {
+        let node = try RumorNode(configuration: Self.configuration("alone"))
+        let deliveries = try await node.deliveries(buffer: 1)
+        try await node.start()
+        for text in ["one", "two", "three"] { _ = try await node.publish(text) }
+        #expect(await eventually { (try? await node.status().node.counters.delivered) == 3 })
+        var iterator = deliveries.makeAsyncIterator()
+        guard case .lagged(let missed) = await iterator.next() else {
+            Issue.record("expected the lag marker first")
+            return
+        }
+        #expect(missed == 2)
+        guard case .delivery(let recorded) = await iterator.next() else {
+            Issue.record("expected the buffered delivery")
+            return
+        }
+        #expect(recorded.delivery.payload == Array("one".utf8))
+        await node.leave()
+    }
+
     @Test("in a ServiceGroup the node starts with the group and leaves on graceful shutdown: its peer hears a DISCONNECT, not a silence")
     func serviceGroup() async throws {
         let peer = try RumorNode(configuration: Self.configuration("peer"))
