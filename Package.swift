@@ -6,6 +6,9 @@ let package = Package(
     // macOS 15: the simulator's invariant ledger uses Synchronization's Mutex.
     platforms: [.macOS(.v15)],
     products: [
+        // The embeddable node: `import Rumor`. Nothing under it may carry unsafe flags (a versioned
+        // dependency's products are refused if they do), so the C benchmark floors and the executables stay out.
+        .library(name: "Rumor", targets: ["Rumor"]),
         .executable(name: "rumor", targets: ["rumor"]),
         .executable(name: "rumor-node", targets: ["rumor-node"]),
         .library(name: "RumorCore", targets: ["RumorCore"]),
@@ -20,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // libuv, from Debian's libuv1-dev.
@@ -64,6 +68,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        // A node inside another Swift program: one configuration value, publish, an AsyncSequence of
+        // deliveries, peer samples, status, a graceful leave, and a `Service` for swift-service-lifecycle.
+        .target(
+            name: "Rumor",
+            dependencies: [
+                "RumorCore",
+                "RumorUV",
+                "RumorSecurity",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Topology files, churn plans and the checks a run is judged by: shared by live meshes and the simulator.
@@ -127,6 +143,10 @@ let package = Package(
         .testTarget(name: "RumorCoreTests", dependencies: ["RumorCore", "RumorSim", "RumorTopology", "SimulationTestSupport"]),
         .testTarget(name: "RumorSimTests", dependencies: ["RumorSim", "RumorCore", "RumorTopology", "SimulationTestSupport"]),
         .testTarget(name: "RumorTopologyTests", dependencies: ["RumorTopology", "RumorCore"]),
+        .testTarget(
+            name: "RumorTests",
+            dependencies: ["Rumor", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
         .testTarget(name: "RumorUVTests", dependencies: ["RumorUV", "RumorCore", "RumorSecurity"]),
         // Crypto too: the tests re-derive the key schedule by hand to check the implementation against its spec.
         .testTarget(

@@ -123,6 +123,8 @@ enum AdminRoutes {
             ("listen", .string(status.listen.description)),
             ("epoch", .int(Int64(clamping: node.epoch))),
             ("protocol_version", .int(Int64(WireFormat.protocolVersion))),
+            ("release", .string(RumorRelease.version)),
+            ("wire_versions", .array(RumorRelease.wireVersions.map { .int(Int64($0)) })),
             ("uptime_s", .double(seconds(status.now.since(.zero)))),
             ("active", .array(node.active.map { peer in
                 .object([

@@ -84,6 +84,8 @@ final class DeliveryLog {
     private(set) var nextSequence: UInt64 = 1
     private var subscribers: [UInt64: (continuation: AsyncStream<RecordedDelivery>.Continuation, backlog: DeliveryStream.Backlog)] = [:]
     private var nextSubscriber: UInt64 = 0
+    /// Set when the node stopped: a later subscriber gets a stream that has already ended.
+    private var finished = false
 
     init(capacity: Int, maximumBytes: Int) {
         self.capacity = capacity
@@ -129,14 +131,19 @@ final class DeliveryLog {
         nextSubscriber += 1
         let backlog = DeliveryStream.Backlog(limit: buffer)
         let (stream, continuation) = AsyncStream<RecordedDelivery>.makeStream(bufferingPolicy: .unbounded)
-        continuation.onTermination = { _ in removal(key) }
-        subscribers[key] = (continuation, backlog)
+        if finished {
+            continuation.finish()
+        } else {
+            continuation.onTermination = { _ in removal(key) }
+            subscribers[key] = (continuation, backlog)
+        }
         return DeliveryStream(deliveries: stream, backlog: backlog)
     }
 
     func unsubscribe(_ key: UInt64) { subscribers[key] = nil }
 
     func finishAll() {
+        finished = true
         for subscriber in subscribers.values { subscriber.continuation.finish() }
         subscribers.removeAll()
     }

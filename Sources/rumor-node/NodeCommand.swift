@@ -12,7 +12,8 @@ import RumorUV
 struct NodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rumor-node",
-        abstract: "Run a node until SIGINT or SIGTERM, then leave the overlay politely (also run as `rumor node`)."
+        abstract: "Run a node until SIGINT or SIGTERM, then leave the overlay politely (also run as `rumor node`).",
+        version: "rumor-node \(RumorRelease.summary)"
     )
 
     @Option(help: "Address to listen on for peers (HOST:PORT).")

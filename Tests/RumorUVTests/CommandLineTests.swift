@@ -86,10 +86,13 @@ struct CommandLineTests {
         #expect(status["id"] as? String == "beta")
         #expect(status["listen"] as? String == "127.0.0.1:\(listenB)")
         #expect(status["epoch"] is Int && status["uptime_s"] is Double && status["passive"] is [Any])
+        #expect(status["release"] as? String == RumorRelease.version)
+        #expect(status["wire_versions"] as? [Int] == RumorRelease.wireVersions.map(Int.init))
 
         let readable = try RumorBinary.run(["status", "127.0.0.1:\(adminA)"])
         #expect(readable.status == 0)
         #expect(readable.output.contains("node alpha at 127.0.0.1:\(listenA)") && readable.output.contains("beta"), "\(readable.output)")
+        #expect(readable.output.contains("release \(RumorRelease.version), wire protocol \(WireFormat.protocolVersion)"), "\(readable.output)")
 
         second.terminate()
         second.waitUntilExit()
@@ -131,6 +134,16 @@ struct CommandLineTests {
         #expect(payloads == ["first payload", "second payload"])
         let identity = (try? String(contentsOf: directory.appendingPathComponent("1.env"), encoding: .utf8)) ?? ""
         #expect(identity.hasPrefix("alpha alpha/"), "RUMOR_ORIGIN and RUMOR_ID: \(identity)")
+    }
+
+    @Test("`rumor --version` and `rumor node --version` (rumor-node's own) name the release and the wire protocol")
+    func versions() throws {
+        let tool = try RumorBinary.run(["--version"])
+        #expect(tool.status == 0)
+        #expect(tool.output == "rumor \(RumorRelease.version) (wire protocol \(WireFormat.protocolVersion))\n", "\(tool.output)")
+        let node = try RumorBinary.run(["node", "--version"])
+        #expect(node.status == 0)
+        #expect(node.output == "rumor-node \(RumorRelease.summary)\n", "\(node.output)")
     }
 
     @Test("`rumor node --help` shows the node's own options (it hands over to rumor-node)")

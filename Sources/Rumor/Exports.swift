@@ -1,0 +1,10 @@
+// What a program embedding a node names, so that `import Rumor` is the only import it needs: the core's
+// value types (ids, addresses, configurations, status, `RumorRelease`), and from the runtime and the
+// security layer only the types the API hands out.
+@_exported import RumorCore
+@_exported import struct RumorUV.DeliveryStream
+@_exported import enum RumorUV.DeliveryEvent
+@_exported import struct RumorUV.RecordedDelivery
+@_exported import struct RumorUV.ConnectionLimits
+@_exported import struct RumorSecurity.Keyring
+@_exported import struct RumorSecurity.ClusterKey
