@@ -43,6 +43,8 @@ public final class NodeRuntime: @unchecked Sendable {
     private var needsFlush: [TCPConnection] = []
     private var deferredEvents: [NodeEvent] = []
     private var carryingOutEffects = false
+    /// Events that arrived while a batch of the core's effects was being carried out and waited for it.
+    private(set) var eventsDeferred = 0
     var nextLink: UInt64 = 1
     private var startedAt: UInt64 = 0
     var stopped = false
@@ -144,13 +146,24 @@ public final class NodeRuntime: @unchecked Sendable {
     /// waits until they are all done, so the core never sees its state change under one batch of effects.
     func feed(_ event: NodeEvent, flushing: Bool = true) {
         guard node != nil, !stopped else { return }
-        deferredEvents.append(event)
-        guard !carryingOutEffects else { return }
+        guard !carryingOutEffects else {
+            deferredEvents.append(event)
+            eventsDeferred += 1
+            return
+        }
         carryingOutEffects = true
-        while !deferredEvents.isEmpty, node != nil, !stopped {
-            let next = deferredEvents.removeFirst()
-            let effects = node!.handle(next, at: now)
-            for effect in effects { carryOut(effect) }
+        finishBatch(node!.handle(event, at: now), flushing: flushing)
+    }
+
+    /// Carries out one batch of the core's effects, then the events that arrived meanwhile, a batch each, and
+    /// sends the frames when all are done. Every entry into the core (`feed`, `publishOnLoop`) ends here.
+    private func finishBatch(_ effects: [NodeEffect], flushing: Bool) {
+        assert(carryingOutEffects, "a batch is carried out only after the core was entered")
+        var batch = effects
+        while true {
+            for effect in batch { carryOut(effect) }
+            guard !deferredEvents.isEmpty, node != nil, !stopped else { break }
+            batch = node!.handle(deferredEvents.removeFirst(), at: now)
         }
         deferredEvents.removeAll()
         carryingOutEffects = false
@@ -185,14 +198,19 @@ public final class NodeRuntime: @unchecked Sendable {
         try await eventLoop.submit { self.publishOnLoop(payload) }.get()
     }
 
+    /// Publishes through the same batch as `feed`: a link that closes while the message's sends are carried
+    /// out (a write queue over its limit) is handed to the core after them, not in their middle.
     func publishOnLoop(_ payload: [UInt8]) -> Result<MessageID, PublishError> {
-        guard node != nil, !stopped else { return .failure(.stopping) }
+        precondition(eventLoop.isOnLoopThread, "publishOnLoop runs on the loop thread")
+        // Publishes come from loop callbacks (admin requests, the library), never from inside a batch.
+        guard node != nil, !stopped, !carryingOutEffects else { return .failure(.stopping) }
+        carryingOutEffects = true
         do throws(PublishError) {
             let (id, effects) = try node!.publish(payload, at: now)
-            for effect in effects { carryOut(effect) }
-            flushQueued()
+            finishBatch(effects, flushing: true)
             return .success(id)
         } catch {
+            carryingOutEffects = false
             return .failure(error)
         }
     }

@@ -45,6 +45,23 @@ struct NodeRuntimeTests {
         #expect(await first.shutdown() == 0)
     }
 
+    @Test("a publish whose send overflows a peer's write queue hears of the closed link only after its own effects are carried out")
+    func overflowDuringPublishWaitsForTheBatch() async throws {
+        let publisher = try await TestNode.start(id: "publisher", admin: false) { $0.limits.maximumQueuedBytes = 64 << 10 }
+        let peer = try await TestNode.start(id: "peer", seeds: [publisher.endpoints.listen], admin: false)
+        #expect(await eventually { await publisher.activePeerIDs() == ["peer"] })
+        let runtime = publisher.runtime
+        let deferredBefore = await publisher.eventLoop.submit { runtime.eventsDeferred }
+        // Larger than the write queue: the send aborts the link in the middle of the publish's effects.
+        _ = try await runtime.publish([UInt8](repeating: 7, count: 200 << 10))
+        let deferredAfter = await publisher.eventLoop.submit { runtime.eventsDeferred }
+        #expect(deferredAfter - deferredBefore == 1, "the link's closing must wait for the publish's batch, not enter the core inside it")
+        let failed = await eventually { (await runtime.status()?.node.counters.failedLinks ?? 0) >= 1 }
+        #expect(failed, "the overflowing link is closed as failed")
+        #expect(await peer.shutdown() == 0)
+        #expect(await publisher.shutdown() == 0)
+    }
+
     @Test("a peer that sends garbage is disconnected and counted while the node goes on serving others")
     func garbagePeerIsDisconnected() async throws {
         let node = try await TestNode.start(id: "victim")
