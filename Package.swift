@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "RumorCore", targets: ["RumorCore"]),
         .library(name: "RumorUV", targets: ["RumorUV"]),
         .library(name: "RumorSim", targets: ["RumorSim"]),
+        .library(name: "RumorExperiments", targets: ["RumorExperiments"]),
         .library(name: "RumorSecurity", targets: ["RumorSecurity"]),
     ],
     dependencies: [
@@ -82,14 +83,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // An overlay as a graph: components, in-degrees, clustering, path lengths (live meshes and the simulator).
+        .target(name: "RumorGraph"),
+        // Benchmarks of the runtime's own transport: linked into `rumor`, never into `rumor-node`.
+        .target(name: "RumorBench", dependencies: ["RumorCore", "RumorUV"]),
         // Topology files, churn plans and the checks a run is judged by: shared by live meshes and the simulator.
         .target(
             name: "RumorTopology",
-            dependencies: ["RumorCore", .product(name: "Yams", package: "Yams")]
+            dependencies: ["RumorCore", "RumorGraph", .product(name: "Yams", package: "Yams")]
         ),
+        // The simulator's engine: nodes, links, virtual time, the invariant checks. The core only, no YAML or
+        // Foundation, so that the core's tests build nothing else.
         .target(
             name: "RumorSim",
-            dependencies: ["RumorCore", "RumorTopology", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["RumorCore", "RumorGraph", .product(name: "Logging", package: "swift-log")]
+        ),
+        // What is run on the engine: the common scenario, the papers' experiments, the baselines, topology files.
+        .target(
+            name: "RumorExperiments",
+            dependencies: ["RumorCore", "RumorSim", "RumorGraph", "RumorTopology"]
         ),
         // Launches a topology as real `rumor node` processes on loopback, runs its schedule, writes reports.
         .target(
@@ -129,8 +141,11 @@ let package = Package(
                 "RumorCore",
                 "RumorUV",
                 "RumorSim",
+                "RumorExperiments",
                 "RumorTopology",
+                "RumorSecurity",
                 "RumorMesh",
+                "RumorBench",
                 "RumorCommandLine",
                 "CTransportCeiling",
                 "CRelayFloor",
@@ -140,9 +155,9 @@ let package = Package(
         ),
         // The test trait that runs simulator-backed tests inside an invariant ledger.
         .target(name: "SimulationTestSupport", dependencies: ["RumorSim"], path: "Tests/SimulationTestSupport"),
-        .testTarget(name: "RumorCoreTests", dependencies: ["RumorCore", "RumorSim", "RumorTopology", "SimulationTestSupport"]),
-        .testTarget(name: "RumorSimTests", dependencies: ["RumorSim", "RumorCore", "RumorTopology", "SimulationTestSupport"]),
-        .testTarget(name: "RumorTopologyTests", dependencies: ["RumorTopology", "RumorCore"]),
+        .testTarget(name: "RumorCoreTests", dependencies: ["RumorCore", "RumorSim", "RumorGraph", "SimulationTestSupport"]),
+        .testTarget(name: "RumorSimTests", dependencies: ["RumorSim", "RumorExperiments", "RumorGraph", "RumorCore", "RumorTopology", "SimulationTestSupport"]),
+        .testTarget(name: "RumorTopologyTests", dependencies: ["RumorTopology", "RumorGraph", "RumorCore"]),
         .testTarget(
             name: "RumorTests",
             dependencies: ["Rumor", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]

@@ -7,7 +7,7 @@ import PackageDescription
 
 let package = Package(
     name: "RumorFuzz",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "Rumor", path: ".."),
         // Already in the root package's graph: the same pins, nothing new to resolve.

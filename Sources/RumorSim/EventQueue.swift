@@ -4,12 +4,19 @@ import RumorCore
 /// deterministic. The heap moves only small keys (time, order, slot); the actions (which can carry whole
 /// messages) stay put in a slot table, so sifting never copies them. Four children per node halve the levels
 /// a pop walks, and pops are most of what a simulation does.
-struct EventQueue<Action> {
-    struct Item {
-        var at: Timestamp
+/// `package`: the baselines in RumorExperiments schedule their own events with it.
+package struct EventQueue<Action> {
+    package struct Item {
+        package var at: Timestamp
         /// Breaks ties between actions due at the same time; two pending actions never share one.
-        var order: UInt64
-        var action: Action
+        package var order: UInt64
+        package var action: Action
+
+        package init(at: Timestamp, order: UInt64, action: Action) {
+            self.at = at
+            self.order = order
+            self.action = action
+        }
     }
 
     private struct Key {
@@ -27,12 +34,14 @@ struct EventQueue<Action> {
     private var slots: [Action?] = []
     private var freeSlots: [UInt32] = []
 
-    var isEmpty: Bool { keys.isEmpty }
-    var count: Int { keys.count }
-    /// When the next action is due, without removing it.
-    var nextTime: Timestamp? { keys.first.map { Timestamp(nanoseconds: $0.at) } }
+    package init() {}
 
-    mutating func push(_ item: Item) {
+    package var isEmpty: Bool { keys.isEmpty }
+    package var count: Int { keys.count }
+    /// When the next action is due, without removing it.
+    package var nextTime: Timestamp? { keys.first.map { Timestamp(nanoseconds: $0.at) } }
+
+    package mutating func push(_ item: Item) {
         let slot: UInt32
         if let free = freeSlots.popLast() {
             slot = free
@@ -57,7 +66,7 @@ struct EventQueue<Action> {
         }
     }
 
-    mutating func pop() -> Item? {
+    package mutating func pop() -> Item? {
         guard let last = keys.popLast() else { return nil }
         var top = last
         if !keys.isEmpty {
@@ -95,7 +104,7 @@ public enum LatencyModel: Sendable, Equatable {
     case fixed(Duration)
     case uniform(Duration, Duration)
 
-    func draw<G: RandomNumberGenerator>(using random: inout G) -> Duration {
+    package func draw<G: RandomNumberGenerator>(using random: inout G) -> Duration {
         switch self {
         case .fixed(let latency): return latency
         case .uniform(let low, let high):

@@ -1,7 +1,7 @@
 import Dispatch
 import Logging
 import RumorCore
-import RumorTopology
+import RumorGraph
 
 /// Rumor's core nodes wired together in memory, in virtual time: the same `Node` state machines the runtime
 /// drives, with only the network and the clock simulated. Links open after their latency, frames arrive in

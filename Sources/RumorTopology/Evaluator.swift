@@ -1,3 +1,5 @@
+import RumorGraph
+
 /// The computations behind `RunEvaluation`, over one observation.
 struct Evaluator {
     let observation: RunObservation

@@ -31,7 +31,7 @@ enum LinkSecurity {
 }
 
 /// Why a keyed link was closed before or after its handshake: logged with the peer's address, and counted.
-enum LinkSecurityFailure: Error, CustomStringConvertible {
+package enum LinkSecurityFailure: Error, CustomStringConvertible {
     case handshake(HandshakeError)
     case handshakeTimedOut(Duration)
     case sealedFrame(SealError)
@@ -39,7 +39,7 @@ enum LinkSecurityFailure: Error, CustomStringConvertible {
     /// nothing to a stranger, so this is all an initiator learns).
     case closedDuringHandshake(String)
 
-    var description: String {
+    package var description: String {
         switch self {
         case .handshake(let error): "cluster-key handshake failed: \(error)"
         case .handshakeTimedOut(let limit): "cluster-key handshake not completed within \(limit)"

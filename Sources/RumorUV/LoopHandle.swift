@@ -3,8 +3,9 @@ import CLibUV
 /// The owner of one libuv handle. The handle lives on the heap (a pointer libuv may keep), its `data`
 /// field holds a retained reference to the owner, and that reference is released only in the close
 /// callback, after which libuv no longer touches the memory and it is freed.
-class LoopHandle {
-    let eventLoop: EventLoop
+/// `package`: the benchmarks (`RumorBench`) drive transports directly; nothing outside this package does.
+package class LoopHandle {
+    package let eventLoop: EventLoop
     /// The handle's memory, typed as the generic handle; subclasses know its real type.
     let rawHandle: UnsafeMutableRawPointer
     private(set) var isClosing = false
@@ -23,7 +24,7 @@ class LoopHandle {
     }
 
     /// Closes the handle; `didClose()` runs when libuv is done with it. Safe to call more than once.
-    func close() {
+    package func close() {
         guard !isClosing else { return }
         isClosing = true
         willClose()

@@ -71,7 +71,7 @@ extension NodeRuntime {
 }
 
 extension NodeRuntime: TCPConnectionDelegate {
-    func connection(_ connection: TCPConnection, received message: Message) {
+    package func connection(_ connection: TCPConnection, received message: Message) {
         if connection.peerAddress == nil, case .handshake(let handshake) = message {
             connection.peerAddress = handshake.sender.address
         }
@@ -86,7 +86,7 @@ extension NodeRuntime: TCPConnectionDelegate {
         }
     }
 
-    func connection(_ connection: TCPConnection, rejectedFrame error: WireError) {
+    package func connection(_ connection: TCPConnection, rejectedFrame error: WireError) {
         metrics.decodeErrors.increment()
         if case .frameTooLarge = error { metrics.limitReached("frame_size") }
         logger.warning("bad frame from peer", metadata: ["link": "\(connection.id)", "remote": "\(connection.remoteDescription)", "error": "\(error)"])
@@ -94,26 +94,26 @@ extension NodeRuntime: TCPConnectionDelegate {
         if connections[connection.id] != nil { feed(.malformedFrame(connection.id, error)) }
     }
 
-    func connection(_ connection: TCPConnection, couldNotSend type: MessageType, size: Int) {
+    package func connection(_ connection: TCPConnection, couldNotSend type: MessageType, size: Int) {
         logger.error("a message of ours exceeds the frame limit and was not sent", metadata: [
             "type": "\(type)", "size": "\(size)", "limit": "\(configuration.limits.maximumFrameSize)", "link": "\(connection.id)",
         ])
     }
 
-    func connectionFinishedReadBatch(_ connection: TCPConnection, frames: Int, bytes: Int) {
+    package func connectionFinishedReadBatch(_ connection: TCPConnection, frames: Int, bytes: Int) {
         metrics.framesIn.increment(by: Int64(frames))
         metrics.bytesIn.increment(by: Int64(bytes))
         flushQueued()
     }
 
-    func connection(_ connection: TCPConnection, flushed frames: Int, bytes: Int) {
+    package func connection(_ connection: TCPConnection, flushed frames: Int, bytes: Int) {
         metrics.framesOut.increment(by: Int64(frames))
         metrics.bytesOut.increment(by: Int64(bytes))
     }
 
-    func connectionDrained(_ connection: TCPConnection) {}
+    package func connectionDrained(_ connection: TCPConnection) {}
 
-    func connection(_ connection: TCPConnection, closed reason: String, overflowed: Bool) {
+    package func connection(_ connection: TCPConnection, closed reason: String, overflowed: Bool) {
         metrics.linksClosed.increment()
         if overflowed {
             metrics.queueDrops.increment()
@@ -130,7 +130,7 @@ extension NodeRuntime: TCPConnectionDelegate {
         }
     }
 
-    func connectionSecured(_ connection: TCPConnection) {
+    package func connectionSecured(_ connection: TCPConnection) {
         guard let (_, direction) = securing.removeValue(forKey: connection.id) else { return }
         metrics.securedLinks.increment()
         // Which key each link proved: during a rotation, the peers still on the old key show here.
@@ -140,7 +140,7 @@ extension NodeRuntime: TCPConnectionDelegate {
         flushQueued()
     }
 
-    func connection(_ connection: TCPConnection, securityFailed failure: LinkSecurityFailure) {
+    package func connection(_ connection: TCPConnection, securityFailed failure: LinkSecurityFailure) {
         metrics.securityFailures(failure.metricReason).increment()
         if case .handshakeTimedOut = failure { metrics.limitReached("handshake_time") }
         let summary = if case .sealedFrame = failure { "sealed frame refused, closing the link" } else { "link refused: cluster key not proved" }

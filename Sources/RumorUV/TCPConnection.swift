@@ -21,7 +21,7 @@ public struct ConnectionLimits: Sendable {
 }
 
 /// What a connection reports to its owner, on the loop thread.
-protocol TCPConnectionDelegate: AnyObject {
+package protocol TCPConnectionDelegate: AnyObject {
     func connection(_ connection: TCPConnection, received message: Message)
     func connection(_ connection: TCPConnection, rejectedFrame error: WireError)
     /// One of our own messages was larger than the link's frame limit and was not sent.
@@ -40,17 +40,17 @@ protocol TCPConnectionDelegate: AnyObject {
 
 extension TCPConnectionDelegate {
     // Owners that never set a cluster key (the transport benchmark) need not hear of one.
-    func connectionSecured(_ connection: TCPConnection) {}
-    func connection(_ connection: TCPConnection, securityFailed failure: LinkSecurityFailure) {}
+    package func connectionSecured(_ connection: TCPConnection) {}
+    package func connection(_ connection: TCPConnection, securityFailed failure: LinkSecurityFailure) {}
 }
 
 /// A TCP stream carrying length-prefixed frames. Reads go into a reused buffer and are decoded in place;
 /// writes are encoded straight into a per-connection buffer and go out as one `uv_write` per flush, with
 /// a second buffer filling while the first is on the wire.
-final class TCPConnection: LoopHandle {
-    let id: LinkID
+package final class TCPConnection: LoopHandle {
+    package let id: LinkID
     let limits: ConnectionLimits
-    weak var delegate: TCPConnectionDelegate?
+    package weak var delegate: TCPConnectionDelegate?
     private(set) var remoteDescription = "?"
 
     private var receive: ReceiveBuffer
@@ -75,7 +75,7 @@ final class TCPConnection: LoopHandle {
     private(set) var security = LinkSecurity.open
     private var handshakeTimer: LoopTimer?
 
-    init(eventLoop: EventLoop, id: LinkID, limits: ConnectionLimits) {
+    package init(eventLoop: EventLoop, id: LinkID, limits: ConnectionLimits) {
         self.id = id
         self.limits = limits
         receive = ReceiveBuffer(capacity: 256 << 10, minimumReadSize: 64 << 10)
@@ -87,10 +87,10 @@ final class TCPConnection: LoopHandle {
     var tcp: UnsafeMutablePointer<uv_tcp_t> { rawHandle.assumingMemoryBound(to: uv_tcp_t.self) }
     private var stream: UnsafeMutablePointer<uv_stream_t> { rawHandle.assumingMemoryBound(to: uv_stream_t.self) }
 
-    var queuedBytes: Int { pending.count + inFlight.count }
+    package var queuedBytes: Int { pending.count + inFlight.count }
 
     /// Starts reading once the socket is connected or accepted.
-    func startReading() {
+    package func startReading() {
         uv_tcp_nodelay(tcp, 1)
         var peer = sockaddr_storage()
         var length = Int32(MemoryLayout<sockaddr_storage>.size)
@@ -294,7 +294,7 @@ final class TCPConnection: LoopHandle {
     /// Queues `message`; it goes out at the next `flush`. Returns false when the link is closing or the
     /// peer's queue is over its limit, in which case the link is being closed.
     @discardableResult
-    func send(_ message: Message) -> Bool {
+    package func send(_ message: Message) -> Bool {
         guard !isClosing, !closeWhenFlushed else { return false }
         let bodySize = MessageCodec.bodySize(of: message)
         let size = WireFormat.lengthPrefixSize + bodySize
@@ -339,7 +339,7 @@ final class TCPConnection: LoopHandle {
 
     /// Hands everything queued to libuv in one write, unless a write is already under way (then it goes
     /// when that one completes).
-    func flush() {
+    package func flush() {
         guard !isClosing, !writing, !pending.isEmpty else { return }
         swap(&pending, &inFlight)
         let frames = pendingFrames
@@ -381,7 +381,7 @@ final class TCPConnection: LoopHandle {
     // MARK: Closing
 
     /// Closes after everything queued has been written, or after `closeLinger` if the peer will not read.
-    func closeGracefully(reason: String) {
+    package func closeGracefully(reason: String) {
         guard !isClosing, !closeWhenFlushed else { return }
         closeReason = reason
         closeWhenFlushed = true
@@ -411,7 +411,7 @@ final class TCPConnection: LoopHandle {
     }
 
     /// Closes now, dropping anything unsent.
-    func abort(reason: String) {
+    package func abort(reason: String) {
         guard !isClosing else { return }
         if closeReason == nil { closeReason = reason }
         close()

@@ -2,11 +2,11 @@ import CLibUV
 import RumorCore
 
 /// A listening TCP socket that hands each accepted stream to `accept`.
-final class TCPListener: LoopHandle {
+package final class TCPListener: LoopHandle {
     private var accept: (TCPListener) -> Void
-    private(set) var boundAddress: PeerAddress?
+    package private(set) var boundAddress: PeerAddress?
 
-    init(eventLoop: EventLoop, address: PeerAddress, backlog: Int32 = 511, accept: @escaping (TCPListener) -> Void) throws(UVError) {
+    package init(eventLoop: EventLoop, address: PeerAddress, backlog: Int32 = 511, accept: @escaping (TCPListener) -> Void) throws(UVError) {
         self.accept = accept
         super.init(eventLoop: eventLoop, allocating: uv_tcp_t.self)
         uv_tcp_init(eventLoop.loop, tcp)
@@ -33,7 +33,7 @@ final class TCPListener: LoopHandle {
     private var tcp: UnsafeMutablePointer<uv_tcp_t> { rawHandle.assumingMemoryBound(to: uv_tcp_t.self) }
 
     /// Accepts the waiting stream into `connection`; false if it was gone.
-    func acceptInto(_ connection: LoopHandle) -> Bool {
+    package func acceptInto(_ connection: LoopHandle) -> Bool {
         uv_accept(rawHandle.assumingMemoryBound(to: uv_stream_t.self),
                   connection.rawHandle.assumingMemoryBound(to: uv_stream_t.self)) == 0
     }
@@ -42,18 +42,18 @@ final class TCPListener: LoopHandle {
 }
 
 /// One outbound connect with a deadline: reports exactly once, with the connected handle or the reason.
-final class TCPConnector {
+package final class TCPConnector {
     private let request = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
     private let target: LoopHandle
     private var timer: LoopTimer?
     private var completion: ((Result<Void, ConnectError>) -> Void)?
 
-    struct ConnectError: Error, CustomStringConvertible {
-        var description: String
+    package struct ConnectError: Error, CustomStringConvertible {
+        package var description: String
     }
 
     /// Connects `handle` (an initialised, unconnected TCP handle) to `address`.
-    init(handle: LoopHandle, address: PeerAddress, timeout: Duration, completion: @escaping (Result<Void, ConnectError>) -> Void) {
+    package init(handle: LoopHandle, address: PeerAddress, timeout: Duration, completion: @escaping (Result<Void, ConnectError>) -> Void) {
         target = handle
         self.completion = completion
         let socketAddress: SocketAddress

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CTransportCeiling
 import Foundation
+import RumorBench
 import RumorUV
 
 struct BenchCommand: AsyncParsableCommand {

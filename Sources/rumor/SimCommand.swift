@@ -3,6 +3,7 @@ import RumorCommandLine
 import Foundation
 import Glibc
 import RumorMesh
+import RumorExperiments
 import RumorSim
 import RumorTopology
 

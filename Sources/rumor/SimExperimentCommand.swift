@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RumorMesh
+import RumorExperiments
 import RumorSim
 
 /// The papers' experiments, run from `rumor sim --experiment NAME`.

@@ -1,7 +1,7 @@
 import Testing
 @testable import RumorCore
 import RumorSim
-import RumorTopology
+import RumorGraph
 import SimulationTestSupport
 
 /// Builds an overlay of `count` nodes that all join through node 0, one every 10 ms, and lets it settle.

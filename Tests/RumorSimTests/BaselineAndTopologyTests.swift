@@ -3,6 +3,7 @@ import RumorCore
 import RumorTopology
 import Testing
 import SimulationTestSupport
+@testable import RumorExperiments
 @testable import RumorSim
 
 private let topologies = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

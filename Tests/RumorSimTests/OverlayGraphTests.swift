@@ -1,6 +1,8 @@
+import RumorGraph
 import RumorTopology
 import Testing
 import SimulationTestSupport
+@testable import RumorExperiments
 @testable import RumorSim
 
 @Suite("Overlay metrics on small fixed graphs")

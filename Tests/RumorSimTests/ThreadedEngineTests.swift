@@ -1,6 +1,7 @@
 import RumorCore
 import SimulationTestSupport
 import Testing
+@testable import RumorExperiments
 @testable import RumorSim
 
 @Suite("Simulator on several threads: the same run, whatever the number of threads")

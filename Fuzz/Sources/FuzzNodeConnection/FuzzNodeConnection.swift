@@ -4,8 +4,9 @@
 // local publishes, and the timers the node armed fired earliest first, the clock jumping to each one's deadline.
 // After the last step up to 32 more timers fire (handshake deadlines, silence, graft retries), then the node stops.
 //
-// The node must never trap, and everything it asks to send must be a frame its peers accept: within the frame
-// limit, and decoding back to the same message.
+// The node must never trap, everything it asks to send must be a frame its peers accept (within the frame
+// limit, and decoding back to the same message), and its invariants hold after every step (the checker is
+// on; a violation traps, which libFuzzer reports as a crash with the input that caused it).
 import FuzzSupport
 import RumorCore
 
@@ -36,6 +37,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         if !driver.fireNextTimer() { break }
     }
     driver.deliver(.stop)
+    driver.checkDeepInvariants()
     return 0
 }
 
@@ -68,8 +70,20 @@ private struct Driver {
 
     var maximumFrameSize: Int { node.configuration.maximumFrameSize }
 
+    init() { node.checksInvariants = true }
+
     mutating func deliver(_ event: NodeEvent) {
         apply(node.handle(event, at: now))
+        trapOnViolations()
+    }
+
+    /// The node checked itself after the step it just took; a broken invariant is a finding.
+    private mutating func trapOnViolations() {
+        if let violation = node.takeInvariantViolations().first { fatalError("\(violation)") }
+    }
+
+    func checkDeepInvariants() {
+        if let violation = node.deepInvariantViolations().first { fatalError("\(violation)") }
     }
 
     private mutating func apply(_ effects: [NodeEffect]) {
@@ -137,6 +151,7 @@ private struct Driver {
     mutating func publish(_ payload: [UInt8]) {
         do throws(PublishError) {
             apply(try node.publish(payload, at: now).effects)
+            trapOnViolations()
         } catch {}
     }
 

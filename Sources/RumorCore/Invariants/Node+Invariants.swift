@@ -8,18 +8,21 @@ extension Node {
         func broken(_ invariant: Invariant, _ detail: @autoclosure () -> String) {
             found.append(InvariantViolation(invariant, node: identity.id, detail: detail()))
         }
-        let activeIDs = active.ids
-        let activeSet = Set(activeIDs)
-        let passiveIDs = passive.entries.map(\.peer.id)
-        let passiveSet = Set(passiveIDs)
+        // Small arrays scanned in place: this runs after every event, and sets built here cost more than the
+        // event itself (10,000 simulated nodes took 3.5× as long with the checker on).
+        let activeEntries = active.entries
+        func isActive(_ id: NodeID) -> Bool { activeEntries.contains { $0.peer.id == id } }
+        var activeIDs: [NodeID] { activeEntries.map(\.peer.id) }
+        var passiveIDs: [NodeID] { passive.entries.map(\.peer.id) }
 
-        if activeSet.contains(identity.id) || passiveSet.contains(identity.id)
-            || passive.entries.contains(where: { $0.peer.address == identity.address }) {
+        if isActive(identity.id) || passive.entries.contains(where: { $0.peer.id == identity.id || $0.peer.address == identity.address }) {
             broken(.selfNotInViews, "active \(activeIDs), passive \(passiveIDs)")
         }
 
-        if activeSet.count != activeIDs.count || passiveSet.count != passiveIDs.count
-            || Set(passive.entries.map(\.peer.address)).count != passive.count || !activeSet.isDisjoint(with: passiveSet) {
+        let activeRepeats = activeEntries.indices.contains { index in
+            activeEntries[..<index].contains { $0.peer.id == activeEntries[index].peer.id }
+        }
+        if activeRepeats || activeEntries.contains(where: { passive.contains($0.peer.id) }) {
             broken(.viewsDistinctAndDisjoint, "active \(activeIDs), passive \(passiveIDs)")
         }
 
@@ -27,22 +30,23 @@ extension Node {
             broken(.viewsWithinBounds, "active \(active.count) of \(membership.activeViewSize), passive \(passive.count) of \(membership.passiveViewSize)")
         }
 
-        for id in activeIDs where linkByPeer[id].flatMap({ links[$0]?.peer?.id }) != id {
-            broken(.activePeersLinked, "active peer \(id) has no established link")
+        for entry in activeEntries where linkByPeer[entry.peer.id].flatMap({ links[$0]?.peer?.id }) != entry.peer.id {
+            broken(.activePeersLinked, "active peer \(entry.peer.id) has no established link")
         }
         for (peer, link) in linkByPeer where links[link]?.peer?.id != peer {
             broken(.activePeersLinked, "the link index names \(link) for \(peer), which is not an established link to it")
         }
 
-        let eagerSet = Set(plumtree.eager)
-        let lazySet = Set(plumtree.lazy)
-        if eagerSet.count != plumtree.eager.count || lazySet.count != plumtree.lazy.count || !eagerSet.isDisjoint(with: lazySet)
-            || eagerSet.union(lazySet) != activeSet || !Set(plumtree.duplicateStreak.keys).isSubset(of: activeSet)
-            || !plumtree.graftedSincePrune.isSubset(of: activeSet) {
-            broken(.treeMatchesActiveView, "eager \(plumtree.eager), lazy \(plumtree.lazy), active \(activeIDs)")
+        let eager = plumtree.eager
+        let lazy = plumtree.lazy
+        let treeRepeats = eager.indices.contains { eager[..<$0].contains(eager[$0]) } || lazy.indices.contains { lazy[..<$0].contains(lazy[$0]) }
+        let treeIsActiveView = eager.count + lazy.count == activeEntries.count && eager.allSatisfy(isActive) && lazy.allSatisfy(isActive)
+            && !eager.contains(where: lazy.contains)
+        if treeRepeats || !treeIsActiveView || !plumtree.duplicateStreak.keys.allSatisfy(isActive) || !plumtree.graftedSincePrune.allSatisfy(isActive) {
+            broken(.treeMatchesActiveView, "eager \(eager), lazy \(lazy), active \(activeIDs)")
         }
 
-        if Set(dialIntents.keys) != dialing || dialIntents.values.contains(where: \.isEmpty) {
+        if dialing.count != dialIntents.count || !dialIntents.allSatisfy({ dialing.contains($0.key) && !$0.value.isEmpty }) {
             broken(.dialsHaveIntents, "dialling \(dialing.sorted()), intents for \(dialIntents.keys.sorted())")
         }
 
@@ -65,11 +69,11 @@ extension Node {
             if plumtree.grafts.count > 0, !armedTimers.contains(.graftDue) {
                 broken(.graftsScheduled, "\(plumtree.grafts.count) GRAFT deadlines, timer not armed")
             }
-            let waiting = plumtree.lazyQueue.filter { !$0.value.isEmpty }
-            if !waiting.isEmpty, !plumtree.batchArmed || !armedTimers.contains(.iHaveBatch) {
-                broken(.announcementsBatched, "IHAVEs wait for \(waiting.keys.sorted()), batch timer not armed")
+            let waiting = plumtree.lazyQueue.contains { !$0.value.isEmpty }
+            if waiting, !plumtree.batchArmed || !armedTimers.contains(.iHaveBatch) {
+                broken(.announcementsBatched, "IHAVEs wait for \(plumtree.lazyQueue.filter { !$0.value.isEmpty }.keys.sorted()), batch timer not armed")
             }
-            for peer in plumtree.lazyQueue.keys where !activeSet.contains(peer) {
+            for peer in plumtree.lazyQueue.keys where !isActive(peer) {
                 broken(.announcementsBatched, "IHAVEs wait for \(peer), which is not an active peer")
             }
         }
@@ -93,6 +97,10 @@ extension Node {
         var found: [InvariantViolation] = []
         func broken(_ detail: String) {
             found.append(InvariantViolation(.messageStoreConsistent, node: identity.id, detail: detail))
+        }
+        let passiveIDs = passive.entries.map(\.peer.id)
+        if Set(passiveIDs).count != passiveIDs.count || Set(passive.entries.map(\.peer.address)).count != passiveIDs.count {
+            found.append(InvariantViolation(.viewsDistinctAndDisjoint, node: identity.id, detail: "passive view repeats a peer: \(passiveIDs)"))
         }
         for problem in plumtree.cache.consistencyProblems() { broken(problem) }
         for problem in plumtree.seen.consistencyProblems() { broken(problem) }

@@ -1,4 +1,6 @@
 import RumorCore
+import RumorGraph
+import RumorSim
 
 /// The first baseline: plain eager flooding over the very overlay Rumor's membership built. Every node
 /// forwards a payload to all its active peers but the one it came from, on first receipt; nothing is ever

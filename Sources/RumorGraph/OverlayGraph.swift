@@ -1,4 +1,3 @@
-import RumorCore
 
 /// An overlay as a graph over node indices, for the metrics the papers report.
 public struct OverlayGraph {

@@ -1,5 +1,7 @@
 import RumorTopology
 import RumorCore
+import RumorGraph
+import RumorSim
 
 /// The common simulation: nodes join through one seed, a round of broadcasts, a mass failure with
 /// broadcasts right after it, healing, and a last round of broadcasts.

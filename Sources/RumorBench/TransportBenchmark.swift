@@ -1,4 +1,5 @@
 import RumorCore
+import RumorUV
 
 /// Streams Gossip frames of one size between two runtimes' transports on loopback, each on its own loop
 /// thread, for a fixed time. The receiver decodes every frame into a `Message` and hands it to its

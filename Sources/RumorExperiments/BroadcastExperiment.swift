@@ -1,4 +1,6 @@
 import RumorCore
+import RumorGraph
+import RumorSim
 import RumorTopology
 
 /// The Plumtree paper's experiment: message after message on a steady overlay and after 20%, 40% and 60%

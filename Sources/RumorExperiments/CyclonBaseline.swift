@@ -1,4 +1,6 @@
 import RumorCore
+import RumorGraph
+import RumorSim
 import RumorTopology
 
 /// The second baseline: random gossip over a Cyclon peer-sampling view (Voulgaris et al., 2005), the

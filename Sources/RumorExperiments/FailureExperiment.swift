@@ -1,4 +1,6 @@
 import RumorCore
+import RumorGraph
+import RumorSim
 import RumorTopology
 
 /// The HyParView paper's main experiment: an overlay of `nodes` in steady state loses a share of its nodes

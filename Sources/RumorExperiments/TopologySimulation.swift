@@ -1,4 +1,6 @@
 import RumorCore
+import RumorGraph
+import RumorSim
 import RumorTopology
 
 /// Runs a topology file in the simulator: the same nodes, seeds, link conditions, workload and churn
