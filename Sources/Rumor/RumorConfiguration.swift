@@ -36,6 +36,9 @@ public struct RumorConfiguration: Sendable {
     public var limits: ConnectionLimits
     /// Seeds the node's random choices (views, shuffles, timer jitter); drawn from the system when nil.
     public var randomSeed: UInt64?
+    /// The wire protocol versions the node offers; fewer than `RumorRelease.wireVersions` only to speak
+    /// as an older release would, during a rolling upgrade (docs/protocol.md, "Versions").
+    public var wireVersions: ClosedRange<UInt8> = RumorRelease.wireVersions
 
     /// Where the cluster keys come from.
     public enum ClusterKeySource: Sendable {
@@ -75,6 +78,7 @@ public struct RumorConfiguration: Sendable {
         node.silenceTimeout = silenceTimeout
         node.seedRetryInitialDelay = seedRetryInitialDelay
         node.seedRetryMaximumDelay = seedRetryMaximumDelay
+        node.wireVersions = wireVersions
         var runtime = RuntimeConfiguration(node: node, listen: listen, randomSeed: randomSeed ?? generator.next())
         runtime.limits = limits
         // One handshake limit for a link, as rumor-node has: the cluster key's gets the protocol's time.
@@ -102,6 +106,8 @@ public struct RumorConfiguration: Sendable {
         try require(limits.maximumInboundLinks > 0, "limits.maximumInboundLinks must be positive")
         try require(keepAliveInterval > .zero && silenceTimeout > keepAliveInterval, "silenceTimeout must exceed keepAliveInterval, and both be positive")
         try require(handshakeTimeout > .zero && limits.connectTimeout > .zero, "handshakeTimeout and limits.connectTimeout must be positive")
+        try require(wireVersions.clamped(to: RumorRelease.wireVersions) == wireVersions,
+                    "wireVersions \(wireVersions.lowerBound)...\(wireVersions.upperBound) reaches outside the versions this release speaks, \(RumorRelease.wireVersions.lowerBound)...\(RumorRelease.wireVersions.upperBound)")
         try require(seedRetryInitialDelay > .zero && seedRetryMaximumDelay >= seedRetryInitialDelay,
                     "seedRetryInitialDelay must be positive and at most seedRetryMaximumDelay")
     }

@@ -195,9 +195,9 @@ public struct RumorStatus: Sendable {
     public var passivePeers: [PeerDescriptor]
     /// What the core reports in full: link times, the broadcast tree, caches and every counter.
     public var node: NodeStatus
-    /// The release and the wire protocol versions this node speaks.
+    /// The release, and the wire protocol versions this node offers (what the release speaks, or fewer).
     public var release: String { RumorRelease.version }
-    public var wireVersions: ClosedRange<UInt8> { RumorRelease.wireVersions }
+    public var wireVersions: ClosedRange<UInt8> { node.wireVersions }
 
     init(_ status: RuntimeStatus) {
         id = status.node.identity.id

@@ -40,12 +40,14 @@ public struct TopologySimulation {
         var observation = RunObservation(duration: topology.duration)
         var lifeOf: [String: Int] = [:]
         var lives: [String: Int] = [:]
+        var upgraded: Set<String> = []
         let nodeIDs = plan.nodes.map(\.id)
         func start(_ node: MeshNode) {
             lives[node.id, default: 0] += 1
             let seeds = node.seeds.compactMap { plan.node($0)?.address }
-            let configuration = NodeConfiguration(identity: PeerDescriptor(id: NodeID(node.id)!, address: node.address),
+            var configuration = NodeConfiguration(identity: PeerDescriptor(id: NodeID(node.id)!, address: node.address),
                                                   epoch: Epoch(lives[node.id]!), seeds: seeds)
+            if let versions = node.wireVersions, !upgraded.contains(node.id) { configuration.wireVersions = versions }
             network.add(configuration, seed: topology.seed &+ UInt64(node.number) &* 7919 &+ UInt64(lives[node.id]!))
             lifeOf[node.id] = observation.lives.count
             observation.lives.append(.init(node: node.id, start: time(network)))
@@ -105,6 +107,14 @@ public struct TopologySimulation {
                 switch step.change {
                 case .kill(let victims): victims.forEach(end)
                 case .restart(let ids): ids.compactMap(plan.node).forEach(start)
+                case .upgrade(let ids):
+                    for id in ids {
+                        guard let node = plan.node(id), let life = lifeOf.removeValue(forKey: id) else { continue }
+                        network.stopNode(node.address)
+                        observation.lives[life].end = time(network)
+                        upgraded.insert(id)
+                        start(node)
+                    }
                 case .add(let nodes): nodes.forEach(start)
                 case .partition(let groups):
                     partitioned = true

@@ -95,7 +95,7 @@ struct KeyedFlooder {
         self.socket = socket
         self.channel = channel
         let hello = Message.handshake(Handshake(sender: PeerDescriptor(id: NodeID(id)!, address: PeerAddress(host: "127.0.0.1", port: 9)), epoch: 1))
-        guard send(hello) else { return nil }
+        guard send(hello), send(.versions(VersionOffer(WireFormat.versions))) else { return nil }
     }
 
     /// Seals and sends one protocol message; false once the link is gone.

@@ -158,9 +158,12 @@ public final class MeshRunner: Sendable {
 
     private func logFile(of node: MeshNode) -> String { "\(options.workDirectory)/logs/\(node.id).log" }
 
-    private func arguments(for node: MeshNode) -> [String] {
+    private func arguments(for node: MeshNode, upgraded: Bool) -> [String] {
         var arguments = ["--listen", "\(node.address)", "--admin", "\(node.admin)", "--id", node.id,
                          "--exit-with-parent", "--log-level", options.nodeLogLevel]
+        if let versions = node.wireVersions, !upgraded {
+            arguments += ["--wire-versions", "\(versions.lowerBound)-\(versions.upperBound)"]
+        }
         for seed in node.seeds {
             if let address = plan.node(seed)?.address { arguments += ["--seed", "\(address)"] }
         }
@@ -173,7 +176,8 @@ public final class MeshRunner: Sendable {
     }
 
     private func spawn(_ node: MeshNode, state: MeshState) async throws {
-        let process = try NodeProcess(executable: nodeExecutable, arguments: arguments(for: node),
+        let upgraded = await state.upgradedNodeIDs.contains(node.id)
+        let process = try NodeProcess(executable: nodeExecutable, arguments: arguments(for: node, upgraded: upgraded),
                                       logFile: logFile(of: node), node: node.id)
         await state.started(node.id, process: process)
     }
@@ -305,6 +309,17 @@ public final class MeshRunner: Sendable {
                 await pollOnce(state: state, admin: admin, takeSnapshot: false, only: Set(victims))
                 for victim in victims { await state.ended(victim, unexpectedly: false) }
             case .restart(let ids):
+                for node in ids.compactMap(plan.node) { await start(node, state: state, admin: admin, shapes: shapes) }
+            case .upgrade(let ids):
+                // As an operator's rolling restart: each leaves politely (SIGTERM), then runs again on the new version.
+                await state.markLeaving(ids)
+                await pollOnce(state: state, admin: admin, takeSnapshot: false, only: Set(ids))
+                var stopping: [NodeProcess] = []
+                for id in ids { if let process = await state.process(of: id) { stopping.append(process) } }
+                for process in stopping { process.terminate() }
+                for process in stopping { await process.waitOrKill(timeout: .seconds(3)) }
+                for id in ids { await state.ended(id, unexpectedly: false) }
+                await state.markUpgraded(ids)
                 for node in ids.compactMap(plan.node) { await start(node, state: state, admin: admin, shapes: shapes) }
             case .add(let nodes):
                 for node in nodes { await start(node, state: state, admin: admin, shapes: shapes) }

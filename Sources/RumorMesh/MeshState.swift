@@ -88,6 +88,10 @@ actor MeshState {
     func life(of node: String) -> Int? { currentLife[node] }
 
     /// Nodes about to be killed take no more publishes.
+    /// Nodes an `upgrade` step restarted: from then on they offer every wire version the build speaks.
+    private(set) var upgradedNodeIDs: Set<String> = []
+    func markUpgraded(_ nodes: [String]) { upgradedNodeIDs.formUnion(nodes) }
+
     func markLeaving(_ nodes: [String]) {
         leaving.formUnion(nodes)
         readyNodeIDs.subtract(nodes)

@@ -324,6 +324,8 @@ struct NetworkShard {
             let loss = directory.lossRate(index, end.peer)
             if loss > 0, Double.random(in: 0..<1, using: &residents[local(index)].random) < loss { return }
             schedule(.event(end.peer, .received(end.peerEnd, message)), for: end.peer, at: now + end.latency, from: index)
+        case .setWireVersion:
+            break  // Frames travel as values here: no header to write.
         case .close(let link, let reason):
             guard let end = linkEnds.removeValue(forKey: link) else { return }
             linksByOwner[local(index)].remove(link)

@@ -16,6 +16,8 @@ public struct ChurnPlan: Sendable {
     public enum Change: Sendable {
         case kill([String])
         case restart([String])
+        /// Stop gracefully and start again at once, offering every wire version the build speaks.
+        case upgrade([String])
         case add([MeshNode])
         case partition([[String]])
         case heal
@@ -58,6 +60,7 @@ public struct ChurnPlanner {
         var nodes = topology.nodes
         var up = nodes.map(\.id)
         var killed: [String] = []
+        var upgraded: Set<String> = []
         var partitioned = false
         var steps: [ChurnPlan.Step] = []
         var usedAddresses = Set(nodes.flatMap { [$0.address, $0.admin] })
@@ -135,6 +138,12 @@ public struct ChurnPlanner {
                 killed.removeAll { back.contains($0) }
                 up += back
                 steps.append(.init(at: entry.at, change: .restart(back), line: entry.line, label: "restart \(back.count)"))
+            case .upgrade(let selection):
+                try requireWhole("upgrade nodes")
+                // Each node is upgraded once: the pool is the nodes up that still run the old version.
+                let chosen = ordered(try choose(selection, from: up.filter { !upgraded.contains($0) }, "upgrade"))
+                upgraded.formUnion(chosen)
+                steps.append(.init(at: entry.at, change: .upgrade(chosen), line: entry.line, label: "upgrade \(chosen.count)"))
             case .add(let count):
                 try requireWhole("add nodes")
                 let added = try add(count)

@@ -29,13 +29,17 @@ public struct MeshNode: Hashable, Sendable {
     public var admin: PeerAddress
     /// Ids of the nodes this one is told about at start.
     public var seeds: [String]
+    /// The wire versions it offers until an `upgrade`; nil for every version the build speaks.
+    public var wireVersions: ClosedRange<UInt8>?
 
-    public init(number: Int, id: String, address: PeerAddress, admin: PeerAddress, seeds: [String]) {
+    public init(number: Int, id: String, address: PeerAddress, admin: PeerAddress, seeds: [String],
+                wireVersions: ClosedRange<UInt8>? = nil) {
         self.number = number
         self.id = id
         self.address = address
         self.admin = admin
         self.seeds = seeds
+        self.wireVersions = wireVersions
     }
 }
 
@@ -77,6 +81,7 @@ public struct NodeTemplate: Sendable {
     public var idPattern: String
     public var addressPattern: String
     public var adminPattern: String?
+    public var wireVersions: ClosedRange<UInt8>?
 }
 
 /// What is published during a run.
@@ -127,6 +132,9 @@ public enum ChurnAction: Hashable, Sendable, CustomStringConvertible {
     case add(Int)
     /// Kill these and add as many new nodes.
     case replace(NodeSelection)
+    /// Stop these gracefully and start them again at once offering every wire version the build speaks:
+    /// one step of a rolling upgrade.
+    case upgrade(NodeSelection)
     /// Split the nodes into groups that cannot reach each other: `count` contiguous groups by node
     /// number, or the groups given.
     case partition(groups: Int, explicit: [[String]])
@@ -142,6 +150,7 @@ public enum ChurnAction: Hashable, Sendable, CustomStringConvertible {
         case .restart(let selection): "restart \(selection)"
         case .add(let count): "add \(count)"
         case .replace(let selection): "replace \(selection)"
+        case .upgrade(let selection): "upgrade \(selection)"
         case .partition(let groups, let explicit): explicit.isEmpty ? "partition into \(groups)" : "partition into \(explicit.count)"
         case .heal: "heal"
         case .shapeLinks(let selection, let conditions): "slow links of \(selection): \(conditions)"

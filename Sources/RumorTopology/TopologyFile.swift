@@ -34,6 +34,12 @@ struct NodePattern: Decodable, Sendable {
     var address: Located<String>
     var admin: Located<String>?
     var id: Located<String>?
+    var wireVersions: Located<String>?
+
+    enum CodingKeys: String, CodingKey {
+        case count, address, admin, id
+        case wireVersions = "wire-versions"
+    }
 }
 
 struct ListedNode: Decodable, Sendable {
@@ -41,6 +47,12 @@ struct ListedNode: Decodable, Sendable {
     var address: Located<String>
     var admin: Located<String>?
     var seeds: [Located<String>]?
+    var wireVersions: Located<String>?
+
+    enum CodingKeys: String, CodingKey {
+        case id, address, admin, seeds
+        case wireVersions = "wire-versions"
+    }
 }
 
 /// `seeds:` is a rule's name (`first`, `first-3`, `star`, `line`, `random-3`) or `{rule: random, k: 3}`.
@@ -135,6 +147,7 @@ struct ScheduleEntry: Decodable, Sendable {
     var restart: Located<SelectionText>?
     var add: Located<Int>?
     var replace: Located<SelectionText>?
+    var upgrade: Located<SelectionText>?
     var partition: Located<PartitionText>?
     var heal: Located<Bool>?
     var slow: Located<SlowSection>?

@@ -39,6 +39,7 @@ extension TopologyResolver {
             actions.append(.add(add.value))
         }
         if let replace = entry.replace { actions.append(.replace(try selection(replace, "replace", allowKilled: false))) }
+        if let upgrade = entry.upgrade { actions.append(.upgrade(try selection(upgrade, "upgrade", allowKilled: false))) }
         if let partition = entry.partition {
             switch partition.value {
             case .groups(let count):
@@ -75,7 +76,7 @@ extension TopologyResolver {
         }
         guard actions.count == 1 else {
             let message = actions.isEmpty
-                ? "a schedule entry needs one action: kill, restart, add, replace, partition, heal or slow"
+                ? "a schedule entry needs one action: kill, restart, add, replace, upgrade, partition, heal or slow"
                 : "a schedule entry has one action; this one has \(actions.count) (split it into entries with the same 'at')"
             throw entry.at.problem(message)
         }

@@ -61,7 +61,7 @@ struct TopologyResolver {
                 throw pattern.count.problem("nodes.count: expected 1 to \(Self.maximumNodes), not \(count)")
             }
             let made = NodeTemplate(idPattern: pattern.id?.value ?? "node-{i}", addressPattern: pattern.address.value,
-                                    adminPattern: pattern.admin?.value)
+                                    adminPattern: pattern.admin?.value, wireVersions: try pattern.wireVersions.map(Self.wireVersions))
             for (text, what) in [(pattern.address, "nodes.address")] + (pattern.admin.map { [($0, "nodes.admin")] } ?? [])
             where NumberPattern.fill(text.value, number: 1) == nil {
                 throw text.problem("\(what): '\(text.value)' has a placeholder other than {i} or {N+i}")
@@ -79,7 +79,7 @@ struct TopologyResolver {
                 let address = try Self.loopback(entry.address)
                 let admin = try entry.admin.map(Self.loopback) ?? Self.defaultAdmin(for: address, at: entry.address)
                 nodes.append(MeshNode(number: offset + 1, id: entry.id.value, address: address, admin: admin,
-                                      seeds: (entry.seeds ?? []).map(\.value)))
+                                      seeds: (entry.seeds ?? []).map(\.value), wireVersions: try entry.wireVersions.map(Self.wireVersions)))
             }
             let ids = Set(nodes.map(\.id))
             for entry in listed {
@@ -124,7 +124,18 @@ struct TopologyResolver {
             throw ResolveProblem(position: positions?.address.position ?? fallback,
                                  message: "node \(number)'s port \(address.port) leaves no room for its admin port (+\(defaultAdminOffset)); give nodes.admin")
         }
-        return MeshNode(number: number, id: id, address: address, admin: admin, seeds: [])
+        return MeshNode(number: number, id: id, address: address, admin: admin, seeds: [], wireVersions: template.wireVersions)
+    }
+
+    /// `wire-versions: 3` or `3-4`, within what this build speaks.
+    private static func wireVersions(_ text: Located<String>) throws -> ClosedRange<UInt8> {
+        guard let versions = WireFormat.parseVersions(text.value) else {
+            throw text.problem("wire-versions: expected a version or an ascending range such as 3-4, not '\(text.value)'")
+        }
+        guard versions.clamped(to: WireFormat.versions) == versions else {
+            throw text.problem("wire-versions: '\(text.value)' reaches outside what this build speaks, \(WireFormat.describe(WireFormat.versions))")
+        }
+        return versions
     }
 
     private static func loopback(_ text: Located<String>) throws -> PeerAddress {

@@ -4,12 +4,12 @@ import Yams
 /// naming its line instead of a section silently ignored.
 enum TopologySchema {
     private static let top: Set<String> = ["name", "description", "seed", "nodes", "seeds", "links", "workload", "schedule", "duration", "checks"]
-    private static let nodePattern: Set<String> = ["count", "address", "admin", "id"]
-    private static let listedNode: Set<String> = ["id", "address", "admin", "seeds"]
+    private static let nodePattern: Set<String> = ["count", "address", "admin", "id", "wire-versions"]
+    private static let listedNode: Set<String> = ["id", "address", "admin", "seeds", "wire-versions"]
     private static let seedRule: Set<String> = ["rule", "k"]
     private static let links: Set<String> = ["latency", "jitter", "loss"]
     private static let workload: Set<String> = ["publishers", "rate", "payload", "start", "stop"]
-    private static let scheduleEntry: Set<String> = ["at", "every", "until", "kill", "restart", "add", "replace", "partition", "heal", "slow"]
+    private static let scheduleEntry: Set<String> = ["at", "every", "until", "kill", "restart", "add", "replace", "upgrade", "partition", "heal", "slow"]
     private static let slow: Set<String> = ["nodes", "link", "latency", "jitter", "loss"]
 
     static func unknownKey(in root: Yams.Node) -> ResolveProblem? {

@@ -122,9 +122,10 @@ enum AdminRoutes {
             ("id", .string(node.identity.id.rawValue)),
             ("listen", .string(status.listen.description)),
             ("epoch", .int(Int64(clamping: node.epoch))),
-            ("protocol_version", .int(Int64(WireFormat.protocolVersion))),
+            // The highest version this node offers, and all it offers (what the build speaks, or fewer).
+            ("protocol_version", .int(Int64(node.wireVersions.upperBound))),
             ("release", .string(RumorRelease.version)),
-            ("wire_versions", .array(RumorRelease.wireVersions.map { .int(Int64($0)) })),
+            ("wire_versions", .array(node.wireVersions.map { .int(Int64($0)) })),
             ("uptime_s", .double(seconds(status.now.since(.zero)))),
             ("active", .array(node.active.map { peer in
                 .object([
@@ -133,6 +134,8 @@ enum AdminRoutes {
                     ("epoch", .int(Int64(clamping: peer.epoch))),
                     ("since", .double(seconds(peer.since.since(.zero)))),
                     ("last_heard_ms", .int(status.now.since(peer.lastHeard).millisecondsRounded)),
+                    ("wire_version", .int(Int64(peer.wireVersion))),
+                    ("rtt_ms", peer.roundTripTime.map { .double(Double($0.nanosecondsRounded) / 1e6) } ?? .null),
                 ])
             })),
             ("passive", .array(node.passive.map { peer in

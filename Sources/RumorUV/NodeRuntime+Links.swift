@@ -7,6 +7,9 @@ import RumorSecurity
 extension NodeRuntime {
     private func makeConnection() -> TCPConnection {
         let connection = TCPConnection(eventLoop: eventLoop, id: LinkID(nextLink), limits: configuration.limits)
+        let offered = configuration.node.wireVersions.clamped(to: WireFormat.versions)
+        connection.wireVersion = offered.upperBound
+        connection.acceptedWireVersions = offered
         nextLink += 1
         return connection
     }

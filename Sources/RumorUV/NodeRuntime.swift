@@ -180,6 +180,8 @@ public final class NodeRuntime: @unchecked Sendable {
                 connection.isQueuedForFlush = true
                 needsFlush.append(connection)
             }
+        case .setWireVersion(let link, let version):
+            connections[link]?.wireVersion = version
         case .close(let link, let reason):
             connections.removeValue(forKey: link)?.closeGracefully(reason: reason)
         case .armTimer(let timer, let delay):

@@ -67,6 +67,11 @@ package final class TCPConnection: LoopHandle {
     private var lingerTimer: LoopTimer?
     /// Set while the connection waits in its owner's list of links to flush.
     var isQueuedForFlush = false
+    /// The version in the header of frames this link sends: the highest offered until the core settles the
+    /// link's version (`NodeEffect.setWireVersion`).
+    var wireVersion = WireFormat.versions.upperBound
+    /// The versions whose frames this link reads (the set-up frames of any version are read regardless).
+    var acceptedWireVersions = WireFormat.versions
     /// The peer's listening address: dialled (outbound) or announced in its handshake (inbound).
     var peerAddress: PeerAddress?
     /// Whether this side dialled.
@@ -171,7 +176,7 @@ package final class TCPConnection: LoopHandle {
         switch security {
         case .open:
             do throws(WireError) {
-                return .some(try MessageCodec.decodeBody(body))
+                return .some(try MessageCodec.decodeBody(body, accepting: acceptedWireVersions))
             } catch {
                 if let first = body.first, HandshakeFormat.isHandshakeMessage(firstByte: first) {
                     reject(.invalidValue(field: "frame", detail: "the peer uses a cluster key; this node runs without one"))
@@ -192,7 +197,7 @@ package final class TCPConnection: LoopHandle {
             }
             security = .sealed(channel)
             let decoded: Result<Message, WireError> = plaintext.withUnsafeBytes { bytes in
-                do throws(WireError) { return .success(try MessageCodec.decodeBody(bytes)) } catch { return .failure(error) }
+                do throws(WireError) { return .success(try MessageCodec.decodeBody(bytes, accepting: acceptedWireVersions)) } catch { return .failure(error) }
             }
             switch decoded {
             case .success(let message): return .some(message)
@@ -313,14 +318,14 @@ package final class TCPConnection: LoopHandle {
         switch security {
         case .open:
             let space = pending.reserve(size)
-            pending.commit(MessageCodec.encodeFrame(message, bodySize: bodySize, into: space))
+            pending.commit(MessageCodec.encodeFrame(message, version: wireVersion, bodySize: bodySize, into: space))
             pendingFrames += 1
             return true
         case .sealed(var channel):
             // Encoded where the frame will go (not committed), sealed into a new array, which then overwrites
             // the same space (reserved large enough for prefix, ciphertext and tag, so it is not moved).
             let space = pending.reserve(size + SealedChannel.overhead)
-            let written = MessageCodec.encodeFrame(message, bodySize: bodySize, into: space)
+            let written = MessageCodec.encodeFrame(message, version: wireVersion, bodySize: bodySize, into: space)
             let sealed: [UInt8]
             do throws(SealError) {
                 sealed = try channel.seal(UnsafeRawBufferPointer(rebasing: space[WireFormat.lengthPrefixSize..<written]))

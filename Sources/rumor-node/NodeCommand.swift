@@ -40,6 +40,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Largest frame body accepted or sent, in bytes.")
     var maxFrameSize: Int = 1 << 20
 
+    @Option(help: ArgumentHelp("Wire protocol versions to offer (N or LOW-HIGH); fewer than the build speaks only to run as an older release during a rolling upgrade.", valueName: "versions"))
+    var wireVersions = WireVersionsArgument(WireFormat.versions)
+
     @Option(help: "A shell command run for each delivery, one at a time: the payload on its standard input, RUMOR_ID, RUMOR_ORIGIN, RUMOR_ROUND and RUMOR_SEQ in its environment.")
     var exec: String?
 
@@ -83,6 +86,7 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("--max-payload-size must be at most --max-frame-size minus 512 bytes of framing (\(maxFrameSize - 512))")
         }
         guard maxQueueBytes >= maxFrameSize else { throw ValidationError("--max-queue-bytes must be at least --max-frame-size") }
+        _ = try wireVersions.validated()
         if let admin, !admin.isLoopback, !adminAnyAddress {
             throw ValidationError("--admin \(admin) is not a loopback address; the endpoint has no authentication, so add --admin-any-address to expose it anyway")
         }
@@ -120,6 +124,7 @@ struct NodeCommand: AsyncParsableCommand {
         membership.apply(to: &runtimeConfiguration.node)
         runtimeConfiguration.node.broadcast.maximumPayloadSize = maxPayloadSize
         runtimeConfiguration.limits.maximumFrameSize = maxFrameSize
+        runtimeConfiguration.node.wireVersions = try wireVersions.validated()
         runtimeConfiguration.limits.maximumQueuedBytes = maxQueueBytes
         runtimeConfiguration.limits.connectTimeout = .milliseconds(connectTimeoutMs)
         runtimeConfiguration.limits.maximumInboundLinks = maxInboundLinks

@@ -40,8 +40,9 @@ struct StatusReport {
         let uptime = (object["uptime_s"] as? Double).map { String(format: "%.1f s", $0) } ?? "?"
         lines.append("node \(object["id"] ?? "?") at \(object["listen"] ?? "?"), epoch \(object["epoch"] ?? "?"), up \(uptime)")
         if let release = object["release"] as? String {
-            let wire = (object["wire_versions"] as? [Int] ?? []).map(String.init).joined(separator: ", ")
-            lines.append("release \(release), wire protocol \(wire)")
+            let wire = object["wire_versions"] as? [Int] ?? []
+            let versions = wire.count > 1 ? "wire protocols \(wire.first!)-\(wire.last!)" : "wire protocol \(wire.first.map(String.init) ?? "?")"
+            lines.append("release \(release), \(versions)")
         }
         let active = object["active"] as? [[String: Any]] ?? []
         lines.append("active view (\(active.count)):")

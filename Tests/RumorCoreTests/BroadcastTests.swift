@@ -136,6 +136,7 @@ struct BroadcastTests {
         for (link, peer) in [(LinkID(1), source), (LinkID(2), lazyPeer)] {
             _ = node.handle(.linkOpened(link, .inbound(remote: "x")), at: .zero)
             _ = node.handle(.received(link, .handshake(Handshake(sender: peer, epoch: 1))), at: .zero)
+            _ = node.handle(.received(link, .versions(VersionOffer(WireFormat.versions))), at: .zero)
             _ = node.handle(.received(link, .join), at: .zero)
         }
         _ = node.handle(.received(LinkID(2), .prune), at: .zero)

@@ -62,6 +62,19 @@ struct InvariantCheckerTests {
         expectNamed(.activePeersLinked, in: node)
     }
 
+    @Test("linkVersionsSettled: an established link at a version the node does not offer, and a PING outstanding on a version-3 link")
+    func linkAtForeignVersion() throws {
+        var node = Self.healthyOverlay().node
+        let link = try #require(node.linkByPeer[node.activePeers[0].id])
+        node.links.update(link) { $0.wireVersion = 9 }
+        expectNamed(.linkVersionsSettled, in: node)
+        node.links.update(link) {
+            $0.wireVersion = 3
+            $0.probe.outstandingToken = 1
+        }
+        expectNamed(.linkVersionsSettled, in: node)
+    }
+
     @Test("treeMatchesActiveView: an eager peer that is not an active peer")
     func eagerPeerOutsideActiveView() {
         var node = Self.healthyOverlay().node

@@ -10,6 +10,7 @@ func nodeWithOnePeer(configure: (inout NodeConfiguration) -> Void = { _ in }) ->
     let peer = PeerDescriptor(id: NodeID("peer")!, address: .init(host: "127.0.0.2", port: 7000))
     _ = node.handle(.linkOpened(link, .inbound(remote: "127.0.0.2:40000")), at: .zero)
     _ = node.handle(.received(link, .handshake(Handshake(sender: peer, epoch: 1))), at: .zero)
+    _ = node.handle(.received(link, .versions(VersionOffer(WireFormat.versions))), at: .zero)
     _ = node.handle(.received(link, .join), at: .zero)
     return (node, link, peer)
 }

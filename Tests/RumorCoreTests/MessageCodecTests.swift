@@ -44,13 +44,45 @@ struct MessageCodecTests {
     func versionMismatch() throws {
         var body = MessageCodec.encodeBody(.keepAlive)
         body[0] = 9
-        #expect(throws: WireError.unsupportedVersion(received: 9, supported: WireFormat.protocolVersion)) {
+        #expect(throws: WireError.unsupportedVersion(received: 9, supported: WireFormat.versions)) {
             try MessageCodec.decodeBody(body)
         }
+        // A node offering fewer versions reads fewer: a version-4 KEEPALIVE is foreign to a version-3 reader.
+        #expect(throws: WireError.unsupportedVersion(received: 4, supported: 3...3)) {
+            try MessageCodec.decodeBody(MessageCodec.encodeBody(.keepAlive, version: 4), accepting: 3...3)
+        }
+        #expect(try MessageCodec.decodeBody(MessageCodec.encodeBody(.keepAlive, version: 3), accepting: 3...3) == .keepAlive)
+        // What a version-2 node sent in its day: the frozen handshake still decodes, so it can be refused.
+        let legacy: [UInt8] = [2, 0x01, 2, 1, 0x61, 9, 0x31, 0x32, 0x37, 0x2E, 0x30, 0x2E, 0x30, 0x2E, 0x31, 0x1B, 0x58] + [UInt8](repeating: 0, count: 7) + [1]
+        #expect(try MessageCodec.decodeBody(legacy) == .handshake(Handshake(
+            version: 2, sender: PeerDescriptor(id: NodeID("a")!, address: PeerAddress(host: "127.0.0.1", port: 7000)), epoch: 1)))
         let rejection = Message.handshakeRejected(HandshakeRejection(reason: .unsupportedVersion, supportedVersion: 9, detail: "speaks 9"))
         var rejectionBody = MessageCodec.encodeBody(rejection)
         rejectionBody[0] = 9
         #expect(try MessageCodec.decodeBody(rejectionBody) == rejection)
+    }
+
+    @Test("VERSIONS is read strictly: its range must ascend and its extensions fit the frame")
+    func versionOfferLayout() throws {
+        let offer = Message.versions(VersionOffer(lowest: 3, highest: 4, extensions: [WireExtension(tag: 7, value: [0xAB])]))
+        #expect(MessageCodec.encodeBody(offer) == [4, 0x03, 3, 4, 1, 7, 0, 1, 0xAB])
+        #expect(throws: WireError.invalidValue(field: "versions", detail: "lowest version 5 is above the highest, 4")) {
+            try MessageCodec.decodeBody([4, 0x03, 5, 4, 0])
+        }
+        #expect(throws: WireError.truncated(field: "versions.extensions", needed: 6, available: 3)) {
+            try MessageCodec.decodeBody([4, 0x03, 3, 4, 2, 7, 0, 0])
+        }
+        // Set-up frames read under any header version, so a node of another version can be told why not.
+        var foreign = MessageCodec.encodeBody(offer)
+        foreign[0] = 200
+        #expect(try MessageCodec.decodeBody(foreign) == offer)
+        #expect(MessageCodec.encodeBody(.ping(RoundTripProbe(token: 0x0102)), version: 4) == [4, 0x18, 0, 0, 0, 0, 0, 0, 1, 2])
+        // The example of docs/protocol.md ("Versions"), byte for byte.
+        let sender = PeerDescriptor(id: NodeID("a")!, address: PeerAddress(host: "127.0.0.1", port: 7000))
+        let opening = MessageCodec.encodeFrame(.handshake(Handshake(version: 4, sender: sender, epoch: 1)))
+            + MessageCodec.encodeFrame(.versions(VersionOffer(3...4)))
+        #expect(opening == [0, 0, 0, 0x19, 4, 1, 4, 1, 0x61, 9] + Array("127.0.0.1".utf8) + [0x1B, 0x58, 0, 0, 0, 0, 0, 0, 0, 1]
+                + [0, 0, 0, 5, 4, 3, 3, 4, 0])
     }
 
     @Test("a rejection detail longer than a string16 is cut at a character boundary and still round-trips")
@@ -69,15 +101,15 @@ struct MessageCodecTests {
 
     @Test("errors say what was wrong and where")
     func typedErrors() {
-        #expect(throws: WireError.emptyBody) { try MessageCodec.decodeBody([WireFormat.protocolVersion]) }
-        #expect(throws: WireError.unknownMessageType(0xEE)) { try MessageCodec.decodeBody([WireFormat.protocolVersion, 0xEE]) }
-        #expect(throws: WireError.trailingBytes(count: 1, after: .keepAlive)) { try MessageCodec.decodeBody([WireFormat.protocolVersion, 0x17, 0]) }
+        #expect(throws: WireError.emptyBody) { try MessageCodec.decodeBody([WireFormat.versions.upperBound]) }
+        #expect(throws: WireError.unknownMessageType(0xEE)) { try MessageCodec.decodeBody([WireFormat.versions.upperBound, 0xEE]) }
+        #expect(throws: WireError.trailingBytes(count: 1, after: .keepAlive)) { try MessageCodec.decodeBody([WireFormat.versions.upperBound, 0x17, 0]) }
         #expect(throws: WireError.invalidValue(field: "neighborReply.accepted", detail: "2 is not a boolean (0 or 1)")) {
-            try MessageCodec.decodeBody([WireFormat.protocolVersion, 0x13, 2])
+            try MessageCodec.decodeBody([WireFormat.versions.upperBound, 0x13, 2])
         }
         // An IHAVE that claims 65,535 announcements in a 4-byte body is refused without reserving room for them.
         #expect(throws: WireError.truncated(field: "iHave.count", needed: 65535 * 22, available: 0)) {
-            try MessageCodec.decodeBody([WireFormat.protocolVersion, 0x21, 0xFF, 0xFF])
+            try MessageCodec.decodeBody([WireFormat.versions.upperBound, 0x21, 0xFF, 0xFF])
         }
         let gossip = MessageCodec.encodeBody(.gossip(Gossip(id: MessageID(origin: NodeID("a")!, epoch: 1, sequence: 2), round: 0, payload: [1, 2, 3])))
         #expect(throws: WireError.truncated(field: "gossip.payload", needed: 3, available: 2)) {
@@ -96,7 +128,7 @@ struct MessageCodecTests {
             var body: [UInt8]
             if round % 4 == 0 {
                 body = (0..<generator.int(0...48)).map { _ in UInt8(generator.int(0...255)) }
-                if body.count >= 2, generator.bool() { body[0] = WireFormat.protocolVersion }
+                if body.count >= 2, generator.bool() { body[0] = WireFormat.versions.upperBound }
             } else {
                 body = samples[round % samples.count]
                 switch generator.int(0...3) {

@@ -60,6 +60,12 @@ struct MessageGenerator {
             .handshakeRejected(HandshakeRejection(
                 reason: HandshakeRejection.Reason.allCases[int(0...HandshakeRejection.Reason.allCases.count - 1)],
                 supportedVersion: UInt8(int(0...255)), detail: int(0...3) == 0 ? "" : text(1...200)))
+        case .versions:
+            .versions(VersionOffer(lowest: UInt8(int(0...100)), highest: UInt8(int(100...255)), extensions: (0..<int(0...3)).map { _ in
+                WireExtension(tag: UInt8(int(0...255)), value: (0..<int(0...40)).map { _ in UInt8(int(0...255)) })
+            }))
+        case .ping: .ping(RoundTripProbe(token: random.next()))
+        case .pong: .pong(RoundTripProbe(token: random.next()))
         case .join: .join
         case .forwardJoin: .forwardJoin(ForwardJoin(joiner: peer(), ttl: UInt8(int(0...255))))
         case .neighbor: .neighbor(NeighborRequest(priority: bool() ? .high : .low, handoff: bool() ? peer() : nil))

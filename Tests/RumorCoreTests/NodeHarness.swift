@@ -97,21 +97,28 @@ struct NodeHarness {
         return link
     }
 
-    /// A link the peer opened, with the peer's handshake received: established, not in any view.
+    /// A link the peer opened, with the peer's handshake and VERSIONS received: established (at the
+    /// highest version both speak), not in any view.
     @discardableResult
-    mutating func connect(_ name: String, epoch: Epoch = 1) -> LinkID {
+    mutating func connect(_ name: String, epoch: Epoch = 1, versions: ClosedRange<UInt8> = WireFormat.versions) -> LinkID {
         let link = open(from: name)
-        receive(.handshake(Handshake(sender: Self.peer(name), epoch: epoch)), on: link)
+        handshake(from: name, epoch: epoch, versions: versions, on: link)
         return link
     }
 
-    /// The connect the node asked for succeeds: the link opens and the peer's handshake arrives.
+    /// The connect the node asked for succeeds: the link opens and the peer's handshake and VERSIONS arrive.
     @discardableResult
-    mutating func answerDial(_ name: String, epoch: Epoch = 1) -> LinkID {
+    mutating func answerDial(_ name: String, epoch: Epoch = 1, versions: ClosedRange<UInt8> = WireFormat.versions) -> LinkID {
         let link = newLink(for: name)
         handle(.linkOpened(link, .outbound(Self.address(name))))
-        receive(.handshake(Handshake(sender: Self.peer(name), epoch: epoch)), on: link)
+        handshake(from: name, epoch: epoch, versions: versions, on: link)
         return link
+    }
+
+    /// The two set-up frames a peer speaking `versions` sends first.
+    mutating func handshake(from name: String, epoch: Epoch = 1, versions: ClosedRange<UInt8> = WireFormat.versions, on link: LinkID) {
+        receive(.handshake(Handshake(version: versions.upperBound, sender: Self.peer(name), epoch: epoch)), on: link)
+        receive(.versions(VersionOffer(versions)), on: link)
     }
 
     /// The connect the node asked for fails.
@@ -133,8 +140,8 @@ struct NodeHarness {
     func link(_ name: String) -> LinkID? { openLinks.last { nameOfLink[$0] == name } }
 
     /// Makes `name` an active peer the way a peer asks in: its link, then its NEIGHBOR(high), accepted.
-    mutating func makeActive(_ name: String) {
-        if link(name) == nil { connect(name) }
+    mutating func makeActive(_ name: String, versions: ClosedRange<UInt8> = WireFormat.versions) {
+        if link(name) == nil { connect(name, versions: versions) }
         receive(.neighbor(NeighborRequest(priority: .high)), from: name)
         if !active.contains(name) { Issue.record("\(name) did not become active") }
         take()
@@ -269,7 +276,7 @@ struct NodeHarness {
             case .armTimer(let timer, let delay): armedTimers[timer] = now + delay
             case .cancelTimer(let timer): armedTimers[timer] = nil
             case .close(let link, _): forget(link)
-            case .connect, .send, .deliver: break
+            case .connect, .send, .setWireVersion, .deliver: break
             }
         }
         effects += new

@@ -16,20 +16,20 @@ struct NodeLinkTests {
         #expect(network.node(at: .local(2)).status(at: network.now).active.first?.address == .local(1))
     }
 
-    @Test("a node of another protocol version is refused with a reason on both sides")
+    @Test("a version-2 node, which cannot negotiate, is refused at its handshake with a reason naming both sides' versions")
     func versionMismatchIsRefused() {
         var node = Node(configuration: configuration(1, seeds: []), randomSeed: 1)
         let link = LinkID(9)
         _ = node.handle(.linkOpened(link, .inbound(remote: "127.0.0.1:5555")), at: .zero)
-        let future = WireFormat.protocolVersion + 1
-        let stranger = Handshake(version: future, sender: PeerDescriptor(id: NodeID("future")!, address: .local(9)), epoch: 1)
+        let stranger = Handshake(version: 2, sender: PeerDescriptor(id: NodeID("old")!, address: .local(9)), epoch: 1)
         let effects = node.handle(.received(link, .handshake(stranger)), at: .zero)
         let rejection = effects.compactMap { effect -> HandshakeRejection? in
             if case .send(link, .handshakeRejected(let rejection)) = effect { return rejection }
             return nil
         }.first
         #expect(rejection?.reason == .unsupportedVersion)
-        #expect(rejection?.detail.contains("version \(future)") == true)
+        #expect(rejection?.detail.contains("version 2") == true && rejection?.detail.contains("versions 3 to 4") == true)
+        #expect(rejection?.supportedVersion == WireFormat.versions.upperBound)
         #expect(effects.contains { if case .close(link, _) = $0 { true } else { false } })
         #expect(node.status(at: .zero).active.isEmpty)
         #expect(node.status(at: .zero).counters.handshakesRejected == 1)
@@ -65,14 +65,14 @@ struct NodeLinkTests {
         #expect(node.status(at: .zero).pendingLinks == 0)
     }
 
-    @Test("an idle link carries keepalives; a peer that falls silent is dropped after the silence timeout")
+    @Test("an idle link carries keepalives (PINGs at version 4); a peer that falls silent is dropped after the silence timeout")
     func keepAliveAndSilence() {
         var network = SimulatedNetwork()
         network.recordsMessages = true
         network.add(configuration(1, seeds: []), seed: 1)
         network.add(configuration(2, seeds: [1]), seed: 2)
         network.run(for: .seconds(5))
-        #expect(network.sent.contains { $0.message == .keepAlive })
+        #expect(network.sent.contains { if case .ping = $0.message { true } else { false } })
         #expect(network.node(at: .local(1)).status(at: network.now).active.count == 1)
         // A hung peer: its socket stays open but nothing comes through.
         network.partition(into: [[.local(1)], [.local(2)]])
@@ -111,10 +111,12 @@ struct NodeLinkTests {
         let peer = PeerDescriptor(id: NodeID("n2")!, address: .local(2))
         _ = node.handle(.linkOpened(LinkID(1), .inbound(remote: "a")), at: .zero)
         _ = node.handle(.received(LinkID(1), .handshake(Handshake(sender: peer, epoch: 1))), at: .zero)
+        _ = node.handle(.received(LinkID(1), .versions(VersionOffer(WireFormat.versions))), at: .zero)
         _ = node.handle(.received(LinkID(1), .join), at: .zero)
         #expect(node.status(at: .zero).active.map(\.epoch) == [1])
         _ = node.handle(.linkOpened(LinkID(2), .inbound(remote: "b")), at: .zero)
-        let effects = node.handle(.received(LinkID(2), .handshake(Handshake(sender: peer, epoch: 2))), at: .zero)
+        _ = node.handle(.received(LinkID(2), .handshake(Handshake(sender: peer, epoch: 2))), at: .zero)
+        let effects = node.handle(.received(LinkID(2), .versions(VersionOffer(WireFormat.versions))), at: .zero)
         #expect(effects.contains { if case .close(LinkID(1), _) = $0 { true } else { false } })
         _ = node.handle(.received(LinkID(2), .join), at: .zero)
         #expect(node.status(at: .zero).active.map(\.epoch) == [2])

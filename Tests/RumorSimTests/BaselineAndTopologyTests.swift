@@ -69,6 +69,18 @@ struct BaselineAndTopologyTests {
         }
     }
 
+    @Test("a rolling upgrade (upgrade-32: half the nodes restarted, two at a time, offering version 4 beside 3) passes its checks in the simulator")
+    func rollingUpgradeSimulated() throws {
+        let topology = try TopologyLoader.load("\(topologies)/upgrade-32.yaml")
+        #expect(topology.nodes.allSatisfy { $0.wireVersions == 3...3 })
+        let plan = try ChurnPlanner(topology: topology).plan()
+        let upgraded = plan.steps.flatMap { step -> [String] in if case .upgrade(let ids) = step.change { ids } else { [] } }
+        #expect(upgraded.count == 16 && Set(upgraded).count == 16, "each node upgraded once")
+        let observation = try TopologySimulation(topology: topology).run()
+        let evaluation = RunEvaluation(observation: observation, checks: topology.checks)
+        #expect(evaluation.passed, "\(evaluation.checks.filter { !$0.passed })")
+    }
+
     @Test("a topology file simulated twice gives the same observation, and the same verdict as its checks")
     func topologyRunsAreDeterministic() throws {
         let topology = try TopologyLoader.load("\(topologies)/partition-32.yaml")

@@ -22,7 +22,7 @@ struct TopologyFileTests {
     @Test("every shipped topology reads, plans, and the embedded default is the file of the same name")
     func shippedTopologies() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: topologiesDirectory).filter { $0.hasSuffix(".yaml") }.sorted()
-        #expect(names == ["churn-64.yaml", "line-32.yaml", "local-16.yaml", "lossy-32.yaml", "partition-32.yaml", "rolling-64.yaml"])
+        #expect(names == ["churn-64.yaml", "line-32.yaml", "local-16.yaml", "lossy-32.yaml", "partition-32.yaml", "rolling-64.yaml", "upgrade-32.yaml"])
         for name in names {
             let topology = try TopologyLoader.load("\(topologiesDirectory)/\(name)")
             #expect(topology.name + ".yaml" == name)
@@ -123,6 +123,32 @@ struct TopologyFileTests {
         #expect(bad?.line == 4 && bad?.message.contains("two different node ids") == true, "\(String(describing: bad))")
         let unknown = parseError("nodes: {count: 4, address: '127.0.9.{i}:7000'}\nschedule:\n  - at: 1s\n    slow: {link: [node-1, node-9], latency: 1s}\nduration: 5s")
         #expect(unknown?.message.contains("'node-9', which is no node") == true, "\(String(describing: unknown))")
+    }
+
+    @Test("wire-versions starts nodes as an older release; upgrade picks each node once; bad values name their line")
+    func wireVersionsAndUpgrades() throws {
+        let topology = try TopologyLoader.parse("""
+            nodes: {count: 4, address: '127.0.9.{i}:7000', wire-versions: 3}
+            schedule:
+              - at: 1s
+                upgrade: [node-2]
+              - at: 2s
+                upgrade: 3
+            duration: 5s
+            """, file: "t.yaml")
+        #expect(topology.nodes.allSatisfy { $0.wireVersions == 3...3 } && topology.addedNode?.wireVersions == 3...3)
+        let plan = try ChurnPlanner(topology: topology).plan()
+        guard case .upgrade(let first) = plan.steps[0].change, case .upgrade(let rest) = plan.steps[1].change else {
+            Issue.record("unexpected plan \(plan.steps.map(\.label))")
+            return
+        }
+        #expect(first == ["node-2"] && Set(rest) == ["node-1", "node-3", "node-4"])
+        let again = parseError("nodes: {count: 4, address: '127.0.9.{i}:7000'}\nschedule:\n  - at: 1s\n    upgrade: [node-1]\n  - at: 2s\n    upgrade: [node-1]\nduration: 5s")
+        #expect(again?.line == 5 && again?.message.contains("cannot upgrade 'node-1'") == true, "\(String(describing: again))")
+        let outside = parseError("nodes: {count: 4, address: '127.0.9.{i}:7000', wire-versions: 2-4}\nduration: 5s")
+        #expect(outside?.line == 1 && outside?.message.contains("reaches outside what this build speaks, versions 3 to 4") == true, "\(String(describing: outside))")
+        let garbage = parseError("nodes: {count: 4, address: '127.0.9.{i}:7000', wire-versions: new}\nduration: 5s")
+        #expect(garbage?.message.contains("wire-versions: expected a version or an ascending range") == true, "\(String(describing: garbage))")
     }
 
     @Test("checks parse into what they measure, and bad ones say what was expected")

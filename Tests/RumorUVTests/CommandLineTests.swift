@@ -92,7 +92,7 @@ struct CommandLineTests {
         let readable = try RumorBinary.run(["status", "127.0.0.1:\(adminA)"])
         #expect(readable.status == 0)
         #expect(readable.output.contains("node alpha at 127.0.0.1:\(listenA)") && readable.output.contains("beta"), "\(readable.output)")
-        #expect(readable.output.contains("release \(RumorRelease.version), wire protocol \(WireFormat.protocolVersion)"), "\(readable.output)")
+        #expect(readable.output.contains("release \(RumorRelease.version), wire protocols 3-4"), "\(readable.output)")
 
         second.terminate()
         second.waitUntilExit()
@@ -140,10 +140,19 @@ struct CommandLineTests {
     func versions() throws {
         let tool = try RumorBinary.run(["--version"])
         #expect(tool.status == 0)
-        #expect(tool.output == "rumor \(RumorRelease.version) (wire protocol \(WireFormat.protocolVersion))\n", "\(tool.output)")
+        #expect(tool.output == "rumor \(RumorRelease.version) (wire protocols 3-4)\n", "\(tool.output)")
         let node = try RumorBinary.run(["node", "--version"])
         #expect(node.status == 0)
         #expect(node.output == "rumor-node \(RumorRelease.summary)\n", "\(node.output)")
+    }
+
+    @Test("`--wire-versions` outside what the build speaks, or not a version range, is refused with the reason")
+    func badWireVersions() throws {
+        let outside = try RumorBinary.run(["node", "--listen", "127.0.0.1:\(freePort())", "--wire-versions", "2-4"])
+        #expect(outside.status != 0)
+        #expect(outside.output.contains("--wire-versions 2-4: this build speaks versions 3 to 4"), "\(outside.output)")
+        let garbage = try RumorBinary.run(["node", "--listen", "127.0.0.1:\(freePort())", "--wire-versions", "4-3"])
+        #expect(garbage.status != 0 && garbage.output.contains("wire-versions"), "\(garbage.output)")
     }
 
     @Test("`rumor node --help` shows the node's own options (it hands over to rumor-node)")

@@ -92,27 +92,6 @@ struct NodeRuntimeTests {
         #expect(await node.shutdown() == 0)
     }
 
-    @Test("a peer of another protocol version gets a rejection that names both versions, then the link closes")
-    func versionMismatch() async throws {
-        let node = try await TestNode.start(id: "v1")
-        let stranger = try RawSocket(connectingTo: node.endpoints.listen)
-        let future = WireFormat.protocolVersion + 1
-        var frame = MessageCodec.encodeFrame(.handshake(Handshake(
-            version: future, sender: PeerDescriptor(id: NodeID("future")!, address: PeerAddress(host: "127.0.0.1", port: 9999)), epoch: 1)))
-        frame[WireFormat.lengthPrefixSize] = future // the version byte of the frame header
-        stranger.send(frame)
-        let outcome = stranger.readUntilClosed()
-        #expect(outcome.closed)
-        let rejection = try decodeFrames(outcome.bytes).compactMap { message -> HandshakeRejection? in
-            if case .handshakeRejected(let rejection) = message { return rejection } else { return nil }
-        }.first
-        #expect(rejection?.reason == .unsupportedVersion)
-        #expect(rejection?.detail.contains("version \(future)") == true
-                && rejection?.detail.contains("version \(WireFormat.protocolVersion)") == true)
-        #expect(await node.activePeerIDs().isEmpty)
-        #expect(await node.shutdown() == 0)
-    }
-
     @Test("the admin endpoint answers malformed HTTP with 400 and unknown paths with 404")
     func adminRejectsBadRequests() async throws {
         let node = try await TestNode.start(id: "admin")

@@ -93,6 +93,8 @@ private struct Driver {
                 pendingConnects.append(address)
             case .send(_, let message):
                 checkSendable(message)
+            case .setWireVersion:
+                break
             case .close(let link, _):
                 if let slot = slots.firstIndex(where: { $0?.id == link }) { slots[slot] = nil }
             case .armTimer(let timer, let delay):

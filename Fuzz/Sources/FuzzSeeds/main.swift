@@ -33,6 +33,10 @@ let samples: [(String, Message)] = [
     ("handshake", .handshake(Handshake(sender: peerA, epoch: 5))),
     ("handshake-v1", .handshake(Handshake(version: 1, sender: PeerDescriptor(id: NodeID("old")!, address: PeerAddress(host: "::1", port: 9000)), epoch: 0))),
     ("handshake-rejected", .handshakeRejected(HandshakeRejection(reason: .duplicateLink, detail: "already linked to fuzz-node"))),
+    ("versions", .versions(VersionOffer(WireFormat.versions))),
+    ("versions-extension", .versions(VersionOffer(lowest: 3, highest: 9, extensions: [WireExtension(tag: 1, value: Array("cluster".utf8))]))),
+    ("ping", .ping(RoundTripProbe(token: 1_500_000_000))),
+    ("pong", .pong(RoundTripProbe(token: 1_500_000_000))),
     ("join", .join),
     ("forward-join", .forwardJoin(ForwardJoin(joiner: peerB, ttl: 6))),
     ("neighbor-high", .neighbor(NeighborRequest(priority: .high))),
@@ -122,7 +126,8 @@ do {
     // Link 1 (slot 0): a peer completes the handshake, then sends every message type; timers run in between.
     var script = NodeScriptBuilder()
     script.frame(.handshake(Handshake(sender: peerA, epoch: 5)))
-    for (name, message) in samples where !name.hasPrefix("handshake") {
+    script.frame(.versions(VersionOffer(WireFormat.versions)))
+    for (name, message) in samples where !name.hasPrefix("handshake") && !name.hasPrefix("versions") {
         script.frame(message, timers: name == "gossip" || name == "ihave" ? 2 : 1)
     }
     write("FuzzNodeConnection", "every-message", script.bytes)
@@ -130,9 +135,11 @@ do {
     // The node dials a seed at start: slot 1 opens outbound to it; the seed answers the JOIN's link.
     script = NodeScriptBuilder()
     script.frame(.handshake(Handshake(sender: seedPeer, epoch: 1)), slot: 1)
+    script.frame(.versions(VersionOffer(WireFormat.versions)), slot: 1)
     script.frame(.neighbor(NeighborRequest(priority: .high)), slot: 1)
     script.frame(.forwardJoin(ForwardJoin(joiner: peerB, ttl: 2)), slot: 1)
     script.frame(.handshake(Handshake(sender: peerB, epoch: 2)), slot: 2)
+    script.frame(.versions(VersionOffer(WireFormat.versions)), slot: 2)
     script.frame(.neighborReply(NeighborReply(accepted: true)), slot: 2)
     script.frame(.shuffle(Shuffle(origin: peerC, ttl: 1, entries: [ShuffleEntry(peer: peerA, age: 1)])), slot: 1, timers: 1)
     script.fireTimers(9)
@@ -143,10 +150,14 @@ do {
     // One peer on three links: a restart (higher epoch), then a stale epoch, then a link closing.
     script = NodeScriptBuilder()
     script.frame(.handshake(Handshake(sender: peerA, epoch: 5)))
+    script.frame(.versions(VersionOffer(WireFormat.versions)))
     script.frame(.neighbor(NeighborRequest(priority: .high)))
     script.frame(.handshake(Handshake(sender: peerA, epoch: 6)), slot: 2)
+    script.frame(.versions(VersionOffer(WireFormat.versions)), slot: 2)
     script.frame(.handshake(Handshake(sender: peerA, epoch: 5)), slot: 3)
+    script.frame(.versions(VersionOffer(WireFormat.versions)), slot: 3)
     script.frame(.handshake(Handshake(sender: NodeFixtures.identity, epoch: 7)), slot: 1)
+    script.frame(.versions(VersionOffer(WireFormat.versions)), slot: 1)
     script.closeLink(slot: 2)
     script.fireTimers(12)
     write("FuzzNodeConnection", "duplicate-links", script.bytes)
@@ -154,8 +165,10 @@ do {
     // Broadcast: a publish, an IHAVE whose payload never comes (graft timers), the payload, duplicates (prune).
     script = NodeScriptBuilder()
     script.frame(.handshake(Handshake(sender: peerA, epoch: 5)))
+    script.frame(.versions(VersionOffer(WireFormat.versions)))
     script.frame(.neighbor(NeighborRequest(priority: .high)))
     script.frame(.handshake(Handshake(sender: peerB, epoch: 2)), slot: 1)
+    script.frame(.versions(VersionOffer(WireFormat.versions)), slot: 1)
     script.frame(.neighbor(NeighborRequest(priority: .high)), slot: 1)
     script.publish(Array("published here".utf8))
     script.frame(.iHave(IHave(announcements: [Announcement(id: id1, round: 1), Announcement(id: id2, round: 1)])), slot: 1)
@@ -182,6 +195,7 @@ do {
     script.frame(.handshakeRejected(HandshakeRejection(reason: .unsupportedVersion, supportedVersion: 3, detail: "speak v3")))
     script.frame(.join, slot: 1)
     script.frame(.handshake(Handshake(sender: peerC, epoch: 1)), slot: 2)
+    script.frame(.versions(VersionOffer(WireFormat.versions)), slot: 2)
     script.frame(.join, slot: 2)
     script.fireTimers(24)
     write("FuzzNodeConnection", "rejections-and-silence", script.bytes)

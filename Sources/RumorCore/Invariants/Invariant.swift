@@ -11,6 +11,9 @@ public enum Invariant: String, CaseIterable, Sendable, CustomStringConvertible {
     case viewsWithinBounds
     /// Every active peer has an established link, and the link index names established links of that peer.
     case activePeersLinked
+    /// Every established link runs at a version the node offers, links still in their handshake have none,
+    /// and only links of a version with round-trip probes have a PING outstanding.
+    case linkVersionsSettled
     /// Eager and lazy peers are disjoint, repeat nobody, and together are exactly the active view.
     case treeMatchesActiveView
     /// Addresses being dialled are exactly those with something to do once linked.
@@ -47,7 +50,7 @@ public enum Invariant: String, CaseIterable, Sendable, CustomStringConvertible {
     /// Whether the node itself checks it after every event.
     public var isLocal: Bool {
         switch self {
-        case .selfNotInViews, .viewsDistinctAndDisjoint, .viewsWithinBounds, .activePeersLinked, .treeMatchesActiveView,
+        case .selfNotInViews, .viewsDistinctAndDisjoint, .viewsWithinBounds, .activePeersLinked, .linkVersionsSettled, .treeMatchesActiveView,
              .dialsHaveIntents, .requestsWatched, .linksWatched, .periodicTimersArmed, .graftsScheduled,
              .announcementsBatched, .messageStateBounded:
             true
@@ -97,7 +100,7 @@ struct ArmedTimers: Equatable {
             switch effect {
             case .armTimer(let timer, _): insert(timer)
             case .cancelTimer(let timer): remove(timer)
-            case .connect, .send, .close, .deliver: break
+            case .connect, .send, .setWireVersion, .close, .deliver: break
             }
         }
     }

@@ -37,6 +37,18 @@ extension Node {
             broken(.activePeersLinked, "the link index names \(link) for \(peer), which is not an established link to it")
         }
 
+        let offered = wireVersions
+        let probesFrom = MessageType.ping.introducedIn
+        for (link, state) in zip(links.keys, links.values) {
+            let settled = state.peer != nil
+            if settled ? !offered.contains(state.wireVersion) : state.wireVersion != 0 {
+                broken(.linkVersionsSettled, "\(link) (\(settled ? "established" : "in its handshake")) at version \(state.wireVersion), offered \(offered)")
+            }
+            if state.probe.outstandingToken != nil, state.wireVersion < probesFrom {
+                broken(.linkVersionsSettled, "\(link) at version \(state.wireVersion) has a PING outstanding")
+            }
+        }
+
         let eager = plumtree.eager
         let lazy = plumtree.lazy
         let treeRepeats = eager.indices.contains { eager[..<$0].contains(eager[$0]) } || lazy.indices.contains { lazy[..<$0].contains(lazy[$0]) }

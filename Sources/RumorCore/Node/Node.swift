@@ -1,9 +1,15 @@
 import Logging
 
 /// A Rumor node as a pure state machine: the driver (the libuv runtime, the simulator or a test) feeds it
-/// events with the current time and carries out the effects it returns. It owns every protocol decision:
-/// the link layer here (handshakes, one link per peer, keepalives), membership in `Node+Membership`,
-/// shuffles and healing in `Node+Shuffle`.
+/// events with the current time and carries out the effects it returns. It owns every protocol decision.
+/// Where each part lives:
+/// - here: events, links (opening, closing, one link per peer), keepalives and silence, leaving, status;
+/// - `Node+Handshake`: the handshake, version negotiation, duplicate links; round-trip probes;
+/// - `Node+Dialing`: outbound links and what to do once each is up;
+/// - `Node+Membership`: HyParView's views, JOIN, FORWARDJOIN, NEIGHBOR, DISCONNECT, lost peers;
+/// - `Node+Shuffle`: shuffles, passive-view probes and healing;
+/// - `Node+Broadcast`, `Node+AntiEntropy`: Plumtree and digests; `Node+Sampling`: samples for applications;
+/// - `Invariants/`: the checker run after every event when `checksInvariants` is on.
 public struct Node {
     public let configuration: NodeConfiguration
     public var logger: Logger
@@ -55,6 +61,8 @@ public struct Node {
     struct LinkState {
         enum Phase {
             case awaitingHandshake
+            /// The peer's handshake came; its VERSIONS frame, which follows it, settles the link's version.
+            case awaitingVersions(Handshake)
             case established(peer: PeerDescriptor, epoch: Epoch)
         }
 
@@ -64,6 +72,9 @@ public struct Node {
         var establishedAt: Timestamp = .zero
         var lastHeard: Timestamp
         var lastSent: Timestamp
+        /// The version both ends speak best, once established.
+        var wireVersion: UInt8 = 0
+        var probe = RoundTripState()
 
         var peer: PeerDescriptor? {
             if case .established(let peer, _) = phase { return peer }
@@ -143,7 +154,8 @@ public struct Node {
         }
         links[link] = LinkState(direction: direction, phase: .awaitingHandshake, openedAt: now, lastHeard: now, lastSent: now)
         // Both sides speak first: the handshake costs one trip, not two.
-        send(.handshake(Handshake(sender: identity, epoch: configuration.epoch)), on: link)
+        send(.handshake(Handshake(version: wireVersions.upperBound, sender: identity, epoch: configuration.epoch)), on: link)
+        send(.versions(VersionOffer(wireVersions)), on: link)
         // The maintenance tick enforces the handshake deadline: no timer per link.
         armMaintenance()
     }
@@ -165,7 +177,7 @@ public struct Node {
         supersededLinks[link] = nil
         guard let state = links.removeValue(forKey: link) else { return }
         switch state.phase {
-        case .awaitingHandshake:
+        case .awaitingHandshake, .awaitingVersions:
             if case .outbound(let address) = state.direction { dialFailed(address) }
         case .established(let peer, _):
             guard linkByPeer[peer.id] == link else { return }
@@ -174,9 +186,9 @@ public struct Node {
         }
     }
 
-    private mutating func closeRejecting(_ link: LinkID, _ reason: HandshakeRejection.Reason, detail: String) {
+    mutating func closeRejecting(_ link: LinkID, _ reason: HandshakeRejection.Reason, detail: String) {
         counters.handshakesRejected += 1
-        send(.handshakeRejected(HandshakeRejection(reason: reason, detail: detail)), on: link)
+        send(.handshakeRejected(HandshakeRejection(reason: reason, supportedVersion: wireVersions.upperBound, detail: detail)), on: link)
         closeLink(link, reason: detail, failed: false)
     }
 
@@ -216,7 +228,9 @@ public struct Node {
         guard let state = heard else { return }
         switch (state.phase, message) {
         case (.awaitingHandshake, .handshake(let handshake)):
-            completeHandshake(handshake, on: link, state: state)
+            receivedHandshake(handshake, on: link)
+        case (.awaitingVersions(let handshake), .versions(let offer)):
+            receivedVersions(offer, after: handshake, on: link, state: state)
         case (_, .handshakeRejected(let rejection)):
             counters.handshakesRejected += 1
             let level: Logger.Level = rejection.reason == .connectedToSelf || rejection.reason == .duplicateLink ? .debug : .error
@@ -227,18 +241,28 @@ public struct Node {
             closeLink(link, reason: "refused by peer: \(rejection.detail)", failed: false)
         case (.awaitingHandshake, _):
             closeRejecting(link, .protocolViolation, detail: "\(message.type) before the handshake")
-        case (.established, .handshake):
-            closeRejecting(link, .protocolViolation, detail: "a second handshake on one link")
+        case (.awaitingVersions, _):
+            closeRejecting(link, .protocolViolation, detail: "\(message.type) where the VERSIONS frame was due")
+        case (.established, .handshake), (.established, .versions):
+            closeRejecting(link, .protocolViolation, detail: "a second \(message.type) on one link")
         case (.established(let peer, _), _):
             guard linkByPeer[peer.id] == link || supersededLinks[link] != nil && linkByPeer[peer.id] != nil else { return }
-            receivedFromPeer(message, from: peer)
+            guard message.type.introducedIn <= state.wireVersion else {
+                closeRejecting(link, .protocolViolation, detail: "\(message.type) on a link of version \(state.wireVersion)")
+                return
+            }
+            receivedFromPeer(message, from: peer, on: link)
         }
     }
 
-    private mutating func receivedFromPeer(_ message: Message, from peer: PeerDescriptor) {
+    private mutating func receivedFromPeer(_ message: Message, from peer: PeerDescriptor, on link: LinkID) {
         switch message {
-        case .handshake, .handshakeRejected, .keepAlive:
+        case .handshake, .handshakeRejected, .versions, .keepAlive:
             break
+        case .ping(let probe):
+            send(.pong(probe), on: link)
+        case .pong(let probe):
+            receivedPong(probe, on: link)
         case .join:
             receivedJoin(from: peer)
         case .forwardJoin(let forward):
@@ -265,74 +289,6 @@ public struct Node {
             receivedDigest(digest, from: peer)
         case .pull(let pull):
             receivedPull(pull, from: peer)
-        }
-    }
-
-    private mutating func completeHandshake(_ handshake: Handshake, on link: LinkID, state: LinkState) {
-        guard handshake.version == WireFormat.protocolVersion else {
-            let detail = "peer \(handshake.sender) speaks protocol version \(handshake.version), this node speaks version \(WireFormat.protocolVersion)"
-            logger.error("protocol version mismatch", metadata: ["link": "\(link)", "detail": "\(detail)"])
-            closeRejecting(link, .unsupportedVersion, detail: detail)
-            return
-        }
-        let peer = handshake.sender
-        guard peer.id != identity.id else {
-            // A seed list that names this node itself: harmless.
-            closeRejecting(link, .connectedToSelf, detail: "connected to itself at \(peer.address)")
-            return
-        }
-        if let existing = linkByPeer[peer.id], let existingState = links[existing],
-           case .established(_, let existingEpoch) = existingState.phase {
-            if handshake.epoch > existingEpoch {
-                // The peer restarted: its old link, and its place in our views, are from a previous life.
-                closeLink(existing, reason: "\(peer.id) restarted with epoch \(handshake.epoch)", failed: false)
-            } else if handshake.epoch < existingEpoch {
-                closeRejecting(link, .duplicateLink, detail: "stale epoch \(handshake.epoch) for \(peer.id)")
-                return
-            } else if keepsNewLink(state.direction, peer: peer.id) {
-                // Both dialled at once; the other link goes, and the peer's standing moves to this one. The peer
-                // may have used the other link meanwhile, even closed it: what it sent there still counts.
-                supersededLinks[existing] = now
-                establish(link, peer: peer, epoch: handshake.epoch, state: state)
-                resendOutstanding(to: peer.id)
-                return
-            } else {
-                // Our link to this peer already exists: what we dialled for is done over it.
-                if case .outbound(let address) = state.direction { runDialIntents(for: address, with: peer) }
-                closeRejecting(link, .duplicateLink, detail: "already linked to \(identity.id)")
-                resendOutstanding(to: peer.id)
-                return
-            }
-        }
-        establish(link, peer: peer, epoch: handshake.epoch, state: state)
-        if case .outbound(let address) = state.direction { runDialIntents(for: address, with: peer) }
-        if dialIntents[peer.address] != nil { runDialIntents(for: peer.address, with: peer) }
-    }
-
-    private mutating func establish(_ link: LinkID, peer: PeerDescriptor, epoch: Epoch, state: LinkState) {
-        var established = state
-        established.phase = .established(peer: peer, epoch: epoch)
-        established.establishedAt = now
-        links[link] = established
-        linkByPeer[peer.id] = link
-        counters.handshakesCompleted += 1
-        logger.debug("peer link up", metadata: ["peer": "\(peer)", "epoch": "\(epoch)"])
-        armMaintenance()
-    }
-
-    /// Keeps the maintenance tick running while there are links to watch or lost peers to probe.
-    mutating func armMaintenance() {
-        guard !maintenanceArmed, !stopping else { return }
-        maintenanceArmed = true
-        effects.append(.armTimer(.linkMaintenance, after: maintenancePeriod))
-    }
-
-    /// When two nodes dial each other at once, both must keep the same link: the one opened by the node with
-    /// the smaller id.
-    private func keepsNewLink(_ direction: LinkDirection, peer: NodeID) -> Bool {
-        switch direction {
-        case .outbound: identity.id < peer
-        case .inbound: peer < identity.id
         }
     }
 
@@ -383,8 +339,8 @@ public struct Node {
                 closeLink(link, reason: "silent for more than \(configuration.silenceTimeout)", failed: true)
             } else if isTemporary(peer.id), now.since(state.establishedAt) > membership.temporaryLinkTimeout {
                 closeLink(link, reason: "temporary link no longer needed", failed: false)
-            } else if now.since(state.lastSent) >= configuration.keepAliveInterval {
-                send(.keepAlive, on: link)
+            } else {
+                keepAlive(link, state: state)
             }
         }
         expireOutstandingRequests()
@@ -421,7 +377,8 @@ public struct Node {
         let activePeers = active.entries.compactMap { entry -> NodeStatus.ActivePeer? in
             guard let link = linkByPeer[entry.peer.id], let state = links[link] else { return nil }
             return NodeStatus.ActivePeer(id: entry.peer.id, address: entry.peer.address, epoch: entry.epoch, link: link,
-                                         since: entry.since, lastHeard: state.lastHeard)
+                                         since: entry.since, lastHeard: state.lastHeard, wireVersion: state.wireVersion,
+                                         roundTripTime: state.probe.smoothed)
         }
         let passivePeers = passive.entries.map { NodeStatus.PassivePeer(id: $0.peer.id, address: $0.peer.address, age: $0.age) }
         let pending = links.values.filter { $0.peer == nil }.count
@@ -430,7 +387,7 @@ public struct Node {
         var counters = counters
         counters.cacheEvictionsForSpace = plumtree.cache.evictionsForSpace
         counters.seenEvictionsForSpace = plumtree.seen.evictionsForSpace
-        return NodeStatus(identity: identity, epoch: configuration.epoch, active: activePeers, passive: passivePeers,
+        return NodeStatus(identity: identity, epoch: configuration.epoch, wireVersions: wireVersions, active: activePeers, passive: passivePeers,
                           pendingLinks: pending, broadcast: broadcast, counters: counters)
     }
 

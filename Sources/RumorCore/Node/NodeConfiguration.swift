@@ -18,6 +18,9 @@ public struct NodeConfiguration: Sendable {
     public var broadcast = BroadcastConfiguration()
     /// The largest frame body the links carry; IHAVE batches and digests are cut to fit it.
     public var maximumFrameSize = WireFormat.defaultMaximumFrameSize
+    /// The protocol versions this node offers, within `WireFormat.versions`: fewer to run as an older
+    /// release would during a rolling upgrade. Each link runs at the highest version both ends offer.
+    public var wireVersions = WireFormat.versions
 
     public init(identity: PeerDescriptor, epoch: Epoch, seeds: [PeerAddress]) {
         self.identity = identity

@@ -38,6 +38,8 @@ public enum NodeEvent: Sendable {
 public enum NodeEffect: Hashable, Sendable {
     case connect(PeerAddress)
     case send(LinkID, Message)
+    /// The link's version is settled: every frame sent on it from now on carries this version.
+    case setWireVersion(LinkID, UInt8)
     /// Close after every frame already sent on the link has been written.
     case close(LinkID, reason: String)
     /// Fire `timer` once after `delay`; arming a timer that is armed already moves it.

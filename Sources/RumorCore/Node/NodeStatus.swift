@@ -8,6 +8,10 @@ public struct NodeStatus: Sendable, Equatable {
         /// When the link's handshake completed.
         public var since: Timestamp
         public var lastHeard: Timestamp
+        /// The protocol version the link runs at.
+        public var wireVersion: UInt8
+        /// The smoothed round-trip time PINGs measured (links of version 4 on), nil before the first PONG.
+        public var roundTripTime: Duration?
     }
 
     public struct PassivePeer: Sendable, Equatable {
@@ -76,6 +80,8 @@ public struct NodeStatus: Sendable, Equatable {
 
     public var identity: PeerDescriptor
     public var epoch: Epoch
+    /// The protocol versions this node offers on every link.
+    public var wireVersions: ClosedRange<UInt8>
     public var active: [ActivePeer]
     public var passive: [PassivePeer]
     /// Links still in their handshake.

@@ -5,6 +5,11 @@ public enum Message: Hashable, Sendable {
     // can always tell each other why they cannot talk.
     case handshake(Handshake)
     case handshakeRejected(HandshakeRejection)
+    case versions(VersionOffer)
+
+    // Link liveness. PING and PONG (version 4) also measure the link's round-trip time.
+    case ping(RoundTripProbe)
+    case pong(RoundTripProbe)
 
     // Membership (HyParView).
     case join
@@ -30,6 +35,9 @@ public enum Message: Hashable, Sendable {
         switch self {
         case .handshake: .handshake
         case .handshakeRejected: .handshakeRejected
+        case .versions: .versions
+        case .ping: .ping
+        case .pong: .pong
         case .join: .join
         case .forwardJoin: .forwardJoin
         case .neighbor: .neighbor
@@ -48,10 +56,13 @@ public enum Message: Hashable, Sendable {
     }
 }
 
-/// The type byte of a frame body.
+/// The type byte of a frame body. Each feature has a range of its own (docs/protocol.md, "Message types"):
+/// 0x01–0x0F link set-up, 0x10–0x1F membership and link liveness, 0x20–0x2F broadcast, 0x30–0x3F
+/// anti-entropy, 0x40–0x4F sampling, 0x50–0x5F directory, 0x60–0x6F topics.
 public enum MessageType: UInt8, CaseIterable, Sendable {
     case handshake = 0x01
     case handshakeRejected = 0x02
+    case versions = 0x03
     case join = 0x10
     case forwardJoin = 0x11
     case neighbor = 0x12
@@ -60,6 +71,8 @@ public enum MessageType: UInt8, CaseIterable, Sendable {
     case shuffle = 0x15
     case shuffleReply = 0x16
     case keepAlive = 0x17
+    case ping = 0x18
+    case pong = 0x19
     case gossip = 0x20
     case iHave = 0x21
     case graft = 0x22
@@ -67,18 +80,31 @@ public enum MessageType: UInt8, CaseIterable, Sendable {
     case digest = 0x30
     case pull = 0x31
 
-    /// Types whose layout never changes between protocol versions.
-    public var isVersionIndependent: Bool { self == .handshake || self == .handshakeRejected }
+    /// The set-up types, whose layout never changes between protocol versions; a frame of any version
+    /// may carry them.
+    public var isVersionIndependent: Bool { self == .handshake || self == .handshakeRejected || self == .versions }
+
+    /// The first protocol version that has this type. Types older than the oldest version this build speaks
+    /// give that version: their layouts have not changed since.
+    public var introducedIn: UInt8 {
+        switch self {
+        case .ping, .pong: 4
+        case .handshake, .handshakeRejected, .versions, .join, .forwardJoin, .neighbor, .neighborReply, .disconnect,
+             .shuffle, .shuffleReply, .keepAlive, .gossip, .iHave, .graft, .prune, .digest, .pull:
+            WireFormat.versions.lowerBound
+        }
+    }
 }
 
 /// The first frame on every link, in both directions.
 public struct Handshake: Hashable, Sendable {
-    /// The protocol version the sender speaks.
+    /// The highest protocol version the sender speaks. From version 3 on, a VERSIONS frame follows with the
+    /// whole range; a node of version 2 or older, which reads only this byte, refuses anything but its own.
     public var version: UInt8
     public var sender: PeerDescriptor
     public var epoch: Epoch
 
-    public init(version: UInt8 = WireFormat.protocolVersion, sender: PeerDescriptor, epoch: Epoch) {
+    public init(version: UInt8 = WireFormat.versions.upperBound, sender: PeerDescriptor, epoch: Epoch) {
         self.version = version
         self.sender = sender
         self.epoch = epoch
@@ -96,16 +122,55 @@ public struct HandshakeRejection: Hashable, Sendable {
     }
 
     public var reason: Reason
-    /// The protocol version the rejecting node speaks.
+    /// The highest protocol version the rejecting node speaks (the detail names the whole range).
     public var supportedVersion: UInt8
     /// A sentence for the other side's log.
     public var detail: String
 
-    public init(reason: Reason, supportedVersion: UInt8 = WireFormat.protocolVersion, detail: String) {
+    public init(reason: Reason, supportedVersion: UInt8 = WireFormat.versions.upperBound, detail: String) {
         self.reason = reason
         self.supportedVersion = supportedVersion
         self.detail = detail
     }
+}
+
+/// The second set-up frame (version 3 on): every version the sender speaks, and extensions for what a later
+/// version switches on per link without a new layout.
+public struct VersionOffer: Hashable, Sendable {
+    public var lowest: UInt8
+    public var highest: UInt8
+    /// Tagged values; a receiver skips tags it does not know. None is defined yet (docs/protocol.md lists
+    /// the tags and who reserved them).
+    public var extensions: [WireExtension]
+
+    public init(lowest: UInt8, highest: UInt8, extensions: [WireExtension] = []) {
+        self.lowest = lowest
+        self.highest = highest
+        self.extensions = extensions
+    }
+
+    public init(_ versions: ClosedRange<UInt8>, extensions: [WireExtension] = []) {
+        self.init(lowest: versions.lowerBound, highest: versions.upperBound, extensions: extensions)
+    }
+
+    public var range: ClosedRange<UInt8>? { lowest <= highest ? lowest...highest : nil }
+}
+
+public struct WireExtension: Hashable, Sendable {
+    public var tag: UInt8
+    public var value: [UInt8]
+
+    public init(tag: UInt8, value: [UInt8]) {
+        self.tag = tag
+        self.value = value
+    }
+}
+
+/// A PING's token, echoed by its PONG. Opaque to the echoing side; the prober puts its clock in it.
+public struct RoundTripProbe: Hashable, Sendable {
+    public var token: UInt64
+
+    public init(token: UInt64) { self.token = token }
 }
 
 /// A JOIN travelling as a random walk: `ttl` counts down the hops left.

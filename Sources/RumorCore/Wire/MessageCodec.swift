@@ -19,6 +19,10 @@ public enum MessageCodec {
             return 1 + size(of: handshake.sender) + 8
         case .handshakeRejected(let rejection):
             return 1 + 1 + 2 + boundedDetail(rejection.detail).utf8.count
+        case .versions(let offer):
+            return 1 + 1 + 1 + offer.extensions.prefix(Int(UInt8.max)).reduce(0) { $0 + 1 + 2 + $1.value.count }
+        case .ping, .pong:
+            return 8
         case .join, .keepAlive, .prune:
             return 0
         case .forwardJoin(let forward):
@@ -75,20 +79,25 @@ public enum MessageCodec {
     // MARK: Encoding
 
     /// Encodes `message` as a whole frame (length prefix and body) at the start of `buffer`, which must hold
-    /// at least `frameSize(of:)` bytes; returns the bytes written.
+    /// at least `frameSize(of:)` bytes; returns the bytes written. `version` goes in the header: a link's
+    /// negotiated version, or for set-up frames the highest the sender speaks.
     @discardableResult
-    public static func encodeFrame(_ message: Message, into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        encodeFrame(message, bodySize: bodySize(of: message), into: buffer)
+    public static func encodeFrame(
+        _ message: Message, version: UInt8 = WireFormat.versions.upperBound, into buffer: UnsafeMutableRawBufferPointer
+    ) -> Int {
+        encodeFrame(message, version: version, bodySize: bodySize(of: message), into: buffer)
     }
 
-    /// `encodeFrame(_:into:)` for a caller that already knows `bodySize(of: message)`.
+    /// `encodeFrame(_:version:into:)` for a caller that already knows `bodySize(of: message)`.
     @discardableResult
-    public static func encodeFrame(_ message: Message, bodySize: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+    public static func encodeFrame(
+        _ message: Message, version: UInt8, bodySize: Int, into buffer: UnsafeMutableRawBufferPointer
+    ) -> Int {
         let frameSize = WireFormat.lengthPrefixSize + bodySize
         precondition(buffer.count >= frameSize, "buffer of \(buffer.count) bytes cannot hold a \(frameSize)-byte frame")
         var writer = ByteWriter(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<frameSize]))
         writer.write(UInt32(bodySize))
-        writer.write(WireFormat.protocolVersion)
+        writer.write(version)
         writer.write(message.type.rawValue)
         writeFields(of: message, into: &writer)
         assert(writer.cursor == writer.end, "size and encoding of \(message.type) disagree")
@@ -96,16 +105,16 @@ public enum MessageCodec {
     }
 
     /// The whole frame of `message` as a new array.
-    public static func encodeFrame(_ message: Message) -> [UInt8] {
+    public static func encodeFrame(_ message: Message, version: UInt8 = WireFormat.versions.upperBound) -> [UInt8] {
         let size = frameSize(of: message)
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-            initialized = encodeFrame(message, into: UnsafeMutableRawBufferPointer(buffer))
+            initialized = encodeFrame(message, version: version, into: UnsafeMutableRawBufferPointer(buffer))
         }
     }
 
     /// The frame body of `message` (no length prefix) as a new array.
-    public static func encodeBody(_ message: Message) -> [UInt8] {
-        Array(encodeFrame(message).dropFirst(WireFormat.lengthPrefixSize))
+    public static func encodeBody(_ message: Message, version: UInt8 = WireFormat.versions.upperBound) -> [UInt8] {
+        Array(encodeFrame(message, version: version).dropFirst(WireFormat.lengthPrefixSize))
     }
 
     private static func writeFields(of message: Message, into writer: inout ByteWriter) {
@@ -118,6 +127,19 @@ public enum MessageCodec {
             writer.write(rejection.reason.rawValue)
             writer.write(rejection.supportedVersion)
             writer.writeString(boundedDetail(rejection.detail), lengthAs: UInt16.self)
+        case .versions(let offer):
+            writer.write(offer.lowest)
+            writer.write(offer.highest)
+            // A count byte: more than 255 extensions are cut, as the size above counts them.
+            let extensions = offer.extensions.prefix(Int(UInt8.max))
+            writer.write(UInt8(extensions.count))
+            for wireExtension in extensions {
+                writer.write(wireExtension.tag)
+                writer.write(UInt16(wireExtension.value.count))
+                writer.write(bytes: wireExtension.value)
+            }
+        case .ping(let probe), .pong(let probe):
+            writer.write(probe.token)
         case .join, .keepAlive, .prune:
             break
         case .forwardJoin(let forward):
@@ -193,21 +215,23 @@ public enum MessageCodec {
 
     // MARK: Decoding
 
-    /// Decodes one frame body (everything after the length prefix).
-    public static func decodeBody(_ body: UnsafeRawBufferPointer) throws(WireError) -> Message {
+    /// Decodes one frame body (everything after the length prefix). A frame of a version outside `accepted`
+    /// is refused, except for the set-up types, whose layout every version shares.
+    public static func decodeBody(
+        _ body: UnsafeRawBufferPointer, accepting accepted: ClosedRange<UInt8> = WireFormat.versions
+    ) throws(WireError) -> Message {
         guard body.count >= WireFormat.bodyHeaderSize else { throw .emptyBody }
         var reader = ByteReader(body)
         let version = try reader.read(UInt8.self, "version")
         let typeByte = try reader.read(UInt8.self, "type")
         guard let type = MessageType(rawValue: typeByte) else {
             // An unknown type from another version is a version problem, not garbage.
-            if version != WireFormat.protocolVersion {
-                throw .unsupportedVersion(received: version, supported: WireFormat.protocolVersion)
-            }
+            if !accepted.contains(version) { throw .unsupportedVersion(received: version, supported: accepted) }
             throw .unknownMessageType(typeByte)
         }
-        guard version == WireFormat.protocolVersion || type.isVersionIndependent else {
-            throw .unsupportedVersion(received: version, supported: WireFormat.protocolVersion)
+        if !type.isVersionIndependent {
+            guard accepted.contains(version) else { throw .unsupportedVersion(received: version, supported: accepted) }
+            guard version >= type.introducedIn else { throw .typeNotInVersion(type, version: version) }
         }
         let message = try readFields(of: type, from: &reader)
         guard reader.remaining == 0 else { throw .trailingBytes(count: reader.remaining, after: type) }
@@ -215,9 +239,11 @@ public enum MessageCodec {
     }
 
     /// Decodes one frame body held in an array.
-    public static func decodeBody(_ body: [UInt8]) throws(WireError) -> Message {
+    public static func decodeBody(
+        _ body: [UInt8], accepting accepted: ClosedRange<UInt8> = WireFormat.versions
+    ) throws(WireError) -> Message {
         let result: Result<Message, WireError> = body.withUnsafeBytes { buffer in
-            do throws(WireError) { return .success(try decodeBody(buffer)) } catch { return .failure(error) }
+            do throws(WireError) { return .success(try decodeBody(buffer, accepting: accepted)) } catch { return .failure(error) }
         }
         return try result.get()
     }
@@ -237,6 +263,29 @@ public enum MessageCodec {
             let supported = try reader.read(UInt8.self, "rejection.supportedVersion")
             let detail = try reader.readString(lengthAs: UInt16.self, "rejection.detail")
             return .handshakeRejected(HandshakeRejection(reason: reason, supportedVersion: supported, detail: detail))
+        case .versions:
+            let lowest = try reader.read(UInt8.self, "versions.lowest")
+            let highest = try reader.read(UInt8.self, "versions.highest")
+            guard lowest <= highest else {
+                throw .invalidValue(field: "versions", detail: "lowest version \(lowest) is above the highest, \(highest)")
+            }
+            // An extension is at least a tag and a length.
+            let count = Int(try reader.read(UInt8.self, "versions.extensionCount"))
+            guard reader.remaining >= 3 * count else {
+                throw .truncated(field: "versions.extensions", needed: 3 * count, available: reader.remaining)
+            }
+            var extensions: [WireExtension] = []
+            extensions.reserveCapacity(count)
+            for _ in 0..<count {
+                let tag = try reader.read(UInt8.self, "versions.extension.tag")
+                let length = Int(try reader.read(UInt16.self, "versions.extension.length"))
+                extensions.append(WireExtension(tag: tag, value: try reader.readBytes(count: length, "versions.extension.value")))
+            }
+            return .versions(VersionOffer(lowest: lowest, highest: highest, extensions: extensions))
+        case .ping:
+            return .ping(RoundTripProbe(token: try reader.read(UInt64.self, "ping.token")))
+        case .pong:
+            return .pong(RoundTripProbe(token: try reader.read(UInt64.self, "pong.token")))
         case .join:
             return .join
         case .forwardJoin:

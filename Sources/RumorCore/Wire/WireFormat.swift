@@ -1,8 +1,14 @@
 /// Constants of the frame format. A frame is a 4-byte big-endian body length, then the body:
 /// protocol version (1 byte), message type (1 byte), then the message's fields.
 public enum WireFormat {
+    /// The versions this build speaks. Version history (docs/protocol.md, "Versions"):
     /// 2: NEIGHBOR and DISCONNECT carry an optional handoff peer (active-view rotation).
-    public static let protocolVersion: UInt8 = 2
+    /// 3: the handshake is followed by a VERSIONS frame; a link runs at the highest version both speak.
+    /// 4: round-trip probes (PING, PONG) replace KEEPALIVE and measure each link's round-trip time.
+    public static let versions: ClosedRange<UInt8> = 3...4
+    /// The first version that negotiates: a handshake naming an older one is refused at once, since such a
+    /// peer would refuse every version but its own.
+    public static let firstNegotiatingVersion: UInt8 = 3
     public static let lengthPrefixSize = 4
     /// Version and type bytes.
     public static let bodyHeaderSize = 2
@@ -11,6 +17,21 @@ public enum WireFormat {
     public static let defaultMaximumFrameSize = 1 << 20
     /// No limit can go below this: a handshake with the longest id and host must fit.
     public static let minimumFrameSizeLimit = 1024
+
+    /// `3` or `3-4` as written on a command line or in a topology file; nil for anything else (a range must
+    /// ascend). Whether this build speaks them is the caller's check.
+    public static func parseVersions(_ text: String) -> ClosedRange<UInt8>? {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count) else { return nil }
+        let numbers = parts.compactMap { UInt8($0) }
+        guard numbers.count == parts.count, let low = numbers.first, let high = numbers.last, low <= high else { return nil }
+        return low...high
+    }
+
+    /// `version 3` or `versions 3 to 4`, for logs and rejections.
+    public static func describe(_ versions: ClosedRange<UInt8>) -> String {
+        versions.count == 1 ? "version \(versions.lowerBound)" : "versions \(versions.lowerBound) to \(versions.upperBound)"
+    }
 
     /// Reads a length prefix from the first four bytes of `bytes`.
     @inlinable
@@ -25,8 +46,10 @@ public enum WireFormat {
 public enum WireError: Error, Hashable, Sendable, CustomStringConvertible {
     case emptyBody
     case frameTooLarge(length: Int, limit: Int)
-    case unsupportedVersion(received: UInt8, supported: UInt8)
+    case unsupportedVersion(received: UInt8, supported: ClosedRange<UInt8>)
     case unknownMessageType(UInt8)
+    /// A known type in a frame of a version that does not have it.
+    case typeNotInVersion(MessageType, version: UInt8)
     case truncated(field: String, needed: Int, available: Int)
     case invalidUTF8(field: String)
     case invalidNodeID(field: String)
@@ -40,9 +63,11 @@ public enum WireError: Error, Hashable, Sendable, CustomStringConvertible {
         case .frameTooLarge(let length, let limit):
             "frame of \(length) bytes exceeds the limit of \(limit) bytes"
         case .unsupportedVersion(let received, let supported):
-            "protocol version \(received) is not supported (this node speaks version \(supported))"
+            "protocol version \(received) is not supported (this node speaks \(WireFormat.describe(supported)))"
         case .unknownMessageType(let type):
             "unknown message type 0x\(String(type, radix: 16))"
+        case .typeNotInVersion(let type, let version):
+            "\(type) does not exist in protocol version \(version) (it came with version \(type.introducedIn))"
         case .truncated(let field, let needed, let available):
             "truncated at \(field): needed \(needed) bytes, \(available) left"
         case .invalidUTF8(let field):

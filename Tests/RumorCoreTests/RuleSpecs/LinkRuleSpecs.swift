@@ -1,36 +1,39 @@
 import Testing
 @testable import RumorCore
 
-/// The link rules of `docs/protocol.md` (L1–L11), one node driven by hand-made frames.
+/// The link rules of `docs/protocol.md` (L1–L11), one node driven by hand-made frames. The version rules
+/// (L12–L15) are in `LinkVersionRuleSpecs`.
 @Suite("Rule specs: links and the handshake")
 struct LinkRuleSpecs {
     let me = NodeHarness.peer("me")
-    var myHandshake: Message { .handshake(Handshake(sender: me, epoch: 1)) }
+    /// What the node sends first on every link: its Handshake (its highest version) and VERSIONS.
+    var mySetUp: [Message] {
+        [.handshake(Handshake(version: WireFormat.versions.upperBound, sender: me, epoch: 1)), .versions(VersionOffer(WireFormat.versions))]
+    }
 
-    @Test("L1: both sides send a Handshake as soon as a link opens, and the maintenance tick is armed")
+    @Test("L1: both sides send a Handshake and VERSIONS as soon as a link opens, and the maintenance tick is armed")
     func handshakeBothWays() {
         var harness = NodeHarness()
         let inbound = harness.open(from: "a")
-        #expect(harness.sent(on: inbound) == [myHandshake])
+        #expect(harness.sent(on: inbound) == mySetUp)
         #expect(harness.armed(.linkMaintenance) == [.milliseconds(500)])
         harness.take()
         let outbound = harness.answerDial("b")
-        #expect(harness.sent(on: outbound) == [myHandshake])
+        #expect(harness.sent(on: outbound) == mySetUp)
         #expect(harness.armed(.linkMaintenance).isEmpty, "one maintenance tick for every link")
     }
 
-    @Test("L2: a Handshake of another version is answered with HandshakeRejected(unsupported version) naming both, and the link closes")
+    @Test("L2: a version-2 Handshake, from a node that cannot negotiate, is refused at once (unsupported version, both sides named)")
     func versionMismatch() throws {
         var harness = NodeHarness()
         let link = harness.open(from: "a")
         harness.take()
-        let future = WireFormat.protocolVersion + 1
-        harness.receive(.handshake(Handshake(version: future, sender: NodeHarness.peer("a"), epoch: 1)), on: link)
-        #expect(harness.sent(on: link).count == 1)
+        harness.receive(.handshake(Handshake(version: 2, sender: NodeHarness.peer("a"), epoch: 1)), on: link)
+        #expect(harness.sent(on: link).count == 1, "no VERSIONS is awaited: such a node sends none")
         let rejection = try #require(harness.sent(on: link).first?.rejection)
         #expect(rejection.reason == .unsupportedVersion)
-        #expect(rejection.supportedVersion == WireFormat.protocolVersion)
-        #expect(rejection.detail.contains("version \(future)") && rejection.detail.contains("version \(WireFormat.protocolVersion)"))
+        #expect(rejection.supportedVersion == WireFormat.versions.upperBound, "the byte a version-2 node reads and logs")
+        #expect(rejection.detail.contains("version 2") && rejection.detail.contains("versions 3 to 4"), "\(rejection.detail)")
         #expect(harness.closedLinks == [link])
         #expect(harness.active.isEmpty)
     }
@@ -57,6 +60,7 @@ struct LinkRuleSpecs {
         let link = harness.open(from: "x")
         harness.take()
         harness.receive(.handshake(Handshake(sender: harness.identity, epoch: 1)), on: link)
+        harness.receive(.versions(VersionOffer(WireFormat.versions)), on: link)
         #expect(harness.sent(on: link).map(\.rejection?.reason) == [.connectedToSelf])
         #expect(harness.closedLinks == [link])
     }
@@ -67,7 +71,7 @@ struct LinkRuleSpecs {
         let old = try #require(harness.link("a"))
         let new = harness.open(from: "a")
         harness.take()
-        harness.receive(.handshake(Handshake(sender: NodeHarness.peer("a"), epoch: 2)), on: new)
+        harness.handshake(from: "a", epoch: 2, on: new)
         #expect(harness.closedLinks == [old])
         #expect(harness.active.isEmpty, "its place in the views is from a previous life")
         #expect(harness.passive == ["a"], "closed on purpose, not failed: a passive peer")
@@ -86,7 +90,7 @@ struct LinkRuleSpecs {
         harness.makeActive("a")
         let stale = harness.open(from: "a")
         harness.take()
-        harness.receive(.handshake(Handshake(sender: NodeHarness.peer("a"), epoch: 1)), on: stale)
+        harness.handshake(from: "a", epoch: 1, on: stale)
         #expect(harness.sent(on: stale).map(\.rejection?.reason) == [.duplicateLink])
         #expect(harness.closedLinks == [stale])
         #expect(harness.active == ["a"])
@@ -100,11 +104,11 @@ struct LinkRuleSpecs {
         smaller.start()
         #expect(smaller.dialed == ["z"])
         let inbound = smaller.connect("z")
-        #expect(smaller.sent(on: inbound) == [myHandshake, .join], "the peer is linked: the JOIN goes at once")
+        #expect(smaller.sent(on: inbound) == mySetUp + [.join], "the peer is linked: the JOIN goes at once")
         smaller.take()
         let outbound = smaller.answerDial("z")
         #expect(smaller.closedLinks.isEmpty, "the superseded link stays open for a keepalive interval")
-        #expect(smaller.sent(on: outbound) == [myHandshake, .join])
+        #expect(smaller.sent(on: outbound) == mySetUp + [.join])
         #expect(smaller.sent(on: inbound).isEmpty)
         // What the peer sent on the superseded link before it saw the new one still counts.
         smaller.receive(.neighborReply(NeighborReply(accepted: true)), on: inbound)
@@ -122,7 +126,7 @@ struct LinkRuleSpecs {
         let kept = larger.connect("a")
         larger.take()
         let refused = larger.answerDial("a")
-        #expect(larger.sent(on: refused).map(\.type) == [.handshake, .handshakeRejected])
+        #expect(larger.sent(on: refused).map(\.type) == [.handshake, .versions, .handshakeRejected])
         #expect(larger.sent(on: refused).last?.rejection?.reason == .duplicateLink)
         #expect(larger.closedLinks == [refused])
         #expect(larger.sent(on: kept) == [.join], "the outstanding request is sent again over the link kept")
@@ -140,9 +144,10 @@ struct LinkRuleSpecs {
         #expect(harness.sent(on: link).isEmpty, "no rejection: the peer never spoke")
     }
 
-    @Test("L9: an established link gets a KeepAlive after 1 s with nothing sent, and is closed after 3 s with nothing heard")
+    @Test("L9: an established link of version 3 gets a KeepAlive after 1 s with nothing sent, and is closed after 3 s with nothing heard")
     func keepAliveAndSilence() throws {
-        var harness = NodeHarness(active: ["a"])
+        var harness = NodeHarness()
+        harness.makeActive("a", versions: 3...3)
         let link = try #require(harness.link("a"))
         harness.fireRepeatedly(.linkMaintenance, until: NodeHarness.at(.milliseconds(900)))
         #expect(harness.sent.isEmpty)

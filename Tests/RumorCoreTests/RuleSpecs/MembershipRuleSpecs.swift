@@ -5,7 +5,9 @@ import Testing
 @Suite("Rule specs: membership")
 struct MembershipRuleSpecs {
     let me = NodeHarness.peer("me")
-    var myHandshake: Message { .handshake(Handshake(sender: me, epoch: 1)) }
+    /// What the node sends first on every link: its Handshake and VERSIONS (L1).
+    var mySetUp: [Message] { Self.mySetUp }
+    static let mySetUp: [Message] = [.handshake(Handshake(sender: NodeHarness.peer("me"), epoch: 1)), .versions(VersionOffer(WireFormat.versions))]
     static let full = ["a", "b", "c", "d", "e"]
 
     /// No rotations, so that a shuffle round does exactly what a spec expects.
@@ -24,7 +26,7 @@ struct MembershipRuleSpecs {
         harness.failDial(first)
         #expect(harness.dialed == [second])
         let link = harness.answerDial(second)
-        #expect(harness.sent(on: link) == [myHandshake, .join])
+        #expect(harness.sent(on: link) == mySetUp + [.join])
         harness.take()
         harness.receive(.accepted, from: second)
         #expect(harness.active == [second])
@@ -82,7 +84,7 @@ struct MembershipRuleSpecs {
         #expect(other != contact && seeds.contains(other))
         harness.take()
         let link = harness.answerDial(other)
-        #expect(harness.sent(on: link) == [myHandshake, .request(.high)])
+        #expect(harness.sent(on: link) == mySetUp + [.request(.high)])
     }
 
     @Test("M5: FORWARDJOIN goes on with ttl − 1 to an active peer other than its sender; at ttl 3 the joiner also enters the passive view")
@@ -107,7 +109,7 @@ struct MembershipRuleSpecs {
         #expect(harness.sent.isEmpty)
         #expect(harness.dialed == ["j"])
         let link = harness.answerDial("j")
-        #expect(harness.sent(on: link) == [myHandshake, .request(.high)])
+        #expect(harness.sent(on: link) == mySetUp + [.request(.high)])
         harness.receive(.accepted, from: "j")
         #expect(harness.active == ["s", "x", "j"])
 
@@ -179,7 +181,7 @@ struct MembershipRuleSpecs {
         harness.receive(.disconnect(Disconnect(alive: false)), from: "b")
         #expect(harness.dialed == ["p"])
         let link = harness.answerDial("p")
-        #expect(harness.sent(on: link) == [.handshake(Handshake(sender: NodeHarness.peer("me"), epoch: 1)), .request(.low)])
+        #expect(harness.sent(on: link) == Self.mySetUp + [.request(.low)])
         harness.take()
         return (harness, link)
     }
@@ -249,7 +251,7 @@ struct MembershipRuleSpecs {
         harness.receive(.disconnect(Disconnect(alive: true, handoff: NodeHarness.peer("o"))), from: "b")
         #expect(harness.dialed == ["o", "b"])
         let link = harness.answerDial("o")
-        #expect(harness.sent(on: link) == [myHandshake, .request(.low)])
+        #expect(harness.sent(on: link) == mySetUp + [.request(.low)])
     }
 
     @Test("M10: a failed active link drops the peer from both views, remembers it as lost, and every free place is asked of a passive peer")
@@ -263,7 +265,7 @@ struct MembershipRuleSpecs {
         #expect(Set(harness.dialed) == ["p", "q"], "after a loss every passive peer may be asked")
         harness.take()
         let link = harness.answerDial("p")
-        #expect(harness.sent(on: link) == [myHandshake, .request(.low)])
+        #expect(harness.sent(on: link) == mySetUp + [.request(.low)])
         harness.failDial("q")
         #expect(harness.passive == ["p"], "an address that cannot be reached is dropped")
     }
@@ -274,9 +276,9 @@ struct MembershipRuleSpecs {
         harness.peerCloses("a")
         #expect(Set(harness.dialed) == ["p", "q", "s"])
         let peerLink = harness.answerDial("p")
-        #expect(harness.sent(on: peerLink) == [myHandshake, .request(.high)])
+        #expect(harness.sent(on: peerLink) == mySetUp + [.request(.high)])
         let seedLink = harness.answerDial("s")
-        #expect(harness.sent(on: seedLink) == [myHandshake, .join])
+        #expect(harness.sent(on: seedLink) == mySetUp + [.join])
     }
 
     @Test("M11: once the view is empty, a peer that refused a low request this round is asked again, with high priority")
@@ -287,7 +289,7 @@ struct MembershipRuleSpecs {
         harness.peerCloses("a")
         #expect(harness.dialed == ["p"])
         let link = harness.answerDial("p")
-        #expect(harness.sent(on: link) == [myHandshake, .request(.high)])
+        #expect(harness.sent(on: link) == mySetUp + [.request(.high)])
     }
 
     // MARK: Shuffles
@@ -340,7 +342,7 @@ struct MembershipRuleSpecs {
         #expect(harness.passiveAge("e1") == 4)
         harness.take()
         let link = harness.answerDial("o")
-        #expect(harness.sent(on: link).count == 2)
+        #expect(harness.sent(on: link).count == mySetUp.count + 1)
         let reply = try #require(harness.sent(on: link).last?.shuffleReply)
         #expect(reply.entries.count == 2)
         #expect(Set(reply.entries.map(\.peer.id.rawValue)).isSubset(of: ["p1", "p2", "p3"]))
@@ -417,7 +419,7 @@ struct MembershipRuleSpecs {
         }
         var answered = harnessTestingQ()
         let link = answered.answerDial("q")
-        #expect(answered.sent(on: link) == [myHandshake])
+        #expect(answered.sent(on: link) == mySetUp)
         #expect(answered.closedLinks == [link])
         #expect(answered.passiveAge("q") == 0)
 
@@ -440,7 +442,7 @@ struct MembershipRuleSpecs {
         harness.take()
         let link = harness.answerDial("p")
         let request = try #require(harness.sent(on: link).last?.neighbor)
-        #expect(harness.sent(on: link).count == 2)
+        #expect(harness.sent(on: link).count == Self.mySetUp.count + 1)
         #expect(request.priority == .high)
         let leaving = try #require(request.handoff?.id.rawValue)
         #expect(full.contains(leaving))
@@ -459,7 +461,7 @@ struct MembershipRuleSpecs {
         notFull.fire(.shuffle)
         #expect(notFull.dialed == ["q", "p"])
         let link = notFull.answerDial("p")
-        #expect(notFull.sent(on: link) == [myHandshake, .request(.low)])
+        #expect(notFull.sent(on: link) == mySetUp + [.request(.low)])
     }
 
     @Test("M17: when the rotation's NEIGHBOR is accepted, the peer handed off gets DISCONNECT(alive) and the view keeps its size")
@@ -531,8 +533,8 @@ struct MembershipRuleSpecs {
         #expect(harness.dialed == ["a"])
         harness.take()
         let link = harness.answerDial("a")
-        #expect(harness.sent(on: link) == [
-            myHandshake, .request(.high), .shuffle(Shuffle(origin: me, ttl: 0, entries: [NodeHarness.entry("me")])),
+        #expect(harness.sent(on: link) == mySetUp + [
+            .request(.high), .shuffle(Shuffle(origin: me, ttl: 0, entries: [NodeHarness.entry("me")])),
         ])
         #expect(harness.counters.healedLinks == 1)
         harness.receive(.accepted, from: "a")

@@ -1,0 +1,149 @@
+/// Link set-up: the handshake and the version negotiation that follows it (rules L1–L7, L12–L14), and the
+/// round-trip probes that version 4 adds to every link (L15).
+extension Node {
+    /// The versions this node offers: its configuration's, within what this build speaks.
+    var wireVersions: ClosedRange<UInt8> { configuration.wireVersions.clamped(to: WireFormat.versions) }
+
+    mutating func receivedHandshake(_ handshake: Handshake, on link: LinkID) {
+        guard handshake.version >= WireFormat.firstNegotiatingVersion else {
+            // Such a peer reads only this byte and speaks one version: no VERSIONS frame will come.
+            refuseVersions(on: link, peer: handshake.sender,
+                           detail: "peer \(handshake.sender) speaks protocol version \(handshake.version), which does not negotiate; this node speaks \(WireFormat.describe(wireVersions))")
+            return
+        }
+        links.update(link) { $0.phase = .awaitingVersions(handshake) }
+    }
+
+    mutating func receivedVersions(_ offer: VersionOffer, after handshake: Handshake, on link: LinkID, state: LinkState) {
+        guard let offered = offer.range, offered.upperBound == handshake.version else {
+            closeRejecting(link, .protocolViolation,
+                           detail: "VERSIONS \(offer.lowest) to \(offer.highest) disagrees with the handshake's version \(handshake.version)")
+            return
+        }
+        // The highest version both speak, if there is one. Extensions name nothing yet: all are skipped.
+        let common = min(offered.upperBound, wireVersions.upperBound)
+        guard common >= max(offered.lowerBound, wireVersions.lowerBound) else {
+            refuseVersions(on: link, peer: handshake.sender,
+                           detail: "peer \(handshake.sender) speaks protocol \(WireFormat.describe(offered)), this node speaks \(WireFormat.describe(wireVersions)): none in common")
+            return
+        }
+        completeHandshake(handshake, version: common, on: link, state: state)
+    }
+
+    private mutating func refuseVersions(on link: LinkID, peer: PeerDescriptor, detail: String) {
+        logger.error("protocol version mismatch", metadata: ["link": "\(link)", "detail": "\(detail)"])
+        closeRejecting(link, .unsupportedVersion, detail: detail)
+    }
+
+    /// Both ends agreed on `version`: the link is set up unless it duplicates another to the same peer.
+    private mutating func completeHandshake(_ handshake: Handshake, version: UInt8, on link: LinkID, state: LinkState) {
+        let peer = handshake.sender
+        guard peer.id != identity.id else {
+            // A seed list that names this node itself: harmless.
+            closeRejecting(link, .connectedToSelf, detail: "connected to itself at \(peer.address)")
+            return
+        }
+        if let existing = linkByPeer[peer.id], let existingState = links[existing],
+           case .established(_, let existingEpoch) = existingState.phase {
+            if handshake.epoch > existingEpoch {
+                // The peer restarted: its old link, and its place in our views, are from a previous life.
+                closeLink(existing, reason: "\(peer.id) restarted with epoch \(handshake.epoch)", failed: false)
+            } else if handshake.epoch < existingEpoch {
+                closeRejecting(link, .duplicateLink, detail: "stale epoch \(handshake.epoch) for \(peer.id)")
+                return
+            } else if keepsNewLink(state.direction, peer: peer.id) {
+                // Both dialled at once; the other link goes, and the peer's standing moves to this one. The peer
+                // may have used the other link meanwhile, even closed it: what it sent there still counts.
+                supersededLinks[existing] = now
+                establish(link, peer: peer, epoch: handshake.epoch, version: version, state: state)
+                resendOutstanding(to: peer.id)
+                return
+            } else {
+                // Our link to this peer already exists: what we dialled for is done over it.
+                if case .outbound(let address) = state.direction { runDialIntents(for: address, with: peer) }
+                closeRejecting(link, .duplicateLink, detail: "already linked to \(identity.id)")
+                resendOutstanding(to: peer.id)
+                return
+            }
+        }
+        establish(link, peer: peer, epoch: handshake.epoch, version: version, state: state)
+        if case .outbound(let address) = state.direction { runDialIntents(for: address, with: peer) }
+        if dialIntents[peer.address] != nil { runDialIntents(for: peer.address, with: peer) }
+    }
+
+    private mutating func establish(_ link: LinkID, peer: PeerDescriptor, epoch: Epoch, version: UInt8, state: LinkState) {
+        var established = state
+        established.phase = .established(peer: peer, epoch: epoch)
+        established.establishedAt = now
+        established.wireVersion = version
+        links[link] = established
+        linkByPeer[peer.id] = link
+        counters.handshakesCompleted += 1
+        // Before anything else goes out on it: every later frame of this link carries its version.
+        effects.append(.setWireVersion(link, version))
+        logger.debug("peer link up", metadata: ["peer": "\(peer)", "epoch": "\(epoch)", "wire_version": "\(version)"])
+        armMaintenance()
+    }
+
+    /// Keeps the maintenance tick running while there are links to watch or lost peers to probe.
+    mutating func armMaintenance() {
+        guard !maintenanceArmed, !stopping else { return }
+        maintenanceArmed = true
+        effects.append(.armTimer(.linkMaintenance, after: maintenancePeriod))
+    }
+
+    /// When two nodes dial each other at once, both must keep the same link: the one opened by the node with
+    /// the smaller id.
+    private func keepsNewLink(_ direction: LinkDirection, peer: NodeID) -> Bool {
+        switch direction {
+        case .outbound: identity.id < peer
+        case .inbound: peer < identity.id
+        }
+    }
+
+    // MARK: Liveness and round-trip probes
+
+    /// The maintenance tick's word on an established link. A link of version 4 or later gets a PING every
+    /// keepalive interval, busy or not, so that its round-trip time stays measured; an older one gets a
+    /// KEEPALIVE only when nothing else went out for that long.
+    mutating func keepAlive(_ link: LinkID, state: LinkState) {
+        if state.wireVersion >= MessageType.ping.introducedIn {
+            if let last = state.probe.lastPingAt, now.since(last) < configuration.keepAliveInterval { return }
+            let token = now.nanoseconds
+            let sentAt = now
+            links.update(link) {
+                $0.probe.outstandingToken = token
+                $0.probe.lastPingAt = sentAt
+            }
+            send(.ping(RoundTripProbe(token: token)), on: link)
+        } else if now.since(state.lastSent) >= configuration.keepAliveInterval {
+            send(.keepAlive, on: link)
+        }
+    }
+
+    /// A PONG for the latest PING gives a sample; one for an older PING, or for none, is ignored (a PING
+    /// replaced by the next one before its answer came).
+    mutating func receivedPong(_ probe: RoundTripProbe, on link: LinkID) {
+        guard let state = links[link], state.probe.outstandingToken == probe.token, let sentAt = state.probe.lastPingAt else { return }
+        let sample = now.since(sentAt)
+        links.update(link) { $0.probe.record(sample) }
+    }
+}
+
+/// What a link's round-trip probes have measured.
+struct RoundTripState {
+    /// The token of the PING not yet answered, if any.
+    var outstandingToken: UInt64?
+    var lastPingAt: Timestamp?
+    /// Smoothed as TCP does (RFC 6298: each sample weighs 1/8), so one slow answer does not swing it.
+    var smoothed: Duration?
+    var latest: Duration?
+    var samples = 0
+
+    mutating func record(_ sample: Duration) {
+        outstandingToken = nil
+        latest = sample
+        samples += 1
+        smoothed = smoothed.map { $0 * 7 / 8 + sample / 8 } ?? sample
+    }
+}
