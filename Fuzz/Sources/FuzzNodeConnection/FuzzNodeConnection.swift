@@ -7,6 +7,9 @@
 // The node must never trap, everything it asks to send must be a frame its peers accept (within the frame
 // limit, and decoding back to the same message), and its invariants hold after every step (the checker is
 // on; a violation traps, which libFuzzer reports as a crash with the input that caused it).
+#if canImport(Glibc)
+import Glibc
+#endif
 import FuzzSupport
 import RumorCore
 
@@ -70,10 +73,15 @@ private struct Driver {
 
     var maximumFrameSize: Int { node.configuration.maximumFrameSize }
 
+    let tracing = getenv("RUMOR_FUZZ_TRACE") != nil
+
     init() { node.checksInvariants = true }
 
     mutating func deliver(_ event: NodeEvent) {
-        apply(node.handle(event, at: now))
+        let effects = node.handle(event, at: now)
+        // RUMOR_FUZZ_TRACE=1 when replaying a finding: every event and what the node did about it.
+        if tracing { print("\(now) \(event)\n    -> \(effects)") }
+        apply(effects)
         trapOnViolations()
     }
 

@@ -65,11 +65,18 @@ extension Node {
     /// that: closing after the first intent sent the later ones' requests into a link already gone (a
     /// NEIGHBOR request waiting behind a shuffle reply was lost, and its place filled only after the request
     /// timed out).
-    mutating func runDialIntents(for address: PeerAddress, with peer: PeerDescriptor) {
-        dialing.remove(address)
+    ///
+    /// `addresses` are every address the peer was dialled at: the one this link was opened to and, when the
+    /// peer advertises another (behind a NAT, or bound to 0.0.0.0), that one too. All their intents run
+    /// before the close: closing after the first address's shuffle reply lost the second's NEIGHBOR request
+    /// to a joiner, which then stayed outstanding with no link (found by the node fuzz target).
+    mutating func runDialIntents(for addresses: [PeerAddress], with peer: PeerDescriptor) {
         var mayClose = true
-        for intent in dialIntents.removeValue(forKey: address) ?? [] {
-            mayClose = run(intent, with: peer) && mayClose
+        for address in addresses {
+            dialing.remove(address)
+            for intent in dialIntents.removeValue(forKey: address) ?? [] {
+                mayClose = run(intent, with: peer) && mayClose
+            }
         }
         if mayClose { closeIfTemporary(peer.id) }
     }

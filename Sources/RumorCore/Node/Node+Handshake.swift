@@ -60,15 +60,17 @@ extension Node {
                 return
             } else {
                 // Our link to this peer already exists: what we dialled for is done over it.
-                if case .outbound(let address) = state.direction { runDialIntents(for: address, with: peer) }
+                if case .outbound(let address) = state.direction { runDialIntents(for: [address], with: peer) }
                 closeRejecting(link, .duplicateLink, detail: "already linked to \(identity.id)")
                 resendOutstanding(to: peer.id)
                 return
             }
         }
         establish(link, peer: peer, epoch: handshake.epoch, version: version, state: state)
-        if case .outbound(let address) = state.direction { runDialIntents(for: address, with: peer) }
-        if dialIntents[peer.address] != nil { runDialIntents(for: peer.address, with: peer) }
+        var dialled: [PeerAddress] = []
+        if case .outbound(let address) = state.direction { dialled.append(address) }
+        if dialIntents[peer.address] != nil, !dialled.contains(peer.address) { dialled.append(peer.address) }
+        if !dialled.isEmpty { runDialIntents(for: dialled, with: peer) }
     }
 
     private mutating func establish(_ link: LinkID, peer: PeerDescriptor, epoch: Epoch, version: UInt8, state: LinkState) {

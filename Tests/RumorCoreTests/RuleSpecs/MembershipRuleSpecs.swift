@@ -489,6 +489,25 @@ struct MembershipRuleSpecs {
 
     // MARK: Links, healing, leaving
 
+    @Test("M18: a link dialled for a shuffle reply whose peer turns out to be a joiner waiting at the address it advertises carries both, and stays open for the joiner's answer")
+    func temporaryLinkServesEveryAddressOfItsPeer() throws {
+        // The shuffle origin "o" is dialled at o's address; the joiner "j" at j's. Whoever answers at o's
+        // address is j (it listens on one address and advertises another): j's NEIGHBOR request must not be
+        // lost to the close that ends the shuffle reply.
+        var harness = NodeHarness(active: ["a"], passive: ["p1"])
+        harness.receive(.shuffle(Shuffle(origin: NodeHarness.peer("o"), ttl: 0, entries: [NodeHarness.entry("o")])), from: "a")
+        harness.receive(.joinWalk(of: "j", ttl: 0), from: "a")
+        #expect(Set(harness.dialed) == ["o", "j"])
+        harness.take()
+        let link = LinkID(9_001)
+        harness.handle(.linkOpened(link, .outbound(NodeHarness.address("o"))))
+        harness.handshake(from: "j", on: link)
+        #expect(harness.sent(on: link).map(\.type) == [.handshake, .versions, .shuffleReply, .neighbor])
+        #expect(harness.closedLinks.isEmpty, "j's answer to NEIGHBOR(high) is awaited on this link")
+        harness.receive(.accepted, on: link)
+        #expect(harness.active.contains("j"))
+    }
+
     @Test("M18: a link in no view and no pending exchange is closed once it is more than 5 s old")
     func temporaryLinkCloses() {
         var harness = NodeHarness()
