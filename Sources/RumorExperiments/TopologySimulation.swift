@@ -115,6 +115,19 @@ public struct TopologySimulation {
                         upgraded.insert(id)
                         start(node)
                     }
+                case .freeze(let ids):
+                    for id in ids {
+                        guard let node = plan.node(id), let life = lifeOf.removeValue(forKey: id) else { continue }
+                        network.freeze(node.address)
+                        observation.lives[life].end = time(network)
+                    }
+                case .thaw(let ids):
+                    for id in ids {
+                        guard let node = plan.node(id), network.isFrozen(node.address) else { continue }
+                        network.thaw(node.address)
+                        lifeOf[id] = observation.lives.count
+                        observation.lives.append(.init(node: id, start: time(network)))
+                    }
                 case .add(let nodes): nodes.forEach(start)
                 case .partition(let groups):
                     partitioned = true

@@ -214,6 +214,11 @@ public final class MeshRunner: Sendable {
         let live = await state.liveNodeIDs
         var processes: [NodeProcess] = []
         for node in live { if let process = await state.process(of: node) { processes.append(process) } }
+        // A stopped process keeps SIGTERM pending: it goes on first, then leaves with the rest.
+        for process in await state.frozenProcesses.values {
+            process.resume()
+            processes.append(process)
+        }
         for process in processes { process.terminate() }
         // One deadline for all: a mesh of 64 stuck nodes is gone in 3 s, not 64 × 3 s.
         let deadline = ContinuousClock.now + .seconds(3)
@@ -321,6 +326,13 @@ public final class MeshRunner: Sendable {
                 for id in ids { await state.ended(id, unexpectedly: false) }
                 await state.markUpgraded(ids)
                 for node in ids.compactMap(plan.node) { await start(node, state: state, admin: admin, shapes: shapes) }
+            case .freeze(let ids):
+                // Their deliveries so far first: a frozen node answers no poll.
+                await state.markLeaving(ids)
+                await pollOnce(state: state, admin: admin, takeSnapshot: false, only: Set(ids))
+                for id in ids { await state.froze(id) }
+            case .thaw(let ids):
+                for id in ids { await state.thawed(id) }
             case .add(let nodes):
                 for node in nodes { await start(node, state: state, admin: admin, shapes: shapes) }
             case .partition(let groups):

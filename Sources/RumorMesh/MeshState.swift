@@ -88,6 +88,31 @@ actor MeshState {
     func life(of node: String) -> Int? { currentLife[node] }
 
     /// Nodes about to be killed take no more publishes.
+    /// Frozen nodes' processes, stopped (SIGSTOP) and not polled: their lives ended at the freeze.
+    private(set) var frozenProcesses: [String: NodeProcess] = [:]
+
+    /// Hangs `node`: its life ends (it must deliver nothing while frozen), its process stays.
+    func froze(_ node: String) {
+        guard let process = processes.removeValue(forKey: node) else { return }
+        changes += 1
+        process.pause()
+        frozenProcesses[node] = process
+        if let life = currentLife.removeValue(forKey: node) { observation.lives[life].end = elapsed }
+        latestViews.removeValue(forKey: node)
+        readyNodeIDs.remove(node)
+        leaving.remove(node)
+    }
+
+    /// Lets a frozen node go on, in a new life; its delivery log goes on from where it was.
+    func thawed(_ node: String) {
+        guard let process = frozenProcesses.removeValue(forKey: node) else { return }
+        changes += 1
+        process.resume()
+        processes[node] = process
+        currentLife[node] = observation.lives.count
+        observation.lives.append(.init(node: node, start: elapsed))
+    }
+
     /// Nodes an `upgrade` step restarted: from then on they offer every wire version the build speaks.
     private(set) var upgradedNodeIDs: Set<String> = []
     func markUpgraded(_ nodes: [String]) { upgradedNodeIDs.formUnion(nodes) }

@@ -43,6 +43,18 @@ final class NodeProcess: @unchecked Sendable {
         exited = true
     }
 
+    /// Hangs the node (SIGSTOP), as a host that stops answering does: its sockets stay open.
+    func pause() {
+        guard !exited else { return }
+        Glibc.kill(pid, SIGSTOP)
+    }
+
+    /// Lets a paused node go on (SIGCONT).
+    func resume() {
+        guard !exited else { return }
+        Glibc.kill(pid, SIGCONT)
+    }
+
     /// Asks the node to leave politely.
     func terminate() {
         guard !exited else { return }

@@ -11,6 +11,8 @@ struct NetworkDirectory {
     var addressOf: [PeerAddress] = []
     var indexOf: [PeerAddress: Int] = [:]
     var isDown: [Bool] = []
+    /// Hung (SIGSTOP): its links stay open and what reaches it waits, unread, until it is thawed.
+    var isFrozen: [Bool] = []
     /// Partition group per node, while a partition lasts.
     var group: [Int]?
     var shapedNodes: [Int: LinkConditions] = [:]

@@ -75,6 +75,8 @@ struct NetworkShard {
         /// Deliveries counted before the node's latest start, for the checked messages it delivered in an
         /// earlier life (a restarted node may deliver them once more).
         var deliveriesBeforeRestart: [MessageID: UInt8] = [:]
+        /// What reached the node while it was frozen, in order: frames, link notices, its own timers.
+        var heldWhileFrozen: [NodeEvent] = []
     }
 
     private(set) var residents: [Resident] = []
@@ -125,6 +127,7 @@ struct NetworkShard {
         }
         residents[position].node = node
         residents[position].node.checksInvariants = checksInvariants
+        residents[position].heldWhileFrozen = []
         timerGenerations.reset(local(index))
         schedule(.event(index, .start), for: index, at: now, from: index)
     }
@@ -141,6 +144,15 @@ struct NetworkShard {
         linksByOwner[position] = []
         retire(position)
         residents[position].node = blank
+        residents[position].heldWhileFrozen = []
+    }
+
+    /// A thawed node (already marked so) handles, now and in order, everything held for it while frozen: its
+    /// timers fire late, as a stopped process's do.
+    mutating func thaw(_ index: Int) {
+        let held = residents[local(index)].heldWhileFrozen
+        residents[local(index)].heldWhileFrozen = []
+        for event in held { deliver(event, to: index) }
     }
 
     /// Keeps what the node at `position` checked and found before it is replaced.
@@ -255,6 +267,10 @@ struct NetworkShard {
     /// carries out what it asks.
     mutating func deliver(_ event: NodeEvent, to index: Int) {
         guard !directory.isDown[index] else { return }
+        guard !directory.isFrozen[index] else {
+            residents[local(index)].heldWhileFrozen.append(event)
+            return
+        }
         switch event {
         case .received(_, .gossip(let gossip)):
             // Frames in flight on a link this end closed meanwhile reach the node, which ignores them (as

@@ -3,7 +3,7 @@ import RumorCore
 /// The invariants that hold only when nothing is in flight: views and eager sets agree at both ends of every
 /// link, and every node's message store is consistent. A pair split by a partition, or on a link that loses
 /// frames, may disagree for as long as the silence timeout (a lost NEIGHBOR reply, a DISCONNECT that never
-/// arrived): those pairs are left out.
+/// arrived): those pairs are left out, and so are frozen nodes.
 enum QuietPointCheck {
     /// Virtual time between two checks at most: quiet points come at almost every timer in a small network.
     static let spacing: Duration = .milliseconds(50)
@@ -17,7 +17,8 @@ enum QuietPointCheck {
         var summaries: [Summary?] = []
         var found: [InvariantViolation] = []
         for index in directory.addressOf.indices {
-            guard !directory.isDown[index] else {
+            // A frozen node's views are from before its freeze: its peers are right to disagree.
+            guard !directory.isDown[index], !directory.isFrozen[index] else {
                 summaries.append(nil)
                 continue
             }

@@ -146,11 +146,15 @@ public struct SimulatedNetwork {
                 $0.addressOf.append(address)
                 $0.indexOf[address] = index
                 $0.isDown.append(false)
+                $0.isFrozen.append(false)
             }
             // The network's own draws for this node (latency, loss) come from a stream of its own.
             shards[shard(of: index)].append(node, randomSeed: seed ^ (UInt64(index) &+ 1) &* 0x9E37_79B9_7F4A_7C15)
         }
-        updateDirectories { $0.isDown[index] = false }
+        updateDirectories {
+            $0.isDown[index] = false
+            $0.isFrozen[index] = false
+        }
         shards[shard(of: index)].start(node, at: index)
         handOverOutgoing()
     }
@@ -158,7 +162,10 @@ public struct SimulatedNetwork {
     /// Kills a node as SIGKILL does: it stops at once and the kernel closes its links at the other ends.
     public mutating func crash(_ address: PeerAddress) {
         guard let index = directory.indexOf[address], !directory.isDown[index] else { return }
-        updateDirectories { $0.isDown[index] = true }
+        updateDirectories {
+            $0.isDown[index] = true
+            $0.isFrozen[index] = false
+        }
         // A killed process's memory is gone: keeping its caches would hold half the run's message state
         // after a 50% failure (gigabytes at 100,000 nodes). A restart replaces the node anyway.
         let blank = Node(configuration: node(index: index).configuration, randomSeed: 0, logger: quietLoggers[shard(of: index)])
@@ -174,6 +181,23 @@ public struct SimulatedNetwork {
         shards[shard(of: index)].forgetTimers(of: index)
         handOverOutgoing()
     }
+
+    /// Hangs a node as SIGSTOP does: its links stay open at both ends and nobody hears a close, but it
+    /// handles nothing (frames, link notices, its timers) until `thaw`.
+    public mutating func freeze(_ address: PeerAddress) {
+        guard let index = directory.indexOf[address], !directory.isDown[index] else { return }
+        updateDirectories { $0.isFrozen[index] = true }
+    }
+
+    /// Lets a frozen node go on: it handles what waited for it, at once and in order.
+    public mutating func thaw(_ address: PeerAddress) {
+        guard let index = directory.indexOf[address], directory.isFrozen[index] else { return }
+        updateDirectories { $0.isFrozen[index] = false }
+        shards[shard(of: index)].thaw(index)
+        handOverOutgoing()
+    }
+
+    public func isFrozen(_ address: PeerAddress) -> Bool { directory.indexOf[address].map { directory.isFrozen[$0] } ?? false }
 
     public mutating func partition(into groups: [[PeerAddress]]) {
         var assignment = [Int](repeating: -1, count: nodeCount)

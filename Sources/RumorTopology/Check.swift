@@ -1,8 +1,9 @@
 /// A property a run must have, written in the topology file as one line of text. The grammar:
 ///
 ///     reliability >= 0.99 [after 5s | within 2s]   share of (message, live node) pairs delivered
-///     connected within 3s                          one component over the live nodes after every change
-///     repaired within 5s                           ... and no active view names a dead node
+///     connected within 3s [after thaw]             one component over the live nodes after every change
+///                                                  (or only after the changes of one kind)
+///     repaired within 5s [after freeze]            ... and no active view names a dead node
 ///     duplicates <= 0                              deliveries of a message a node already had
 ///     latency p99 <= 200ms                         publish to the last live receiver (p50, p90, p99, max)
 ///     path <= 3.5                                  average shortest path of the final overlay
@@ -31,6 +32,9 @@ public struct Check: Hashable, Sendable, CustomStringConvertible {
     public var kind: Kind
     public var text: String
     public var line: Int
+    /// For `connected` and `repaired`: only the changes of this kind count (`thaw`, `kill`, ...), the first
+    /// word of their label.
+    public var onlyAfter: String?
 
     public var description: String { text }
 
@@ -52,6 +56,7 @@ public struct Check: Hashable, Sendable, CustomStringConvertible {
         }
         guard let metric = words.first else { throw fail("a check such as 'reliability >= 1.0 after 5s'") }
         let kind: Kind
+        var onlyAfter: String?
         switch metric {
         case "reliability":
             try comparison(1, [">="])
@@ -65,7 +70,16 @@ public struct Check: Hashable, Sendable, CustomStringConvertible {
             default: throw fail("nothing, 'after DURATION' or 'within DURATION' after the share")
             }
         case "connected", "repaired":
-            guard words.count == 3, words[1] == "within" else { throw fail("'\(metric) within DURATION'") }
+            let changeKinds = ["start", "kill", "restart", "add", "replace", "upgrade", "freeze", "thaw", "heal", "slow"]
+            guard words.count == 3 || words.count == 5, words[1] == "within" else {
+                throw fail("'\(metric) within DURATION', optionally followed by 'after' and a kind of change")
+            }
+            if words.count == 5 {
+                guard words[3] == "after", changeKinds.contains(words[4]) else {
+                    throw fail("'after' and one of \(changeKinds.joined(separator: ", ")) after the duration")
+                }
+                onlyAfter = words[4]
+            }
             let limit = try duration(words[2])
             kind = metric == "connected" ? .connected(within: limit) : .repaired(within: limit)
         case "duplicates":
@@ -85,7 +99,7 @@ public struct Check: Hashable, Sendable, CustomStringConvertible {
         default:
             throw fail("a check starting with reliability, connected, repaired, duplicates, latency, path or clustering, not '\(metric)'")
         }
-        return Check(kind: kind, text: words.joined(separator: " "), line: line)
+        return Check(kind: kind, text: words.joined(separator: " "), line: line, onlyAfter: onlyAfter)
     }
 }
 

@@ -18,6 +18,11 @@ public struct ChurnPlan: Sendable {
         case restart([String])
         /// Stop gracefully and start again at once, offering every wire version the build speaks.
         case upgrade([String])
+        /// SIGSTOP: the node hangs with its sockets open. Its life ends here for the checks (it delivers
+        /// nothing and must deliver nothing), and a new one starts at its thaw.
+        case freeze([String])
+        /// SIGCONT: the frozen node goes on, with its state from before the freeze.
+        case thaw([String])
         case add([MeshNode])
         case partition([[String]])
         case heal
@@ -61,6 +66,7 @@ public struct ChurnPlanner {
         var up = nodes.map(\.id)
         var killed: [String] = []
         var upgraded: Set<String> = []
+        var frozen: [String] = []
         var partitioned = false
         var steps: [ChurnPlan.Step] = []
         var usedAddresses = Set(nodes.flatMap { [$0.address, $0.admin] })
@@ -128,15 +134,21 @@ public struct ChurnPlanner {
                 if partitioned { throw problem("cannot \(verb) during a partition; heal first") }
             }
 
+            /// Moves the nodes `selection` picks from one pool to another: killed to up, up to frozen and back.
+            func move(_ selection: NodeSelection, from source: inout [String], to target: inout [String], _ verb: String) throws -> [String] {
+                try requireWhole("\(verb) nodes")
+                let moved = ordered(try choose(selection, from: source, verb))
+                source.removeAll { moved.contains($0) }
+                target += moved
+                return moved
+            }
+
             switch entry.action {
             case .kill(let selection):
                 let victims = try kill(selection)
                 steps.append(.init(at: entry.at, change: .kill(victims), line: entry.line, label: "kill \(victims.count)"))
             case .restart(let selection):
-                try requireWhole("restart nodes")
-                let back = ordered(try choose(selection, from: killed, "restart"))
-                killed.removeAll { back.contains($0) }
-                up += back
+                let back = try move(selection, from: &killed, to: &up, "restart")
                 steps.append(.init(at: entry.at, change: .restart(back), line: entry.line, label: "restart \(back.count)"))
             case .upgrade(let selection):
                 try requireWhole("upgrade nodes")
@@ -144,6 +156,13 @@ public struct ChurnPlanner {
                 let chosen = ordered(try choose(selection, from: up.filter { !upgraded.contains($0) }, "upgrade"))
                 upgraded.formUnion(chosen)
                 steps.append(.init(at: entry.at, change: .upgrade(chosen), line: entry.line, label: "upgrade \(chosen.count)"))
+            case .freeze(let selection):
+                // Frozen nodes leave the pool of nodes up: they are not killed, upgraded or frozen again.
+                let hung = try move(selection, from: &up, to: &frozen, "freeze")
+                steps.append(.init(at: entry.at, change: .freeze(hung), line: entry.line, label: "freeze \(hung.count)"))
+            case .thaw(let selection):
+                let going = try move(selection, from: &frozen, to: &up, "thaw")
+                steps.append(.init(at: entry.at, change: .thaw(going), line: entry.line, label: "thaw \(going.count)"))
             case .add(let count):
                 try requireWhole("add nodes")
                 let added = try add(count)

@@ -112,12 +112,14 @@ public struct RunEvaluation: Codable, Sendable {
         case .connected(let limit), .repaired(let limit):
             let wantsRepair: Bool = if case .repaired = check.kind { true } else { false }
             var worst: (label: String, after: Double?)?
-            for item in convergence {
+            for item in convergence where check.onlyAfter.map({ item.label.split(separator: " ").first.map(String.init) == $0 }) ?? true {
                 let after = wantsRepair ? item.repairedAfter : item.connectedAfter
                 guard let after else { worst = (item.label, nil); break }
                 if after > (worst?.after ?? -1) { worst = (item.label, after) }
             }
-            guard let worst else { return result(false, "no change to measure after (no overlay snapshot)") }
+            guard let worst else {
+                return result(false, check.onlyAfter.map { "no '\($0)' change in the run" } ?? "no change to measure after (no overlay snapshot)")
+            }
             guard let after = worst.after else { return result(false, "never after '\(worst.label)' within the run") }
             return result(after <= limit.seconds, "slowest: \(Self.format(after)) s after '\(worst.label)'")
         case .duplicates(let maximum):

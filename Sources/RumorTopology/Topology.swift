@@ -135,6 +135,10 @@ public enum ChurnAction: Hashable, Sendable, CustomStringConvertible {
     /// Stop these gracefully and start them again at once offering every wire version the build speaks:
     /// one step of a rolling upgrade.
     case upgrade(NodeSelection)
+    /// Hang these (SIGSTOP): their sockets stay open, nothing they hold answers; no RST reaches anyone.
+    case freeze(NodeSelection)
+    /// Let frozen nodes go on (SIGCONT).
+    case thaw(NodeSelection)
     /// Split the nodes into groups that cannot reach each other: `count` contiguous groups by node
     /// number, or the groups given.
     case partition(groups: Int, explicit: [[String]])
@@ -151,6 +155,8 @@ public enum ChurnAction: Hashable, Sendable, CustomStringConvertible {
         case .add(let count): "add \(count)"
         case .replace(let selection): "replace \(selection)"
         case .upgrade(let selection): "upgrade \(selection)"
+        case .freeze(let selection): "freeze \(selection)"
+        case .thaw(let selection): "thaw \(selection)"
         case .partition(let groups, let explicit): explicit.isEmpty ? "partition into \(groups)" : "partition into \(explicit.count)"
         case .heal: "heal"
         case .shapeLinks(let selection, let conditions): "slow links of \(selection): \(conditions)"

@@ -148,6 +148,8 @@ struct ScheduleEntry: Decodable, Sendable {
     var add: Located<Int>?
     var replace: Located<SelectionText>?
     var upgrade: Located<SelectionText>?
+    var freeze: Located<SelectionText>?
+    var thaw: Located<SelectionText>?
     var partition: Located<PartitionText>?
     var heal: Located<Bool>?
     var slow: Located<SlowSection>?

@@ -40,6 +40,8 @@ extension TopologyResolver {
         }
         if let replace = entry.replace { actions.append(.replace(try selection(replace, "replace", allowKilled: false))) }
         if let upgrade = entry.upgrade { actions.append(.upgrade(try selection(upgrade, "upgrade", allowKilled: false))) }
+        if let freeze = entry.freeze { actions.append(.freeze(try selection(freeze, "freeze", allowKilled: false))) }
+        if let thaw = entry.thaw { actions.append(.thaw(try selection(thaw, "thaw", allowKilled: false))) }
         if let partition = entry.partition {
             switch partition.value {
             case .groups(let count):
@@ -76,7 +78,7 @@ extension TopologyResolver {
         }
         guard actions.count == 1 else {
             let message = actions.isEmpty
-                ? "a schedule entry needs one action: kill, restart, add, replace, upgrade, partition, heal or slow"
+                ? "a schedule entry needs one action: kill, restart, add, replace, upgrade, freeze, thaw, partition, heal or slow"
                 : "a schedule entry has one action; this one has \(actions.count) (split it into entries with the same 'at')"
             throw entry.at.problem(message)
         }

@@ -9,7 +9,7 @@ enum TopologySchema {
     private static let seedRule: Set<String> = ["rule", "k"]
     private static let links: Set<String> = ["latency", "jitter", "loss"]
     private static let workload: Set<String> = ["publishers", "rate", "payload", "start", "stop"]
-    private static let scheduleEntry: Set<String> = ["at", "every", "until", "kill", "restart", "add", "replace", "upgrade", "partition", "heal", "slow"]
+    private static let scheduleEntry: Set<String> = ["at", "every", "until", "kill", "restart", "add", "replace", "upgrade", "freeze", "thaw", "partition", "heal", "slow"]
     private static let slow: Set<String> = ["nodes", "link", "latency", "jitter", "loss"]
 
     static func unknownKey(in root: Yams.Node) -> ResolveProblem? {

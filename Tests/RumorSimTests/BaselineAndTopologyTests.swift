@@ -81,6 +81,15 @@ struct BaselineAndTopologyTests {
         #expect(evaluation.passed, "\(evaluation.checks.filter { !$0.passed })")
     }
 
+    @Test("freeze-32 (half the nodes hung for 10 s, then thawed) passes its checks in the simulator")
+    func freezeSimulated() throws {
+        let topology = try TopologyLoader.load("\(topologies)/freeze-32.yaml")
+        let observation = try TopologySimulation(topology: topology).run()
+        #expect(observation.events.map(\.label) == ["start", "freeze 16", "thaw 16"])
+        let evaluation = RunEvaluation(observation: observation, checks: topology.checks)
+        #expect(evaluation.passed, "\(evaluation.checks.filter { !$0.passed })")
+    }
+
     @Test("a topology file simulated twice gives the same observation, and the same verdict as its checks")
     func topologyRunsAreDeterministic() throws {
         let topology = try TopologyLoader.load("\(topologies)/partition-32.yaml")

@@ -22,7 +22,7 @@ struct TopologyFileTests {
     @Test("every shipped topology reads, plans, and the embedded default is the file of the same name")
     func shippedTopologies() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: topologiesDirectory).filter { $0.hasSuffix(".yaml") }.sorted()
-        #expect(names == ["churn-64.yaml", "line-32.yaml", "local-16.yaml", "lossy-32.yaml", "partition-32.yaml", "rolling-64.yaml", "upgrade-32.yaml"])
+        #expect(names == ["churn-64.yaml", "freeze-32.yaml", "line-32.yaml", "local-16.yaml", "lossy-32.yaml", "partition-32.yaml", "rolling-64.yaml", "upgrade-32.yaml"])
         for name in names {
             let topology = try TopologyLoader.load("\(topologiesDirectory)/\(name)")
             #expect(topology.name + ".yaml" == name)
@@ -151,6 +151,30 @@ struct TopologyFileTests {
         #expect(garbage?.message.contains("wire-versions: expected a version or an ascending range") == true, "\(String(describing: garbage))")
     }
 
+    @Test("freeze takes nodes out of the pool of nodes up until thaw gives them back")
+    func freezeAndThaw() throws {
+        let topology = try TopologyLoader.parse("""
+            nodes: {count: 4, address: '127.0.9.{i}:7000'}
+            schedule:
+              - at: 1s
+                freeze: [node-1, node-2]
+              - at: 2s
+                kill: 2
+              - at: 3s
+                thaw: all
+            duration: 5s
+            """, file: "t.yaml")
+        let plan = try ChurnPlanner(topology: topology).plan()
+        guard case .freeze(let hung) = plan.steps[0].change, case .kill(let killed) = plan.steps[1].change,
+              case .thaw(let going) = plan.steps[2].change else {
+            Issue.record("unexpected plan \(plan.steps.map(\.label))")
+            return
+        }
+        #expect(hung == ["node-1", "node-2"] && Set(killed) == ["node-3", "node-4"] && going == hung, "a frozen node is not killed")
+        let notFrozen = parseError("nodes: {count: 4, address: '127.0.9.{i}:7000'}\nschedule:\n  - at: 1s\n    thaw: [node-1]\nduration: 5s")
+        #expect(notFrozen?.line == 3 && notFrozen?.message.contains("cannot thaw 'node-1'") == true, "\(String(describing: notFrozen))")
+    }
+
     @Test("checks parse into what they measure, and bad ones say what was expected")
     func checkGrammar() throws {
         #expect(try Check.parse("reliability >= 0.99 after 5s").kind == .reliability(minimum: 0.99, scope: .settled(after: .seconds(5))))
@@ -162,5 +186,8 @@ struct TopologyFileTests {
         #expect(throws: CheckParseError.self) { try Check.parse("reliability >= 2") }
         #expect(throws: CheckParseError.self) { try Check.parse("latency p95 <= 1s") }
         #expect(throws: CheckParseError.self) { try Check.parse("happiness >= 1") }
+        let afterThaw = try Check.parse("connected within 2s after thaw")
+        #expect(afterThaw.kind == .connected(within: .seconds(2)) && afterThaw.onlyAfter == "thaw")
+        #expect(throws: CheckParseError.self) { try Check.parse("repaired within 2s after lunch") }
     }
 }

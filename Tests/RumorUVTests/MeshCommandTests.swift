@@ -20,7 +20,7 @@ private func nodeProcessesRunning(matching text: String) -> Int {
 
 @Suite("rumor mesh and rumor churn: real processes on loopback", .serialized)
 struct MeshCommandTests {
-    @Test("the shipped churn topologies pass their own checks and leave a full report", arguments: ["churn-64", "partition-32", "upgrade-32"])
+    @Test("the shipped churn topologies pass their own checks and leave a full report", arguments: ["churn-64", "partition-32", "upgrade-32", "freeze-32"])
     func churnTopologyPasses(name: String) throws {
         let report = FileManager.default.temporaryDirectory.appendingPathComponent("rumor-churn-\(name)-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: report) }
