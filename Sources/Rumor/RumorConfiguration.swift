@@ -39,6 +39,9 @@ public struct RumorConfiguration: Sendable {
     /// The wire protocol versions the node offers; fewer than `RumorRelease.wireVersions` only to speak
     /// as an older release would, during a rolling upgrade (docs/protocol.md, "Versions").
     public var wireVersions: ClosedRange<UInt8> = RumorRelease.wireVersions
+    /// The cluster this node belongs to; peers naming another (or none, when this one has a name) are
+    /// refused at the handshake. Empty: no name.
+    public var clusterName = ""
 
     /// Where the cluster keys come from.
     public enum ClusterKeySource: Sendable {
@@ -79,6 +82,7 @@ public struct RumorConfiguration: Sendable {
         node.seedRetryInitialDelay = seedRetryInitialDelay
         node.seedRetryMaximumDelay = seedRetryMaximumDelay
         node.wireVersions = wireVersions
+        node.clusterName = clusterName
         var runtime = RuntimeConfiguration(node: node, listen: listen, randomSeed: randomSeed ?? generator.next())
         runtime.limits = limits
         // One handshake limit for a link, as rumor-node has: the cluster key's gets the protocol's time.
@@ -108,6 +112,8 @@ public struct RumorConfiguration: Sendable {
         try require(handshakeTimeout > .zero && limits.connectTimeout > .zero, "handshakeTimeout and limits.connectTimeout must be positive")
         try require(wireVersions.clamped(to: RumorRelease.wireVersions) == wireVersions,
                     "wireVersions \(wireVersions.lowerBound)...\(wireVersions.upperBound) reaches outside the versions this release speaks, \(RumorRelease.wireVersions.lowerBound)...\(RumorRelease.wireVersions.upperBound)")
+        try require(clusterName.utf8.count <= NodeConfiguration.maximumClusterNameLength,
+                    "clusterName must be at most \(NodeConfiguration.maximumClusterNameLength) bytes")
         try require(seedRetryInitialDelay > .zero && seedRetryMaximumDelay >= seedRetryInitialDelay,
                     "seedRetryInitialDelay must be positive and at most seedRetryMaximumDelay")
     }

@@ -125,6 +125,7 @@ enum AdminRoutes {
             // The highest version this node offers, and all it offers (what the build speaks, or fewer).
             ("protocol_version", .int(Int64(node.wireVersions.upperBound))),
             ("release", .string(RumorRelease.version)),
+            ("cluster", node.clusterName.isEmpty ? .null : .string(node.clusterName)),
             ("wire_versions", .array(node.wireVersions.map { .int(Int64($0)) })),
             ("uptime_s", .double(seconds(status.now.since(.zero)))),
             ("active", .array(node.active.map { peer in

@@ -40,6 +40,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Largest frame body accepted or sent, in bytes.")
     var maxFrameSize: Int = 1 << 20
 
+    @Option(help: ArgumentHelp("The cluster this node belongs to (1 to 64 bytes); nodes naming another cluster, or none, are refused.", valueName: "name"))
+    var cluster: String?
+
     @Option(help: ArgumentHelp("Wire protocol versions to offer (N or LOW-HIGH); fewer than the build speaks only to run as an older release during a rolling upgrade.", valueName: "versions"))
     var wireVersions = WireVersionsArgument(WireFormat.versions)
 
@@ -87,6 +90,9 @@ struct NodeCommand: AsyncParsableCommand {
         }
         guard maxQueueBytes >= maxFrameSize else { throw ValidationError("--max-queue-bytes must be at least --max-frame-size") }
         _ = try wireVersions.validated()
+        if let cluster, cluster.isEmpty || cluster.utf8.count > NodeConfiguration.maximumClusterNameLength || cluster.contains(where: \.isNewline) {
+            throw ValidationError("--cluster must be 1 to \(NodeConfiguration.maximumClusterNameLength) bytes on one line, got '\(cluster)'")
+        }
         if let admin, !admin.isLoopback, !adminAnyAddress {
             throw ValidationError("--admin \(admin) is not a loopback address; the endpoint has no authentication, so add --admin-any-address to expose it anyway")
         }
@@ -125,6 +131,7 @@ struct NodeCommand: AsyncParsableCommand {
         runtimeConfiguration.node.broadcast.maximumPayloadSize = maxPayloadSize
         runtimeConfiguration.limits.maximumFrameSize = maxFrameSize
         runtimeConfiguration.node.wireVersions = try wireVersions.validated()
+        runtimeConfiguration.node.clusterName = cluster ?? ""
         runtimeConfiguration.limits.maximumQueuedBytes = maxQueueBytes
         runtimeConfiguration.limits.connectTimeout = .milliseconds(connectTimeoutMs)
         runtimeConfiguration.limits.maximumInboundLinks = maxInboundLinks

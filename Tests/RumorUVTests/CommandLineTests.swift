@@ -146,13 +146,16 @@ struct CommandLineTests {
         #expect(node.output == "rumor-node \(RumorRelease.summary)\n", "\(node.output)")
     }
 
-    @Test("`--wire-versions` outside what the build speaks, or not a version range, is refused with the reason")
+    @Test("`--wire-versions` outside what the build speaks, or not a version range, and a `--cluster` name too long are refused with the reason")
     func badWireVersions() throws {
         let outside = try RumorBinary.run(["node", "--listen", "127.0.0.1:\(freePort())", "--wire-versions", "2-4"])
         #expect(outside.status != 0)
         #expect(outside.output.contains("--wire-versions 2-4: this build speaks versions 3 to 4"), "\(outside.output)")
         let garbage = try RumorBinary.run(["node", "--listen", "127.0.0.1:\(freePort())", "--wire-versions", "4-3"])
         #expect(garbage.status != 0 && garbage.output.contains("wire-versions"), "\(garbage.output)")
+        let longName = String(repeating: "c", count: 65)
+        let cluster = try RumorBinary.run(["node", "--listen", "127.0.0.1:\(freePort())", "--cluster", longName])
+        #expect(cluster.status != 0 && cluster.output.contains("--cluster must be 1 to 64 bytes"), "\(cluster.output)")
     }
 
     @Test("`rumor node --help` shows the node's own options (it hands over to rumor-node)")

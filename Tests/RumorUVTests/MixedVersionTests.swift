@@ -26,6 +26,25 @@ struct MixedVersionTests {
         #expect(await node.shutdown() == 0)
     }
 
+    @Test("nodes of two clusters refuse each other, both count the refusal, and neither exits; nodes of one cluster link")
+    func clustersStayApart() async throws {
+        let blue = try await TestNode.start(id: "blue-1") { $0.node.clusterName = "blue" }
+        let red = try await TestNode.start(id: "red-1", seeds: [blue.endpoints.listen]) { $0.node.clusterName = "red" }
+        let alsoBlue = try await TestNode.start(id: "blue-2", seeds: [blue.endpoints.listen]) { $0.node.clusterName = "blue" }
+        #expect(await eventually { await alsoBlue.activePeerIDs() == ["blue-1"] })
+        let refused = await eventually {
+            let redRejections = await red.runtime.status()?.node.counters.handshakesRejected ?? 0
+            let blueRejections = await blue.runtime.status()?.node.counters.handshakesRejected ?? 0
+            return redRejections > 0 && blueRejections > 0
+        }
+        #expect(refused, "both sides count the refusal")
+        let redPeers = await red.activePeerIDs()
+        let bluePeers = await blue.activePeerIDs()
+        #expect(redPeers.isEmpty && !bluePeers.contains("red-1"))
+        #expect(await red.runtime.status()?.node.clusterName == "red")
+        for node in [blue, red, alsoBlue] { #expect(await node.shutdown() == 0) }
+    }
+
     @Test("three nodes offering version 3 and three offering 3 and 4 form one overlay: every message reaches every node once, links between the newer nodes run at 4 and measure their round trips")
     func mixedMeshIsOneOverlay() async throws {
         var nodes: [TestNode] = []

@@ -4,6 +4,12 @@ extension Node {
     /// The versions this node offers: its configuration's, within what this build speaks.
     var wireVersions: ClosedRange<UInt8> { configuration.wireVersions.clamped(to: WireFormat.versions) }
 
+    /// What this node's VERSIONS frame says: its versions and, if it has one, its cluster name.
+    var versionOffer: VersionOffer {
+        let name = Array(configuration.clusterName.utf8.prefix(NodeConfiguration.maximumClusterNameLength))
+        return VersionOffer(wireVersions, extensions: name.isEmpty ? [] : [WireExtension(tag: WireExtension.Tag.clusterName, value: name)])
+    }
+
     mutating func receivedHandshake(_ handshake: Handshake, on link: LinkID) {
         guard handshake.version >= WireFormat.firstNegotiatingVersion else {
             // Such a peer reads only this byte and speaks one version: no VERSIONS frame will come.
@@ -20,7 +26,16 @@ extension Node {
                            detail: "VERSIONS \(offer.lowest) to \(offer.highest) disagrees with the handshake's version \(handshake.version)")
             return
         }
-        // The highest version both speak, if there is one. Extensions name nothing yet: all are skipped.
+        // Both in one cluster, or no link: a reused address must not merge two clusters (L16).
+        let theirCluster = offer.value(of: WireExtension.Tag.clusterName).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let ourCluster = String(decoding: versionOffer.value(of: WireExtension.Tag.clusterName) ?? [], as: UTF8.self)
+        guard theirCluster == ourCluster else {
+            let detail = "peer \(handshake.sender) is in \(Self.describeCluster(theirCluster)), this node in \(Self.describeCluster(ourCluster))"
+            logger.error("cluster mismatch", metadata: ["link": "\(link)", "detail": "\(detail)"])
+            closeRejecting(link, .clusterMismatch, detail: detail)
+            return
+        }
+        // The highest version both speak, if there is one. Other extensions are skipped.
         let common = min(offered.upperBound, wireVersions.upperBound)
         guard common >= max(offered.lowerBound, wireVersions.lowerBound) else {
             refuseVersions(on: link, peer: handshake.sender,
@@ -29,6 +44,8 @@ extension Node {
         }
         completeHandshake(handshake, version: common, on: link, state: state)
     }
+
+    private static func describeCluster(_ name: String) -> String { name.isEmpty ? "no named cluster" : "cluster '\(name)'" }
 
     private mutating func refuseVersions(on link: LinkID, peer: PeerDescriptor, detail: String) {
         logger.error("protocol version mismatch", metadata: ["link": "\(link)", "detail": "\(detail)"])

@@ -155,7 +155,7 @@ public struct Node {
         links[link] = LinkState(direction: direction, phase: .awaitingHandshake, openedAt: now, lastHeard: now, lastSent: now)
         // Both sides speak first: the handshake costs one trip, not two.
         send(.handshake(Handshake(version: wireVersions.upperBound, sender: identity, epoch: configuration.epoch)), on: link)
-        send(.versions(VersionOffer(wireVersions)), on: link)
+        send(.versions(versionOffer), on: link)
         // The maintenance tick enforces the handshake deadline: no timer per link.
         armMaintenance()
     }
@@ -387,7 +387,8 @@ public struct Node {
         var counters = counters
         counters.cacheEvictionsForSpace = plumtree.cache.evictionsForSpace
         counters.seenEvictionsForSpace = plumtree.seen.evictionsForSpace
-        return NodeStatus(identity: identity, epoch: configuration.epoch, wireVersions: wireVersions, active: activePeers, passive: passivePeers,
+        return NodeStatus(identity: identity, epoch: configuration.epoch, wireVersions: wireVersions,
+                          clusterName: configuration.clusterName, active: activePeers, passive: passivePeers,
                           pendingLinks: pending, broadcast: broadcast, counters: counters)
     }
 

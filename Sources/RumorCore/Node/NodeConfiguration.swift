@@ -21,6 +21,11 @@ public struct NodeConfiguration: Sendable {
     /// The protocol versions this node offers, within `WireFormat.versions`: fewer to run as an older
     /// release would during a rolling upgrade. Each link runs at the highest version both ends offer.
     public var wireVersions = WireFormat.versions
+    /// The cluster this node belongs to; a peer naming another is refused (rule L16). Empty: no name, which
+    /// is itself a cluster: a named node refuses it too.
+    public var clusterName = ""
+    /// The longest cluster name, in UTF-8 bytes.
+    public static let maximumClusterNameLength = 64
 
     public init(identity: PeerDescriptor, epoch: Epoch, seeds: [PeerAddress]) {
         self.identity = identity

@@ -82,6 +82,8 @@ public struct NodeStatus: Sendable, Equatable {
     public var epoch: Epoch
     /// The protocol versions this node offers on every link.
     public var wireVersions: ClosedRange<UInt8>
+    /// The cluster name it offers; empty for none.
+    public var clusterName: String
     public var active: [ActivePeer]
     public var passive: [PassivePeer]
     /// Links still in their handshake.

@@ -119,6 +119,8 @@ public struct HandshakeRejection: Hashable, Sendable {
         case duplicateLink = 3
         case protocolViolation = 4
         case shuttingDown = 5
+        /// The two nodes name different clusters (the VERSIONS frame's cluster-name extension).
+        case clusterMismatch = 6
     }
 
     public var reason: Reason
@@ -139,8 +141,7 @@ public struct HandshakeRejection: Hashable, Sendable {
 public struct VersionOffer: Hashable, Sendable {
     public var lowest: UInt8
     public var highest: UInt8
-    /// Tagged values; a receiver skips tags it does not know. None is defined yet (docs/protocol.md lists
-    /// the tags and who reserved them).
+    /// Tagged values; a receiver skips tags it does not know (docs/protocol.md lists the tags).
     public var extensions: [WireExtension]
 
     public init(lowest: UInt8, highest: UInt8, extensions: [WireExtension] = []) {
@@ -154,9 +155,18 @@ public struct VersionOffer: Hashable, Sendable {
     }
 
     public var range: ClosedRange<UInt8>? { lowest <= highest ? lowest...highest : nil }
+
+    /// The value of the first extension with `tag`.
+    public func value(of tag: UInt8) -> [UInt8]? { extensions.first { $0.tag == tag }?.value }
 }
 
 public struct WireExtension: Hashable, Sendable {
+    /// The tags defined so far (docs/protocol.md, "Versions"); a receiver skips any other.
+    public enum Tag {
+        /// The cluster the sender belongs to, UTF-8, 1 to 64 bytes; absent for a node with no cluster name.
+        public static let clusterName: UInt8 = 1
+    }
+
     public var tag: UInt8
     public var value: [UInt8]
 

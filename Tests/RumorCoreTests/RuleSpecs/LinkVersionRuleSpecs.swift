@@ -81,6 +81,33 @@ struct LinkVersionRuleSpecs {
         #expect(harness.counters.handshakesCompleted == 1)
     }
 
+    @Test("L16: a peer of another cluster, or of none when this node has a name, is refused with reason 'cluster mismatch' naming both")
+    func clusterMismatch() throws {
+        var named = NodeHarness { $0.clusterName = "blue" }
+        let link = named.open(from: "a")
+        #expect(named.sent(on: link).last == .versions(VersionOffer(WireFormat.versions, extensions: [
+            WireExtension(tag: WireExtension.Tag.clusterName, value: Array("blue".utf8)),
+        ])))
+        named.take()
+        named.receive(.handshake(Handshake(sender: NodeHarness.peer("a"), epoch: 1)), on: link)
+        named.receive(.versions(VersionOffer(WireFormat.versions, extensions: [WireExtension(tag: WireExtension.Tag.clusterName, value: Array("red".utf8))])), on: link)
+        let rejection = try #require(named.sent(on: link).first?.rejection)
+        #expect(rejection.reason == .clusterMismatch)
+        #expect(rejection.detail.contains("cluster 'red'") && rejection.detail.contains("cluster 'blue'"), "\(rejection.detail)")
+        #expect(named.closedLinks == [link])
+        named.take()
+        let unnamed = named.open(from: "b")
+        named.take()
+        named.handshake(from: "b", on: unnamed)
+        #expect(named.sent(on: unnamed).first?.rejection?.reason == .clusterMismatch, "no name is not 'blue'")
+        named.take()
+        let same = named.open(from: "c")
+        named.take()
+        named.receive(.handshake(Handshake(sender: NodeHarness.peer("c"), epoch: 1)), on: same)
+        named.receive(.versions(VersionOffer(WireFormat.versions, extensions: [WireExtension(tag: WireExtension.Tag.clusterName, value: Array("blue".utf8))])), on: same)
+        #expect(named.closedLinks.isEmpty && named.counters.handshakesCompleted == 1)
+    }
+
     @Test("L14: a message newer than its link's version (PING on a version-3 link) is a protocol violation")
     func messageNewerThanLink() throws {
         var harness = NodeHarness()
