@@ -162,7 +162,7 @@ let package = Package(
             name: "RumorTests",
             dependencies: ["Rumor", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
-        .testTarget(name: "RumorUVTests", dependencies: ["RumorUV", "RumorCore", "RumorSecurity"]),
+        .testTarget(name: "RumorUVTests", dependencies: ["RumorUV", "RumorCore", "RumorSecurity", "RumorCommandLine"]),
         // Crypto too: the tests re-derive the key schedule by hand to check the implementation against its spec.
         .testTarget(
             name: "RumorSecurityTests",

@@ -69,6 +69,9 @@ public struct PeerAddress: Hashable, Sendable, Comparable, CustomStringConvertib
     /// An address in 127.0.0.0/8 or ::1.
     public var isLoopback: Bool { host.hasPrefix("127.") || host == "::1" }
 
+    /// 0.0.0.0 or `::`: every interface, to bind; no address a peer can dial.
+    public var isUnspecified: Bool { host == "0.0.0.0" || host == "::" }
+
     public static func < (lhs: PeerAddress, rhs: PeerAddress) -> Bool {
         (lhs.host, lhs.port) < (rhs.host, rhs.port)
     }

@@ -80,8 +80,9 @@ public final class NodeRuntime: @unchecked Sendable {
             self?.acceptInbound(from: listener)
         }
         self.listener = listener
-        if let bound = listener.boundAddress, configuration.listen.port == 0 {
-            configuration.node.identity.address = PeerAddress(host: configuration.listen.host, port: bound.port)
+        // Port 0: the kernel picked one, and an advertised address that left its port open takes it.
+        if let bound = listener.boundAddress, configuration.listen.port == 0, configuration.node.identity.address.port == 0 {
+            configuration.node.identity.address = PeerAddress(host: configuration.node.identity.address.host, port: bound.port)
         }
         if let adminAddress = configuration.admin {
             do throws(UVError) {
@@ -99,7 +100,8 @@ public final class NodeRuntime: @unchecked Sendable {
         nodeLogger[metadataKey: "listen"] = "\(configuration.node.identity.address)"
         node = Node(configuration: configuration.node, randomSeed: configuration.randomSeed, logger: nodeLogger)
         logger.info("node started", metadata: [
-            "id": "\(configuration.node.identity.id)", "listen": "\(configuration.node.identity.address)",
+            "id": "\(configuration.node.identity.id)", "advertise": "\(configuration.node.identity.address)",
+            "bind": "\(listener.boundAddress.map { "\($0)" } ?? "\(configuration.listen)")",
             "epoch": "\(configuration.node.epoch)", "admin": "\(adminServer?.boundAddress.map { "\($0)" } ?? "none")",
         ])
         feed(.start)

@@ -16,8 +16,11 @@ struct NodeCommand: AsyncParsableCommand {
         version: "rumor-node \(RumorRelease.summary)"
     )
 
-    @Option(help: "Address to listen on for peers (HOST:PORT).")
+    @Option(help: "Address to listen on for peers (HOST:PORT); 0.0.0.0 or [::] for every interface.")
     var listen: PeerAddress
+
+    @Option(help: ArgumentHelp("Address peers reach this node at (HOST:PORT), put in every descriptor it hands out. Default: the listen address, or with 0.0.0.0 or [::] the host's one non-loopback address.", valueName: "address"))
+    var advertise: PeerAddress?
 
     @Option(help: "Address of the admin HTTP endpoint (HOST:PORT, loopback).")
     var admin: PeerAddress?
@@ -124,8 +127,13 @@ struct NodeCommand: AsyncParsableCommand {
         var generator = SystemRandomNumberGenerator()
         let nodeID = id.flatMap(NodeID.init) ?? NodeID.random(using: &generator)
         let epoch = try EpochStore.nextEpoch(dataDirectory: dataDir)
+        let advertised: PeerAddress
+        switch AdvertiseAddress.choose(listen: listen, advertise: advertise, seeds: seedList, hostAddresses: HostAddresses.nonLoopback()) {
+        case .success(let address): advertised = address
+        case .failure(let failure): throw failure
+        }
         var runtimeConfiguration = RuntimeConfiguration(
-            node: NodeConfiguration(identity: PeerDescriptor(id: nodeID, address: listen), epoch: epoch, seeds: seedList),
+            node: NodeConfiguration(identity: PeerDescriptor(id: nodeID, address: advertised), epoch: epoch, seeds: seedList),
             listen: listen, admin: admin, randomSeed: generator.next())
         membership.apply(to: &runtimeConfiguration.node)
         runtimeConfiguration.node.broadcast.maximumPayloadSize = maxPayloadSize
