@@ -159,6 +159,7 @@ struct InvariantCheckerTests {
         directory.addressOf = (0..<network.nodeCount).map(network.address(of:))
         directory.indexOf = Dictionary(uniqueKeysWithValues: directory.addressOf.enumerated().map { ($1, $0) })
         directory.isDown = Array(repeating: false, count: network.nodeCount)
+        directory.isFrozen = directory.isDown
         var peer = network.node(index: peerIndex)
         change(&peer, node.identity.id, node.eagerPeerIDs.contains(peerID))
         return QuietPointCheck.violations(at: network.now, directory: directory) { $0 == peerIndex ? peer : network.node(index: $0) }.map(\.invariant)
@@ -185,6 +186,7 @@ struct InvariantCheckerTests {
         shard.directory.addressOf = [.local(0)]
         shard.directory.indexOf = [.local(0): 0]
         shard.directory.isDown = [false]
+        shard.directory.isFrozen = [false]
         shard.append(Node(configuration: configuration(0, seeds: []), randomSeed: 1), randomSeed: 1)
         let id = MessageID(origin: NodeID("n0")!, epoch: 1, sequence: 0)
         shard.track(id, publishedAt: .zero)
