@@ -46,13 +46,15 @@ actor MeshState {
     /// Ends a node's life (killed on purpose, or found dead).
     func ended(_ node: String, unexpectedly: Bool) {
         guard let process = processes.removeValue(forKey: node) else { return }
+        // A node told to leave (an upgrade's SIGTERM) may be seen gone by a poll before its step says so.
+        let toldToLeave = leaving.contains(node)
         changes += 1
         process.kill()
         if let life = currentLife.removeValue(forKey: node) { observation.lives[life].end = elapsed }
         latestViews.removeValue(forKey: node)
         readyNodeIDs.remove(node)
         leaving.remove(node)
-        if unexpectedly { problems.append("\(node) exited on its own at \(Self.seconds(elapsed)) s (see its log)") }
+        if unexpectedly, !toldToLeave { problems.append("\(node) exited on its own at \(Self.seconds(elapsed)) s (see its log)") }
     }
 
     func recordEvent(_ label: String, change: ChurnPlan.Change) {
