@@ -110,7 +110,7 @@ public struct RumorConfiguration: Sendable {
         try require(limits.maximumInboundLinks > 0, "limits.maximumInboundLinks must be positive")
         try require(keepAliveInterval > .zero && silenceTimeout > keepAliveInterval, "silenceTimeout must exceed keepAliveInterval, and both be positive")
         try require(handshakeTimeout > .zero && limits.connectTimeout > .zero, "handshakeTimeout and limits.connectTimeout must be positive")
-        try require(wireVersions.clamped(to: RumorRelease.wireVersions) == wireVersions,
+        try require(WireFormat.speaks(wireVersions),
                     "wireVersions \(wireVersions.lowerBound)...\(wireVersions.upperBound) reaches outside the versions this release speaks, \(RumorRelease.wireVersions.lowerBound)...\(RumorRelease.wireVersions.upperBound)")
         try require(clusterName.utf8.count <= NodeConfiguration.maximumClusterNameLength,
                     "clusterName must be at most \(NodeConfiguration.maximumClusterNameLength) bytes")

@@ -17,7 +17,7 @@ public struct WireVersionsArgument: ExpressibleByArgument, Sendable {
 
     /// The versions, or why this build cannot offer them.
     public func validated() throws -> ClosedRange<UInt8> {
-        guard versions.clamped(to: WireFormat.versions) == versions else {
+        guard WireFormat.speaks(versions) else {
             throw ValidationError("--wire-versions \(defaultValueDescription): this build speaks \(WireFormat.describe(WireFormat.versions))")
         }
         return versions

@@ -132,7 +132,7 @@ struct TopologyResolver {
         guard let versions = WireFormat.parseVersions(text.value) else {
             throw text.problem("wire-versions: expected a version or an ascending range such as 3-4, not '\(text.value)'")
         }
-        guard versions.clamped(to: WireFormat.versions) == versions else {
+        guard WireFormat.speaks(versions) else {
             throw text.problem("wire-versions: '\(text.value)' reaches outside what this build speaks, \(WireFormat.describe(WireFormat.versions))")
         }
         return versions

@@ -28,6 +28,10 @@ public enum WireFormat {
         return low...high
     }
 
+    /// Whether this build speaks every version in `range`: the one check behind `--wire-versions`,
+    /// `RumorConfiguration.wireVersions` and a topology file's `wire-versions`.
+    public static func speaks(_ range: ClosedRange<UInt8>) -> Bool { range.clamped(to: versions) == range }
+
     /// `version 3` or `versions 3 to 4`, for logs and rejections.
     public static func describe(_ versions: ClosedRange<UInt8>) -> String {
         versions.count == 1 ? "version \(versions.lowerBound)" : "versions \(versions.lowerBound) to \(versions.upperBound)"
