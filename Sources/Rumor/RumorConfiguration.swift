@@ -42,6 +42,11 @@ public struct RumorConfiguration: Sendable {
     /// The cluster this node belongs to; peers naming another (or none, when this one has a name) are
     /// refused at the handshake. Empty: no name.
     public var clusterName = ""
+    /// Where to serve the read-only health endpoint (`/healthz`, `/readyz`, `/metrics`) on a thread of
+    /// its own; nil for none.
+    public var health: PeerAddress?
+    /// How long `RumorNode.leave()` waits for every peer to confirm the leave by closing its side.
+    public var leaveTimeout: Duration = .seconds(2)
 
     /// Where the cluster keys come from.
     public enum ClusterKeySource: Sendable {
@@ -85,6 +90,7 @@ public struct RumorConfiguration: Sendable {
         node.clusterName = clusterName
         var runtime = RuntimeConfiguration(node: node, listen: listen, randomSeed: randomSeed ?? generator.next())
         runtime.limits = limits
+        runtime.health = health
         // One handshake limit for a link, as rumor-node has: the cluster key's gets the protocol's time.
         runtime.limits.securityHandshakeTimeout = handshakeTimeout
         runtime.keyring = try clusterKey.map { source throws(RumorError) in try source.load() }

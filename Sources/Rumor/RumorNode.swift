@@ -19,7 +19,7 @@ public final class RumorNode: Sendable {
     /// This node's name in the overlay (the configured one, or the random one drawn for it).
     public let id: NodeID
     private let listen: PeerAddress
-    private let closeLinger: Duration
+    private let leaveTimeout: Duration
     private let eventLoop: EventLoop
     private let runtime: NodeRuntime
     private let state = Mutex(State())
@@ -44,7 +44,7 @@ public final class RumorNode: Sendable {
         let runtimeConfiguration = try configuration.runtimeConfiguration()
         id = runtimeConfiguration.node.identity.id
         listen = configuration.listen
-        closeLinger = configuration.limits.closeLinger
+        leaveTimeout = configuration.leaveTimeout
         do throws(UVError) { eventLoop = try EventLoop() } catch { throw .system(error.description) }
         eventLoop.start()
         runtime = NodeRuntime(configuration: runtimeConfiguration, eventLoop: eventLoop, logger: logger)
@@ -88,9 +88,10 @@ public final class RumorNode: Sendable {
         return try result.get()
     }
 
-    /// Leaves the overlay politely: a DISCONNECT to every peer (who then replace this node at once rather
-    /// than after a silence), every queued frame flushed, every link and the listener closed. Returns when
-    /// the links have closed (at most `limits.closeLinger` later). Idempotent; the node cannot be started again.
+    /// Leaves the overlay politely: the listener closed, a DISCONNECT to every peer (who then replace this
+    /// node at once rather than after a silence), every queued frame flushed, and each link closed once its
+    /// peer closed its side. Returns when all have, or after `leaveTimeout`. Idempotent; the node cannot be
+    /// started again.
     public func leave() async {
         await withCheckedContinuation { continuation in
             let starting = state.withLock { state in
@@ -113,8 +114,7 @@ public final class RumorNode: Sendable {
             }
         }
         guard wasStarted else { return }
-        await runtime.stop()
-        _ = await runtime.linksClosed(within: closeLinger + .seconds(1))
+        _ = await runtime.leave(timeout: leaveTimeout)
     }
 
     /// The address the node listens on and advertises, once started; nil before and after.

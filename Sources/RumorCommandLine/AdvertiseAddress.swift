@@ -12,6 +12,9 @@ public enum AdvertiseAddress {
             guard !advertise.isUnspecified else {
                 return .failure(CommandFailure("--advertise \(advertise): peers cannot dial an unspecified address; give the address they reach this node at"))
             }
+            guard advertise.isLiteral else {
+                return .failure(CommandFailure("--advertise \(advertise): descriptors carry addresses, not names (names are for seeds); give the IP address peers reach this node at"))
+            }
             chosen = advertise
         } else if listen.isUnspecified {
             let wantsIPv6 = listen.host == "::"

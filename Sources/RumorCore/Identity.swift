@@ -72,6 +72,22 @@ public struct PeerAddress: Hashable, Sendable, Comparable, CustomStringConvertib
     /// 0.0.0.0 or `::`: every interface, to bind; no address a peer can dial.
     public var isUnspecified: Bool { host == "0.0.0.0" || host == "::" }
 
+    /// An IPv4 or IPv6 literal rather than a name: what descriptors carry. Names are for seeds only, which
+    /// the runtime resolves on every dial.
+    public var isLiteral: Bool {
+        if host.contains(":") {
+            return host.utf8.allSatisfy { $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") || Self.isHexDigit($0) }
+        }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { part in
+            !part.isEmpty && part.count <= 3 && part.utf8.allSatisfy { (48...57).contains($0) } && Int(part)! <= 255
+        }
+    }
+
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        (48...57).contains(byte) || (65...70).contains(byte) || (97...102).contains(byte)
+    }
+
     public static func < (lhs: PeerAddress, rhs: PeerAddress) -> Bool {
         (lhs.host, lhs.port) < (rhs.host, rhs.port)
     }

@@ -1,6 +1,7 @@
 import Foundation
-import Synchronization
+import RumorCore
 import RumorTopology
+import Synchronization
 
 /// How the launcher talks to the terminal.
 public enum MeshDisplay: Sendable {

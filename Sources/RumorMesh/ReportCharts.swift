@@ -1,4 +1,5 @@
 import Foundation
+import RumorCore
 import RumorTopology
 
 /// The report's pictures: gnuplot charts over `messages.dat` and `overlay.dat` with the churn marked, and

@@ -1,3 +1,5 @@
+import RumorCore
+
 /// A property a run must have, written in the topology file as one line of text. The grammar:
 ///
 ///     reliability >= 0.99 [after 5s | within 2s]   share of (message, live node) pairs delivered

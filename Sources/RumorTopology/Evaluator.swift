@@ -1,3 +1,4 @@
+import RumorCore
 import RumorGraph
 
 /// The computations behind `RunEvaluation`, over one observation.

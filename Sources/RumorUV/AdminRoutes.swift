@@ -146,6 +146,7 @@ enum AdminRoutes {
                     ("age", .int(Int64(peer.age))),
                 ])
             })),
+            ("seeds", .array(status.seeds.map { seedJSON($0, now: status.now) })),
             ("pending_links", .int(Int64(node.pendingLinks))),
             ("eager", .array(node.broadcast.eager.map { .string($0.rawValue) })),
             ("lazy", .array(node.broadcast.lazy.map { .string($0.rawValue) })),
@@ -165,6 +166,7 @@ enum AdminRoutes {
                 ("replacements", .int(Int64(counters.replacements))),
                 ("rotations", .int(Int64(counters.rotations))),
                 ("failed_links", .int(Int64(counters.failedLinks))),
+                ("departures", .int(Int64(counters.departures))),
                 ("healing_probes", .int(Int64(counters.healingProbes))),
                 ("healed_links", .int(Int64(counters.healedLinks))),
                 ("delivered", .int(Int64(counters.delivered))),
@@ -187,6 +189,23 @@ enum AdminRoutes {
                 ("seen_evictions_for_space", .int(Int64(counters.seenEvictionsForSpace))),
             ])),
         ])
+    }
+
+    /// A seed with its last lookup (names only) and the outcome of its last attempt, with their ages.
+    private static func seedJSON(_ report: SeedReports.Report, now: Timestamp) -> JSONValue {
+        func age(_ time: Timestamp?) -> JSONValue { time.map { .int(now.since($0).millisecondsRounded) } ?? .null }
+        var fields: [(String, JSONValue)] = [("seed", .string(report.seed.description)), ("name", .bool(report.isName))]
+        if report.isName {
+            fields.append(("lookup", .object([
+                ("ago_ms", age(report.lastLookup)),
+                ("addresses", .array(report.addresses.map { .string($0) })),
+                ("error", report.lookupError.map { .string($0) } ?? .null),
+            ])))
+        }
+        fields.append(("last_attempt_ago_ms", age(report.lastAttempt)))
+        fields.append(("outcome", .string(report.outcome)))
+        fields.append(("only_this_node", .bool(report.onlySelfSince != nil)))
+        return .object(fields)
     }
 
     private static func seconds(_ duration: Duration) -> Double {

@@ -34,6 +34,7 @@ public struct HTTPResponse: Sendable {
         case 404: "Not Found"
         case 405: "Method Not Allowed"
         case 413: "Payload Too Large"
+        case 503: "Service Unavailable"
         default: "Error"
         }
     }

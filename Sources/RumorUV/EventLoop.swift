@@ -53,14 +53,16 @@ public final class EventLoop: @unchecked Sendable {
         loopThreadID.withLock { id in id.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
     }
 
-    /// Runs `work` on the loop thread, soon. Work queued after shutdown began is dropped.
-    public func execute(_ work: @escaping @Sendable () -> Void) {
+    /// Runs `work` on the loop thread, soon. Work queued after shutdown began is dropped (and false returned).
+    @discardableResult
+    public func execute(_ work: @escaping @Sendable () -> Void) -> Bool {
         let accepted = queue.withLock { state -> Bool in
             guard !state.closed else { return false }
             state.work.append(work)
             return true
         }
         if accepted { uv_async_send(wakeup) }
+        return accepted
     }
 
     /// Runs `work` on the loop thread and waits for its result. Never call it from the loop thread.

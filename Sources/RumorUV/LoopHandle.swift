@@ -65,6 +65,9 @@ public struct UVError: Error, CustomStringConvertible {
     public var code: Int32
 
     public var description: String { "\(operation) failed: \(describeUVError(code))" }
+
+    /// The same failure, saying which of the node's endpoints it befell.
+    func naming(_ endpoint: String) -> UVError { UVError(operation: "\(endpoint): \(operation)", code: code) }
 }
 
 @discardableResult

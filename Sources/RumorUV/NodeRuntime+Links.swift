@@ -34,7 +34,25 @@ extension NodeRuntime {
         open(connection, .inbound(remote: connection.remoteDescription))
     }
 
+    /// Carries out the core's `.connect`: an address literal is dialled, a seed's name looked up first.
     func connect(to address: PeerAddress) {
+        guard address.isLiteral else { return dialByName(address) }
+        startConnect(to: address) { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .success(let connection):
+                if self.seedReports.contains(address) { self.seedReports.recordOutcome(of: address, "connected", at: self.now) }
+                self.linkOpened(connection, dialled: address, reached: address)
+            case .failure(let error):
+                if self.seedReports.contains(address) { self.seedReports.recordOutcome(of: address, "connect failed: \(error)", at: self.now) }
+                self.feed(.connectFailed(address, reason: error.description))
+            }
+        }
+    }
+
+    /// One TCP connect to an address literal; a failure is counted here, and a connection that completes
+    /// after the node stopped is cut.
+    func startConnect(to address: PeerAddress, completion: @escaping (Result<TCPConnection, TCPConnector.ConnectError>) -> Void) {
         let connection = makeConnection()
         connection.isOutbound = true
         _ = TCPConnector(handle: connection, address: address, timeout: configuration.limits.connectTimeout) { [weak self] result in
@@ -45,13 +63,20 @@ extension NodeRuntime {
                     connection.abort(reason: "node stopped")
                     return
                 }
-                connection.peerAddress = address
-                self.open(connection, .outbound(address))
+                completion(.success(connection))
             case .failure(let error):
                 self.metrics.connectFailures.increment()
-                self.feed(.connectFailed(address, reason: error.description))
+                completion(.failure(error))
             }
         }
+    }
+
+    /// An outbound link is up at `reached`, for the core's dial of `dialled` (the same address, or the
+    /// seed name it was looked up from).
+    func linkOpened(_ connection: TCPConnection, dialled: PeerAddress, reached: PeerAddress) {
+        connection.peerAddress = reached
+        if seedReports.contains(dialled) { seedLinks[connection.id] = dialled }
+        open(connection, .outbound(dialled))
     }
 
     /// A connected socket: the core hears of it now, or, with a cluster key, once the handshake has sealed it.
@@ -75,8 +100,9 @@ extension NodeRuntime {
 
 extension NodeRuntime: TCPConnectionDelegate {
     package func connection(_ connection: TCPConnection, received message: Message) {
-        if connection.peerAddress == nil, case .handshake(let handshake) = message {
-            connection.peerAddress = handshake.sender.address
+        if case .handshake(let handshake) = message {
+            if connection.peerAddress == nil { connection.peerAddress = handshake.sender.address }
+            recordSeedHandshake(on: connection.id, from: handshake.sender)
         }
         guard !linkShaping.isIdle else {
             feed(.received(connection.id, message), flushing: false)
@@ -122,6 +148,8 @@ extension NodeRuntime: TCPConnectionDelegate {
             metrics.queueDrops.increment()
             metrics.limitReached("write_queue")
         }
+        recordSeedLinkClosed(connection.id, reason: reason)
+        if leavingLinkClosed(connection) { return }
         if let (_, direction) = securing.removeValue(forKey: connection.id) {
             // The core asked for this link and must hear that it never came; an inbound one it never knew.
             if case .outbound(let address) = direction { feed(.connectFailed(address, reason: reason)) }

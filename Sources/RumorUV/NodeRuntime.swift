@@ -10,6 +10,8 @@ public struct RuntimeConfiguration: Sendable {
     public var listen: PeerAddress
     /// Where to serve the admin endpoint (HTTP); nil for none.
     public var admin: PeerAddress?
+    /// Where to serve the read-only health endpoint (`/healthz`, `/readyz`, `/metrics`); nil for none.
+    public var health: PeerAddress?
     public var limits = ConnectionLimits()
     /// Conditions added to every link's incoming frames (test meshes); unchanged by default.
     public var links = LinkConditions.unchanged
@@ -52,38 +54,79 @@ public final class NodeRuntime: @unchecked Sendable {
     let linkShaping: LinkShaping
     var shapingTimer: LoopTimer?
     let deliveries = DeliveryLog(capacity: 100_000, maximumBytes: 64 << 20)
+    // Seeds (NodeRuntime+Seeds): what each last did, the lookups under way, the links opened for them.
+    var seedReports: SeedReports
+    var pendingLookups: [UInt64: NameLookup] = [:]
+    var nextLookup: UInt64 = 1
+    var seedLinks: [LinkID: PeerAddress] = [:]
+    /// Orders a seed name's addresses before they are tried.
+    var dialRandom: SeededRandom
+    /// This host's addresses, when listening on every interface: seeds resolving to them are this node.
+    var ownHosts: [String] = []
+    /// The port bound for peers.
+    var boundPort: UInt16 = 0
+    // Health (NodeRuntime+Health): the state the health thread reads, its server, the loop's heartbeat.
+    let health = HealthState()
+    var healthServer: HealthServer?
+    var heartbeatTimer: LoopTimer?
+    var heartbeats = 0
+    var isolation = IsolationWatch()
+    // Leaving (NodeRuntime+Leave): set once a leave began; the links waiting for their peers to close.
+    var leaving = false
+    var leavingLinks: [LinkID: TCPConnection] = [:]
+    var leaveConfirmations = 0
 
     public init(configuration: RuntimeConfiguration, eventLoop: EventLoop, logger: Logger) {
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.logger = logger
         self.linkShaping = LinkShaping(defaultConditions: configuration.links, seed: configuration.randomSeed)
+        self.seedReports = SeedReports(seeds: configuration.node.seeds, ownAddress: configuration.node.identity.address)
+        self.dialRandom = SeededRandom(seed: configuration.randomSeed ^ 0x5EED)
     }
 
     /// The addresses actually bound.
     public struct Endpoints: Sendable {
         public var listen: PeerAddress
         public var admin: PeerAddress?
+        public var health: PeerAddress?
     }
 
-    /// Binds the listener and the admin endpoint and starts the node.
+    /// Binds the health endpoint (on a thread of its own), the listener and the admin endpoint, and
+    /// starts the node.
     public func start() async throws -> Endpoints {
-        try await eventLoop.submit { () -> Result<Endpoints, UVError> in
+        if let address = configuration.health {
+            healthServer = try HealthServer(address: address, state: health, registry: metrics.registry)
+        }
+        let result = await eventLoop.submit { () -> Result<Endpoints, UVError> in
             do throws(UVError) { return .success(try self.startOnLoop()) } catch { return .failure(error) }
-        }.get()
+        }
+        if case .failure = result {
+            healthServer?.shutdown()
+            healthServer = nil
+        }
+        return try result.get()
     }
 
     private func startOnLoop() throws(UVError) -> Endpoints {
         startedAt = EventLoop.monotonicNanoseconds()
         configuration.node.maximumFrameSize = configuration.limits.maximumFrameSize
-        let listener = try TCPListener(eventLoop: eventLoop, address: configuration.listen) { [weak self] listener in
-            self?.acceptInbound(from: listener)
+        let listener: TCPListener
+        do throws(UVError) {
+            listener = try TCPListener(eventLoop: eventLoop, address: configuration.listen) { [weak self] listener in
+                self?.acceptInbound(from: listener)
+            }
+        } catch {
+            throw error.naming("the peer port (--listen)")
         }
         self.listener = listener
         // Port 0: the kernel picked one, and an advertised address that left its port open takes it.
         if let bound = listener.boundAddress, configuration.listen.port == 0, configuration.node.identity.address.port == 0 {
             configuration.node.identity.address = PeerAddress(host: configuration.node.identity.address.host, port: bound.port)
         }
+        boundPort = listener.boundAddress?.port ?? configuration.listen.port
+        if configuration.listen.isUnspecified { ownHosts = HostAddresses.nonLoopback() + ["127.0.0.1", "::1"] }
+        seedReports = SeedReports(seeds: configuration.node.seeds, ownAddress: configuration.node.identity.address)
         if let adminAddress = configuration.admin {
             do throws(UVError) {
                 adminServer = try AdminServer(eventLoop: eventLoop, address: adminAddress) { [weak self] request in
@@ -92,10 +135,11 @@ public final class NodeRuntime: @unchecked Sendable {
                 }
             } catch {
                 listener.close()
-                throw error
+                throw error.naming("the admin endpoint (--admin)")
             }
         }
         eventLoop.onShutdown { [weak self] in self?.closeEverything() }
+        eventLoop.onShutdown { [weak self] in self?.stopHeartbeat() }
         var nodeLogger = logger
         nodeLogger[metadataKey: "listen"] = "\(configuration.node.identity.address)"
         node = Node(configuration: configuration.node, randomSeed: configuration.randomSeed, logger: nodeLogger)
@@ -103,25 +147,21 @@ public final class NodeRuntime: @unchecked Sendable {
             "id": "\(configuration.node.identity.id)", "advertise": "\(configuration.node.identity.address)",
             "bind": "\(listener.boundAddress.map { "\($0)" } ?? "\(configuration.listen)")",
             "epoch": "\(configuration.node.epoch)", "admin": "\(adminServer?.boundAddress.map { "\($0)" } ?? "none")",
+            "health": "\(healthServer?.boundAddress.map { "\($0)" } ?? "none")",
         ])
         feed(.start)
-        return Endpoints(listen: configuration.node.identity.address, admin: adminServer?.boundAddress)
+        startHeartbeat()
+        return Endpoints(listen: configuration.node.identity.address, admin: adminServer?.boundAddress,
+                         health: healthServer?.boundAddress)
     }
 
-    /// Leaves the overlay politely (DISCONNECT to every peer, queued frames flushed) and closes every handle
-    /// this runtime owns. The loop itself keeps running for others.
+    /// Leaves the overlay politely (`leave(timeout:)` with the close linger as its timeout) and closes every
+    /// handle this runtime owns. The loop itself keeps running for others.
     public func stop() async {
-        await eventLoop.submit { self.stopOnLoop() }
+        _ = await leave(timeout: configuration.limits.closeLinger)
     }
 
-    private func stopOnLoop() {
-        guard !stopped else { return }
-        feed(.stop)
-        stopped = true
-        closeEverything(graceful: true)
-    }
-
-    private func closeEverything(graceful: Bool = false) {
+    func closeEverything(graceful: Bool = false) {
         stopped = true
         listener?.close()
         listener = nil
@@ -129,6 +169,8 @@ public final class NodeRuntime: @unchecked Sendable {
         adminServer = nil
         for timer in timers.values { timer.close() }
         timers.removeAll()
+        for lookup in pendingLookups.values { lookup.cancel() }
+        pendingLookups.removeAll()
         shapingTimer?.close()
         shapingTimer = nil
         deliveries.finishAll()
@@ -141,7 +183,7 @@ public final class NodeRuntime: @unchecked Sendable {
 
     // MARK: Driving the core
 
-    private var now: Timestamp { Timestamp(nanoseconds: EventLoop.monotonicNanoseconds() &- startedAt) }
+    var now: Timestamp { Timestamp(nanoseconds: EventLoop.monotonicNanoseconds() &- startedAt) }
 
     /// Feeds one event to the core and carries out its effects; frames go out when the batch ends. An event
     /// raised while effects are being carried out (a link closing because a send overflowed its queue)
@@ -185,7 +227,14 @@ public final class NodeRuntime: @unchecked Sendable {
         case .setWireVersion(let link, let version):
             connections[link]?.wireVersion = version
         case .close(let link, let reason):
-            connections.removeValue(forKey: link)?.closeGracefully(reason: reason)
+            recordSeedLinkClosed(link, reason: reason)
+            guard let connection = connections.removeValue(forKey: link) else { return }
+            if leaving {
+                leavingLinks[link] = connection
+                connection.closeAfterPeer(reason: reason)
+            } else {
+                connection.closeGracefully(reason: reason)
+            }
         case .armTimer(let timer, let delay):
             loopTimer(for: timer).schedule(after: delay)
         case .cancelTimer(let timer):
@@ -301,13 +350,16 @@ public final class NodeRuntime: @unchecked Sendable {
         let status = node.status(at: now)
         metrics.activePeers.record(status.active.count)
         metrics.pendingLinks.record(status.pendingLinks)
-        return RuntimeStatus(node: status, now: now, listen: configuration.node.identity.address)
+        return RuntimeStatus(node: status, now: now, listen: configuration.node.identity.address, seeds: seedReports.reports)
     }
 
     /// Up to `count` distinct live-looking peers drawn at random from the node's views (peer sampling).
     public func samplePeers(_ count: Int) async -> [PeerDescriptor] {
         await eventLoop.submit { self.samplePeersOnLoop(count) }
     }
+
+    /// The active view's size; nil before the node starts and once it stopped.
+    var activePeerCount: Int? { stopped ? nil : node?.activePeerCount }
 
     func samplePeersOnLoop(_ count: Int) -> [PeerDescriptor] {
         node?.samplePeers(count) ?? []
@@ -324,4 +376,6 @@ public struct RuntimeStatus: Sendable {
     public var node: NodeStatus
     public var now: Timestamp
     public var listen: PeerAddress
+    /// Each configured seed with its last lookup and last attempt.
+    public var seeds: [SeedReports.Report]
 }

@@ -61,6 +61,10 @@ package final class TCPConnection: LoopHandle {
     private let shutdownRequest = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
     private var writing = false
     private var closeWhenFlushed = false
+    /// A leave: after our side is shut down the link stays open until the peer closes its side.
+    private var awaitsPeerClose = false
+    /// The peer closed its side (end of stream) while this connection waited for it in a leave.
+    package private(set) var closedByPeer = false
     private var shuttingDown = false
     private var closeReason: String?
     private var overflowed = false
@@ -135,13 +139,20 @@ package final class TCPConnection: LoopHandle {
     private func didRead(_ count: Int) {
         guard !isClosing else { return }
         if count < 0 {
+            if awaitsPeerClose {
+                closedByPeer = count == Int(UV_EOF.rawValue)
+                abort(reason: closeReason ?? "closed")
+                return
+            }
             let reason = count == Int(UV_EOF.rawValue) ? "closed by peer" : "read failed: \(describeUVError(Int32(count)))"
             // Only the peer's side counts as a failed handshake; our own shutdown does not.
             if security.isHandshaking { failSecurity(.closedDuringHandshake(reason)) } else { abort(reason: reason) }
             return
         }
         guard count > 0 else { return }
+        // Leaving: what the peer still sends is of no use; only its end of stream is awaited.
         receive.didRead(count)
+        guard !awaitsPeerClose else { return receive.consume(receive.unconsumed.count) }
         var frames = 0
         var bytes = 0
         // One strong load of the weak delegate per read, not one per frame.
@@ -403,6 +414,17 @@ package final class TCPConnection: LoopHandle {
         }
     }
 
+    /// Leaves the link: everything queued (the DISCONNECT last) is written, our side is shut down, and the
+    /// link closes when the peer closes its side, which `closedByPeer` then tells. The owner cuts links
+    /// whose peers do not answer within its leave timeout (`abort`).
+    package func closeAfterPeer(reason: String) {
+        guard !isClosing, !closeWhenFlushed else { return }
+        closeReason = reason
+        closeWhenFlushed = true
+        awaitsPeerClose = true
+        if !writing, pending.isEmpty { beginShutdown() } else { flush() }
+    }
+
     private func beginShutdown() {
         guard !shuttingDown else { return }
         shuttingDown = true
@@ -410,7 +432,7 @@ package final class TCPConnection: LoopHandle {
         let result = uv_shutdown(shutdownRequest, stream) { request, _ in
             guard let request, let data = request.pointee.data else { return }
             let connection = Unmanaged<LoopHandle>.fromOpaque(data).takeUnretainedValue() as! TCPConnection
-            connection.abort(reason: connection.closeReason ?? "closed")
+            if !connection.awaitsPeerClose { connection.abort(reason: connection.closeReason ?? "closed") }
         }
         if result < 0 { abort(reason: closeReason ?? "closed") }
     }

@@ -6,9 +6,13 @@ import RumorCore
 import RumorSecurity
 import RumorUV
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The node on its own, without the simulator, the mesh launcher or Foundation's full weight: every node
 /// process runs this small executable (`rumor node` hands over to it), so a member costs little memory.
-@main
+/// `NodeMain` layers the configuration file and the environment under the command line before parsing.
 struct NodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rumor-node",
@@ -16,22 +20,28 @@ struct NodeCommand: AsyncParsableCommand {
         version: "rumor-node \(RumorRelease.summary)"
     )
 
-    @Option(help: "Address to listen on for peers (HOST:PORT); 0.0.0.0 or [::] for every interface.")
+    @Option(help: ArgumentHelp("Address to listen on for peers (HOST:PORT); 0.0.0.0 or [::] for every interface.", valueName: "address"))
     var listen: PeerAddress
 
     @Option(help: ArgumentHelp("Address peers reach this node at (HOST:PORT), put in every descriptor it hands out. Default: the listen address, or with 0.0.0.0 or [::] the host's one non-loopback address.", valueName: "address"))
     var advertise: PeerAddress?
 
-    @Option(help: "Address of the admin HTTP endpoint (HOST:PORT, loopback).")
+    @Option(help: ArgumentHelp("Address of the admin HTTP endpoint (HOST:PORT, loopback).", valueName: "address"))
     var admin: PeerAddress?
 
     @Flag(help: "Allow the admin endpoint on a non-loopback address (it has no authentication).")
     var adminAnyAddress = false
 
+    @Option(help: ArgumentHelp("Address of the read-only health endpoint (HOST:PORT): GET /healthz, /readyz and /metrics, safe on 0.0.0.0.", valueName: "address"))
+    var health: PeerAddress?
+
+    @Option(help: ArgumentHelp("On SIGINT or SIGTERM, how long to wait for every peer to confirm the leave by closing its side (e.g. 2s, 500ms); a second signal exits at once.", valueName: "duration"))
+    var leaveTimeout = DurationArgument(.seconds(2))
+
     @Option(help: "A seed file: one HOST:PORT a line, '#' comments.")
     var seeds: String?
 
-    @Option(name: .customLong("seed"), help: "A seed address; may be repeated.")
+    @Option(name: .customLong("seed"), help: ArgumentHelp("A seed (HOST:PORT, the host an address or a DNS name whose every A and AAAA record is tried); may be repeated.", valueName: "address"))
     var seedAddresses: [PeerAddress] = []
 
     @Option(help: "This node's id (1 to 64 bytes); random when omitted.")
@@ -83,6 +93,15 @@ struct NodeCommand: AsyncParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
+    @Option(help: ArgumentHelp("A configuration file: one 'option = value' a line, options named as here without the dashes ('#' comments). The environment's RUMOR_<OPTION> variables beat it, the command line beats both. Also RUMOR_CONFIG.", valueName: "file"))
+    var config: String?
+
+    @Flag(help: "Print the effective configuration, each value with where it came from, and exit.")
+    var printConfig = false
+
+    /// The options a configuration file or a `RUMOR_` variable may set: all but these.
+    static let notLayered: Set<String> = ["config", "print-config", "help", "version"]
+
     func validate() throws {
         if let id, NodeID(id) == nil { throw ValidationError("--id must be 1 to \(NodeID.maximumLength) bytes, got '\(id)'") }
         guard maxFrameSize >= WireFormat.minimumFrameSizeLimit, maxFrameSize <= 64 << 20 else {
@@ -96,6 +115,7 @@ struct NodeCommand: AsyncParsableCommand {
         if let cluster, cluster.isEmpty || cluster.utf8.count > NodeConfiguration.maximumClusterNameLength || cluster.contains(where: \.isNewline) {
             throw ValidationError("--cluster must be 1 to \(NodeConfiguration.maximumClusterNameLength) bytes on one line, got '\(cluster)'")
         }
+        guard leaveTimeout.duration <= .seconds(600) else { throw ValidationError("--leave-timeout must be at most 10m") }
         if let admin, !admin.isLoopback, !adminAnyAddress {
             throw ValidationError("--admin \(admin) is not a loopback address; the endpoint has no authentication, so add --admin-any-address to expose it anyway")
         }
@@ -108,9 +128,16 @@ struct NodeCommand: AsyncParsableCommand {
         guard (0...1).contains(linkLoss) else { throw ValidationError("--link-loss must be a share from 0 to 1") }
     }
 
-    func run() async throws {
+    func run() async throws { try await run(unknownVariables: []) }
+
+    /// Runs the node; `unknownVariables` are `RUMOR_` variables that name no option, warned about once
+    /// logging is up.
+    func run(unknownVariables: [String]) async throws {
         logging.bootstrap()
         let logger = Logger(label: "rumor")
+        for variable in unknownVariables {
+            logger.warning("environment variable names no option of rumor-node; ignored", metadata: ["variable": "\(variable)"])
+        }
         if exitWithParent { ParentWatch.exitWithParent() }
         var seedList = seedAddresses
         if let seeds {
@@ -135,6 +162,7 @@ struct NodeCommand: AsyncParsableCommand {
         var runtimeConfiguration = RuntimeConfiguration(
             node: NodeConfiguration(identity: PeerDescriptor(id: nodeID, address: advertised), epoch: epoch, seeds: seedList),
             listen: listen, admin: admin, randomSeed: generator.next())
+        runtimeConfiguration.health = health
         membership.apply(to: &runtimeConfiguration.node)
         runtimeConfiguration.node.broadcast.maximumPayloadSize = maxPayloadSize
         runtimeConfiguration.limits.maximumFrameSize = maxFrameSize
@@ -173,16 +201,24 @@ struct NodeCommand: AsyncParsableCommand {
             logger.warning("running open: no --cluster-key, so anyone who can reach this port can join, read and inject broadcasts")
         }
         if seedList.isEmpty { logger.notice("no seeds given: this node waits for others to join it") }
-        logger.notice("listening", metadata: ["peers": "\(endpoints.listen)", "admin": "\(endpoints.admin.map { "\($0)" } ?? "off")"])
+        logger.notice("listening", metadata: ["peers": "\(endpoints.listen)", "admin": "\(endpoints.admin.map { "\($0)" } ?? "off")",
+                                              "health": "\(endpoints.health.map { "\($0)" } ?? "off")"])
         let handlers = exec.map { command in
             Task { await DeliveryHandler(command: command, logger: logger).run(await runtime.deliveryStream()) }
         }
         let signal = await eventLoop.waitForTerminationSignal()
         handlers?.cancel()
-        logger.notice("leaving", metadata: ["signal": "\(signal)"])
-        await runtime.stop()
-        // Give DISCONNECTs a moment to reach the wire before the loop closes every handle.
-        try? await Task.sleep(for: .milliseconds(100))
+        logger.notice("leaving", metadata: ["signal": "\(signal.map { "\($0)" } ?? "none")", "timeout": "\(leaveTimeout.defaultValueDescription)"])
+        Task.detached {
+            guard let second = await eventLoop.waitForTerminationSignal() else { return }
+            logger.warning("second signal during the leave: exiting at once", metadata: ["signal": "\(second)"])
+            Glibc.exit(1)
+        }
+        let outcome = await runtime.leave(timeout: leaveTimeout.duration)
+        logger.notice("left", metadata: [
+            "links": "\(outcome.links)", "confirmed": "\(outcome.confirmed)",
+            "cut_at_timeout": "\(outcome.timedOut ? outcome.links - outcome.confirmed : 0)",
+        ])
         eventLoop.shutdown()
         if eventLoop.closeResult != 0 { logger.error("event loop closed with handles still open") }
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CTransportCeiling
 import Foundation
 import RumorBench
+import RumorCore
 import RumorUV
 
 struct BenchCommand: AsyncParsableCommand {

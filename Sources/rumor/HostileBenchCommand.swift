@@ -1,6 +1,7 @@
 import ArgumentParser
-import RumorCommandLine
 import Foundation
+import RumorCommandLine
+import RumorCore
 import RumorMesh
 
 struct HostileBench: AsyncParsableCommand {

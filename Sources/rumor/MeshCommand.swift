@@ -1,7 +1,8 @@
 import ArgumentParser
-import RumorCommandLine
 import Foundation
 import Logging
+import RumorCommandLine
+import RumorCore
 import RumorMesh
 import RumorTopology
 

@@ -1,9 +1,10 @@
 import ArgumentParser
-import RumorCommandLine
 import Foundation
 import Glibc
-import RumorMesh
+import RumorCommandLine
+import RumorCore
 import RumorExperiments
+import RumorMesh
 import RumorSim
 import RumorTopology
 

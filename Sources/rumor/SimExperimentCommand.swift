@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
-import RumorMesh
+import RumorCore
 import RumorExperiments
+import RumorMesh
 import RumorSim
 
 /// The papers' experiments, run from `rumor sim --experiment NAME`.

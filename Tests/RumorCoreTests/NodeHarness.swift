@@ -107,10 +107,12 @@ struct NodeHarness {
     }
 
     /// The connect the node asked for succeeds: the link opens and the peer's handshake and VERSIONS arrive.
+    /// `dialledAt` is the address the node dialled when it is not the peer's own (a seed's name).
     @discardableResult
-    mutating func answerDial(_ name: String, epoch: Epoch = 1, versions: ClosedRange<UInt8> = WireFormat.versions) -> LinkID {
+    mutating func answerDial(_ name: String, dialledAt: PeerAddress? = nil, epoch: Epoch = 1,
+                             versions: ClosedRange<UInt8> = WireFormat.versions) -> LinkID {
         let link = newLink(for: name)
-        handle(.linkOpened(link, .outbound(Self.address(name))))
+        handle(.linkOpened(link, .outbound(dialledAt ?? Self.address(name))))
         handshake(from: name, epoch: epoch, versions: versions, on: link)
         return link
     }

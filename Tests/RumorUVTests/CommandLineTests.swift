@@ -11,11 +11,16 @@ enum RumorBinary {
         return testBinary.deletingLastPathComponent().appendingPathComponent("rumor")
     }
 
-    /// Runs `rumor ARGUMENTS` to the end; returns its exit status and output.
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// `rumor-node`, built beside it.
+    static var nodeURL: URL { url.deletingLastPathComponent().appendingPathComponent("rumor-node") }
+
+    /// Runs `rumor ARGUMENTS` (or another executable) to the end; returns its exit status and output.
+    /// `environment`, when given, is the whole environment.
+    static func run(_ arguments: [String], executable: URL = url, environment: [String: String]? = nil) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = url
+        process.executableURL = executable
         process.arguments = arguments
+        if let environment { process.environment = environment }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -46,18 +51,29 @@ func freePort() -> UInt16 {
         let candidate = UInt16.random(in: 20000...32000, using: &random)
         // Never hand out a port twice in one test run: two nodes asked for ports together would collide.
         guard handedOutPorts.withLock({ $0.insert(candidate).inserted }) else { continue }
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = candidate.bigEndian
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        if let descriptor = boundLoopbackSocket(port: candidate) {
+            close(descriptor)
+            return candidate
         }
-        if bound { return candidate }
     }
     return 0
+}
+
+/// A TCP socket bound to 127.0.0.1:`port` (not listening), or nil if the port is taken.
+func boundLoopbackSocket(port: UInt16) -> Int32? {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
+    guard bound else {
+        close(descriptor)
+        return nil
+    }
+    return descriptor
 }
 
 @Suite("rumor on the command line", .serialized)

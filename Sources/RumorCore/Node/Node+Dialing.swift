@@ -47,12 +47,12 @@ extension Node {
     /// Carries out `intent` with whoever listens at `address`: at once over an existing link, or after the
     /// link this opens (or one already opening) completes its handshake.
     mutating func dial(_ address: PeerAddress, _ intent: DialIntent) {
-        guard address != identity.address, !stopping else {
+        guard address != identity.address, !ownAddresses.contains(address), !stopping else {
             intentFailed(intent, at: address)
             return
         }
         if let (_, peer) = establishedLink(to: address) {
-            if run(intent, with: peer) { closeIfTemporary(peer.id) }
+            if run(intent, with: peer, dialledAt: address) { closeIfTemporary(peer.id) }
             return
         }
         dialIntents[address, default: []].append(intent)
@@ -75,7 +75,7 @@ extension Node {
         for address in addresses {
             dialing.remove(address)
             for intent in dialIntents.removeValue(forKey: address) ?? [] {
-                mayClose = run(intent, with: peer) && mayClose
+                mayClose = run(intent, with: peer, dialledAt: address) && mayClose
             }
         }
         if mayClose { closeIfTemporary(peer.id) }
@@ -89,9 +89,10 @@ extension Node {
         }
     }
 
-    /// Carries out `intent` over the link to `peer`; false when the link must stay open for an answer that
-    /// does not make the peer active or outstanding (a healing probe's shuffle).
-    private mutating func run(_ intent: DialIntent, with peer: PeerDescriptor) -> Bool {
+    /// Carries out `intent` over the link to `peer`, dialled at `address` (its own, or a seed's name); false
+    /// when the link must stay open for an answer that does not make the peer active or outstanding (a
+    /// healing probe's shuffle).
+    private mutating func run(_ intent: DialIntent, with peer: PeerDescriptor, dialledAt address: PeerAddress) -> Bool {
         switch intent {
         case .join:
             outstanding[peer.id] = OutstandingRequest(kind: .join, sentAt: now)
@@ -115,7 +116,7 @@ extension Node {
         case .healingProbe:
             // The peer answers the shuffle sample over this link: the reply, or the temporary-link timeout,
             // closes it.
-            healingProbeAnswered(by: peer)
+            healingProbeAnswered(by: peer, dialledAt: address)
             return false
         }
         return true

@@ -56,8 +56,7 @@ extension Node {
     private mutating func completeHandshake(_ handshake: Handshake, version: UInt8, on link: LinkID, state: LinkState) {
         let peer = handshake.sender
         guard peer.id != identity.id else {
-            // A seed list that names this node itself: harmless.
-            closeRejecting(link, .connectedToSelf, detail: "connected to itself at \(peer.address)")
+            reachedItself(on: link, state: state)
             return
         }
         if let existing = linkByPeer[peer.id], let existingState = links[existing],
@@ -164,5 +163,24 @@ struct RoundTripState {
         latest = sample
         samples += 1
         smoothed = smoothed.map { $0 * 7 / 8 + sample / 8 } ?? sample
+    }
+}
+
+extension Node {
+    /// A dial reached this node itself: a seed list naming one of this host's own addresses, or an
+    /// advertised address another node's descriptor carries wrongly. Reported once per address, at warning
+    /// level when it is not the advertised address (the sign of a misconfigured seed or advertise address),
+    /// and a literal address is never dialled again.
+    fileprivate mutating func reachedItself(on link: LinkID, state: LinkState) {
+        guard case .outbound(let dialled) = state.direction else {
+            closeRejecting(link, .connectedToSelf, detail: "connected to itself")
+            return
+        }
+        closeRejecting(link, .connectedToSelf, detail: "connected to itself through \(dialled)")
+        guard dialled.isLiteral, ownAddresses.insert(dialled).inserted, dialled != identity.address else { return }
+        logger.warning("dialled this node itself", metadata: [
+            "address": "\(dialled)", "advertise": "\(identity.address)",
+            "detail": "\(dialled) is an address of this node; it will not be dialled again",
+        ])
     }
 }

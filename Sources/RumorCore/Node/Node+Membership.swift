@@ -36,7 +36,7 @@ extension Node {
     /// After a JOIN succeeds, asks other seeds to be neighbours too (`seedLinks`), so that a mesh started all
     /// at once cannot settle as several overlays, each joined through its own seeds.
     private mutating func linkToMoreSeeds(joinedThrough contact: PeerAddress) {
-        let others = configuration.seeds.filter { $0 != identity.address && $0 != contact && !active.contains(address: $0) }
+        let others = configuration.seeds.filter { $0 != identity.address && $0 != contact && !isActive(at: $0) }
         for seed in others.shuffled(using: &random).prefix(max(0, membership.seedLinks - 1)) {
             dial(seed, .neighbor(.high))
         }
@@ -135,6 +135,7 @@ extension Node {
         if disconnect.alive {
             passive.insert(peer, age: 0)
         } else {
+            counters.departures += 1
             passive.remove(peer.id)
         }
         logger.debug("peer left the active view", metadata: ["peer": "\(peer)", "alive": "\(disconnect.alive)"])

@@ -100,7 +100,7 @@ extension Node {
     /// (on the tick too while their early, bridging probes last); each failed probe doubles that entry's wait.
     mutating func probeLostPeers(includingSeeds: Bool) {
         for due in lost.due(at: now) where due.lostToFailure || due.bridges > 0 || includingSeeds {
-            if active.contains(address: due.address) {
+            if isActive(at: due.address) {
                 lost.forget(due.address)
                 let next = now + membership.healingProbeMaximumDelay
                 // Linked already: no bridge is needed, now or later.
@@ -125,13 +125,15 @@ extension Node {
     /// trades a shuffle sample. Either way both sides learn of each other's peers and the next shuffles and
     /// repairs mix the overlay. A peer is bridged at most once per loss, so a healthy overlay sees at most
     /// one extra link per failure.
-    mutating func healingProbeAnswered(by peer: PeerDescriptor) {
-        guard let entry = lost.entry(peer.address) else { return }
+    /// `address` is the one probed: the peer's own, or the name of a seed that resolved to it.
+    mutating func healingProbeAnswered(by peer: PeerDescriptor, dialledAt address: PeerAddress) {
+        guard let entry = lost.entry(address) ?? lost.entry(peer.address) else { return }
+        let probed = lost.entry(address) != nil ? address : peer.address
         if entry.lostToFailure {
-            lost.forget(peer.address)
+            lost.forget(probed)
             bridge(to: peer, reason: "lost peer answers again: linking to it")
         } else if entry.isSeed, entry.bridges > 0 {
-            lost.update(peer.address) { $0.bridges -= 1 }
+            lost.update(probed) { $0.bridges -= 1 }
             bridge(to: peer, reason: "early seed probe: linking to the seed")
         }
         let sample = viewSample(includingSelf: true, activeCount: Int.max, passiveCount: membership.shufflePassiveCount,

@@ -41,6 +41,8 @@ public struct Node {
     // Dialing: what to do with a peer once a link to its address is up.
     var dialIntents: [PeerAddress: [DialIntent]] = [:]
     var dialing: Set<PeerAddress> = []
+    /// Literal addresses found to reach this node itself (besides its advertised one): never dialled again.
+    var ownAddresses: Set<PeerAddress> = []
 
     // Membership.
     var active = ActiveView()
@@ -208,12 +210,21 @@ public struct Node {
 
     func peer(on link: LinkID) -> PeerDescriptor? { links[link]?.peer }
 
-    /// The established link to whoever listens at `address` (at most one peer does).
+    /// The established link to whoever listens at `address` (at most one peer does), or that was dialled at
+    /// it: a seed's name is never a peer's advertised address, yet it names the peer the link reached.
     func establishedLink(to address: PeerAddress) -> (LinkID, PeerDescriptor)? {
         for link in linkByPeer.values {
-            if let peer = links[link]?.peer, peer.address == address { return (link, peer) }
+            guard let state = links[link], let peer = state.peer else { continue }
+            if peer.address == address || state.direction == .outbound(address) { return (link, peer) }
         }
         return nil
+    }
+
+    /// Whether an active peer listens at `address`, or was reached by dialling it (a seed given by name).
+    func isActive(at address: PeerAddress) -> Bool {
+        if active.contains(address: address) { return true }
+        guard !address.isLiteral, let (_, peer) = establishedLink(to: address) else { return false }
+        return active.contains(peer.id)
     }
 
     // MARK: Messages
@@ -394,4 +405,7 @@ public struct Node {
 
     /// The ids in the active view, for tests and the simulator.
     public var activePeerIDs: [NodeID] { active.ids }
+
+    /// How many peers the active view holds: the runtime's readiness and isolation checks read it often.
+    public var activePeerCount: Int { active.count }
 }

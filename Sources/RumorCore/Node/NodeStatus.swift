@@ -37,6 +37,8 @@ public struct NodeStatus: Sendable, Equatable {
         public var rotations = 0
         /// Active links that failed (closed or silent without a DISCONNECT).
         public var failedLinks = 0
+        /// Active peers that left the overlay and said so (DISCONNECT, not alive): departures, not failures.
+        public var departures = 0
         public var healingProbes = 0
         public var healedLinks = 0
         /// Broadcast: messages handed to the application, payload frames received (RMR's numerator), and

@@ -1,17 +1,14 @@
-import Foundation
-import RumorCore
-
-/// Durations as people write them in topology files and checks: `250ms`, `5s`, `1.5s`, `2m`, `1h`.
+/// Durations as people write them in topology files, checks and options (`--leave-timeout 2s`): `250ms`, `5s`, `1.5s`, `2m`, `1h`.
 public enum DurationText {
     public static func parse(_ text: String) -> Duration? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingWhitespace()
         let units: [(suffix: String, nanoseconds: Double)] = [
             ("ms", 1e6), ("us", 1e3), ("ns", 1), ("s", 1e9), ("m", 60e9), ("h", 3600e9),
         ]
         for unit in units where trimmed.hasSuffix(unit.suffix) {
-            let number = trimmed.dropLast(unit.suffix.count).trimmingCharacters(in: .whitespaces)
+            let number = trimmed.dropLast(unit.suffix.count).trimmingWhitespace()
             // At most about 292 years: anything longer is a typo, and must not overflow.
-            guard let value = Double(number), value.isFinite, value >= 0,
+            guard let value = Double(String(number)), value.isFinite, value >= 0,
                   let nanoseconds = Int64(exactly: (value * unit.nanoseconds).rounded()) else { return nil }
             return .nanoseconds(nanoseconds)
         }
