@@ -41,7 +41,15 @@ public final class RumorNode: Sendable {
     /// The node logs through `logger`, silent unless given one.
     public init(configuration: RumorConfiguration,
                 logger: Logger = Logger(label: "rumor", factory: { _ in SwiftLogNoOpLogHandler() })) throws(RumorError) {
-        let runtimeConfiguration = try configuration.runtimeConfiguration()
+        let runtimeConfiguration: RuntimeConfiguration
+        do throws(ConfigurationError) {
+            runtimeConfiguration = try configuration.runtimeConfiguration()
+        } catch {
+            switch error {
+            case .invalid(let text): throw .invalidConfiguration(text)
+            case .clusterKey(let text): throw .clusterKey(text)
+            }
+        }
         id = runtimeConfiguration.node.identity.id
         listen = configuration.listen
         leaveTimeout = configuration.leaveTimeout

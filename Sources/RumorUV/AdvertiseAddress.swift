@@ -6,14 +6,14 @@ public enum AdvertiseAddress {
     /// `advertise` if given, else the listen address, else (listening on every interface) the host's one
     /// non-loopback address of the listen address's family; or why none can be chosen.
     public static func choose(listen: PeerAddress, advertise: PeerAddress?, seeds: [PeerAddress],
-                              hostAddresses: [String]) -> Result<PeerAddress, CommandFailure> {
+                              hostAddresses: [String]) -> Result<PeerAddress, ConfigurationError> {
         let chosen: PeerAddress
         if let advertise {
             guard !advertise.isUnspecified else {
-                return .failure(CommandFailure("--advertise \(advertise): peers cannot dial an unspecified address; give the address they reach this node at"))
+                return .failure(.invalid("--advertise \(advertise): peers cannot dial an unspecified address; give the address they reach this node at"))
             }
             guard advertise.isLiteral else {
-                return .failure(CommandFailure("--advertise \(advertise): descriptors carry addresses, not names (names are for seeds); give the IP address peers reach this node at"))
+                return .failure(.invalid("--advertise \(advertise): descriptors carry addresses, not names (names are for seeds); give the IP address peers reach this node at"))
             }
             chosen = advertise
         } else if listen.isUnspecified {
@@ -24,15 +24,15 @@ public enum AdvertiseAddress {
             case 1:
                 chosen = PeerAddress(host: candidates[0], port: listen.port)
             case 0:
-                return .failure(CommandFailure("--listen \(listen) needs --advertise: this host has no non-loopback address to advertise"))
+                return .failure(.invalid("--listen \(listen) needs --advertise: this host has no non-loopback address to advertise"))
             default:
-                return .failure(CommandFailure("--listen \(listen) needs --advertise: this host has several addresses (\(candidates.joined(separator: ", "))); say which one peers reach it at"))
+                return .failure(.invalid("--listen \(listen) needs --advertise: this host has several addresses (\(candidates.joined(separator: ", "))); say which one peers reach it at"))
             }
         } else {
             chosen = listen
         }
         if chosen.isLoopback, let remote = seeds.first(where: { !$0.isLoopback && !$0.isUnspecified }) {
-            return .failure(CommandFailure("advertising the loopback address \(chosen) while seed \(remote) is on another host: peers there would dial themselves; give --advertise"))
+            return .failure(.invalid("advertising the loopback address \(chosen) while seed \(remote) is on another host: peers there would dial themselves; give --advertise"))
         }
         return .success(chosen)
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import RumorCore
+import RumorUV
 
 /// Every membership and link-liveness parameter, settable from the command line (defaults from the core).
 struct MembershipOptions: ParsableArguments {
@@ -89,7 +90,7 @@ struct MembershipOptions: ParsableArguments {
                     "--seed-retry-delay-ms must be positive and at most --seed-retry-max-delay-ms")
     }
 
-    func apply(to configuration: inout NodeConfiguration) {
+    func apply(to configuration: inout RumorConfiguration) {
         var membership = MembershipConfiguration()
         membership.activeViewSize = activeViewSize
         membership.passiveViewSize = passiveViewSize

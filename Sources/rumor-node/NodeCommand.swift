@@ -130,6 +130,27 @@ struct NodeCommand: AsyncParsableCommand {
 
     func run() async throws { try await run(unknownVariables: []) }
 
+    /// The options as the one configuration a node starts from, the library's too (`RumorConfiguration`).
+    func nodeConfiguration(seeds: [PeerAddress]) throws -> RumorConfiguration {
+        var configuration = RumorConfiguration(listen: listen, seeds: seeds, id: id.flatMap(NodeID.init))
+        configuration.advertise = advertise
+        configuration.admin = admin
+        configuration.health = health
+        configuration.leaveTimeout = leaveTimeout.duration
+        membership.apply(to: &configuration)
+        configuration.broadcast.maximumPayloadSize = maxPayloadSize
+        configuration.limits.maximumFrameSize = maxFrameSize
+        configuration.limits.maximumQueuedBytes = maxQueueBytes
+        configuration.limits.connectTimeout = .milliseconds(connectTimeoutMs)
+        configuration.limits.maximumInboundLinks = maxInboundLinks
+        configuration.wireVersions = try wireVersions.validated()
+        configuration.clusterName = cluster ?? ""
+        configuration.clusterKey = clusterKey.map { .file($0) }
+        configuration.linkConditions = LinkConditions(latency: .nanoseconds(Int64(linkLatencyMs * 1e6)),
+                                                      jitter: .nanoseconds(Int64(linkJitterMs * 1e6)), loss: linkLoss)
+        return configuration
+    }
+
     /// Runs the node; `unknownVariables` are `RUMOR_` variables that name no option, warned about once
     /// logging is up.
     func run(unknownVariables: [String]) async throws {
@@ -151,33 +172,14 @@ struct NodeCommand: AsyncParsableCommand {
                 throw ValidationError(error.description)
             }
         }
-        var generator = SystemRandomNumberGenerator()
-        let nodeID = id.flatMap(NodeID.init) ?? NodeID.random(using: &generator)
-        let epoch = try EpochStore.nextEpoch(dataDirectory: dataDir)
-        let advertised: PeerAddress
-        switch AdvertiseAddress.choose(listen: listen, advertise: advertise, seeds: seedList, hostAddresses: HostAddresses.nonLoopback()) {
-        case .success(let address): advertised = address
-        case .failure(let failure): throw failure
+        var configuration = try nodeConfiguration(seeds: seedList)
+        configuration.epoch = try EpochStore.nextEpoch(dataDirectory: dataDir)
+        let runtimeConfiguration: RuntimeConfiguration
+        do throws(ConfigurationError) {
+            runtimeConfiguration = try configuration.runtimeConfiguration()
+        } catch {
+            throw CommandFailure(error.description)
         }
-        var runtimeConfiguration = RuntimeConfiguration(
-            node: NodeConfiguration(identity: PeerDescriptor(id: nodeID, address: advertised), epoch: epoch, seeds: seedList),
-            listen: listen, admin: admin, randomSeed: generator.next())
-        runtimeConfiguration.health = health
-        membership.apply(to: &runtimeConfiguration.node)
-        runtimeConfiguration.node.broadcast.maximumPayloadSize = maxPayloadSize
-        runtimeConfiguration.limits.maximumFrameSize = maxFrameSize
-        runtimeConfiguration.node.wireVersions = try wireVersions.validated()
-        runtimeConfiguration.node.clusterName = cluster ?? ""
-        runtimeConfiguration.limits.maximumQueuedBytes = maxQueueBytes
-        runtimeConfiguration.limits.connectTimeout = .milliseconds(connectTimeoutMs)
-        runtimeConfiguration.limits.maximumInboundLinks = maxInboundLinks
-        // One handshake limit for a link: the cluster-key handshake gets the same time as the protocol's.
-        runtimeConfiguration.limits.securityHandshakeTimeout = runtimeConfiguration.node.handshakeTimeout
-        if let clusterKey {
-            runtimeConfiguration.keyring = try KeyringFile.load(clusterKey)
-        }
-        runtimeConfiguration.links = LinkConditions(latency: .nanoseconds(Int64(linkLatencyMs * 1e6)),
-                                                    jitter: .nanoseconds(Int64(linkJitterMs * 1e6)), loss: linkLoss)
         if !runtimeConfiguration.links.isUnchanged {
             logger.notice("test-mesh link conditions on every incoming frame", metadata: ["conditions": "\(runtimeConfiguration.links)"])
         }

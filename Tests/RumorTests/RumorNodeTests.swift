@@ -65,7 +65,7 @@ struct RumorNodeTests {
         }
         var missingKey = Self.configuration("keyless")
         missingKey.clusterKey = .file("/nonexistent/cluster.keys")
-        #expect(throws: RumorError.clusterKey("cannot read keyring file /nonexistent/cluster.keys")) {
+        #expect(throws: RumorError.clusterKey("cannot read keyring file /nonexistent/cluster.keys: No such file or directory")) {
             try RumorNode(configuration: missingKey)
         }
 

@@ -6,12 +6,12 @@ import Testing
 /// What a node advertises, from its listen address, `--advertise`, its seeds and the host's addresses.
 @Suite("Advertise address")
 struct AdvertiseAddressTests {
-    func choose(_ listen: String, advertise: String? = nil, seeds: [String] = [], host: [String]) -> Result<PeerAddress, CommandFailure> {
+    func choose(_ listen: String, advertise: String? = nil, seeds: [String] = [], host: [String]) -> Result<PeerAddress, ConfigurationError> {
         AdvertiseAddress.choose(listen: try! PeerAddress(parsing: listen), advertise: advertise.map { try! PeerAddress(parsing: $0) },
                                 seeds: seeds.map { try! PeerAddress(parsing: $0) }, hostAddresses: host)
     }
 
-    func failure(_ result: Result<PeerAddress, CommandFailure>) -> String? {
+    func failure(_ result: Result<PeerAddress, ConfigurationError>) -> String? {
         if case .failure(let failure) = result { failure.description } else { nil }
     }
 
