@@ -162,7 +162,8 @@ let package = Package(
             name: "RumorTests",
             dependencies: ["Rumor", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
-        .testTarget(name: "RumorUVTests", dependencies: ["RumorUV", "RumorCore", "RumorSecurity", "RumorCommandLine"]),
+        // Yams: the three-pod test reads the node arguments from the Kubernetes manifest itself.
+        .testTarget(name: "RumorUVTests", dependencies: ["RumorUV", "RumorCore", "RumorSecurity", "RumorCommandLine", .product(name: "Yams", package: "Yams")]),
         // Crypto too: the tests re-derive the key schedule by hand to check the implementation against its spec.
         .testTarget(
             name: "RumorSecurityTests",

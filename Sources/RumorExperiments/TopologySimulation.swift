@@ -19,6 +19,19 @@ public struct TopologySimulation {
     public init(topology: Topology) throws(TopologyError) {
         self.topology = topology
         self.plan = try ChurnPlanner(topology: topology).plan()
+        // What only a kernel between namespaces can do is refused, not run as something else.
+        for step in plan.steps {
+            let kernelOnly: String? = switch step.change {
+            case .cut: "a one-way cut"
+            case .rate: "a rate limit"
+            case .move: "moving a node to a new address"
+            case .kill, .restart, .upgrade, .freeze, .thaw, .add, .partition, .heal, .shapeLinks, .dns: nil
+            }
+            if let kernelOnly {
+                throw TopologyError(file: topology.source, line: step.line,
+                                    message: "\(kernelOnly) is the namespace bench's (rumor churn); the simulator does not model it")
+            }
+        }
     }
 
     public func run(progress: ((Double) -> Void)? = nil) -> RunObservation {
@@ -42,9 +55,13 @@ public struct TopologySimulation {
         var lives: [String: Int] = [:]
         var upgraded: Set<String> = []
         let nodeIDs = plan.nodes.map(\.id)
+        // seeds: dns: a node asks the name, which answers with these addresses.
+        var seedRecords: [PeerAddress] = []
+        if case .dns(_, let records) = topology.seedRule { seedRecords = topology.nodes.prefix(records).map(\.address) }
         func start(_ node: MeshNode) {
             lives[node.id, default: 0] += 1
-            let seeds = node.seeds.compactMap { plan.node($0)?.address }
+            var seeds = node.seeds.compactMap { plan.node($0)?.address }
+            if case .dns = topology.seedRule { seeds = seedRecords }
             var configuration = NodeConfiguration(identity: PeerDescriptor(id: NodeID(node.id)!, address: node.address),
                                                   epoch: Epoch(lives[node.id]!), seeds: seeds)
             if let versions = node.wireVersions, !upgraded.contains(node.id) { configuration.wireVersions = versions }
@@ -130,14 +147,17 @@ public struct TopologySimulation {
                     }
                 case .add(let nodes): nodes.forEach(start)
                 case .partition(let groups):
-                    partitioned = true
                     network.partition(into: groups.map { $0.compactMap { plan.node($0)?.address } })
                 case .heal:
-                    partitioned = false
                     network.heal()
                 case .shapeLinks(let ids, let conditions, let onlyAmong):
                     network.shapeLinks(of: ids.compactMap { plan.node($0)?.address }, conditions, onlyAmong: onlyAmong)
+                case .dns(_, let addresses):
+                    seedRecords = addresses
+                case .cut, .rate, .move:
+                    break  // refused by init
                 }
+                if let split = step.change.splitsOverlay { partitioned = split }
                 observation.events.append(.init(at: time(network), label: step.label, expectsConnectedOverlay: !partitioned))
                 continue
             }

@@ -64,6 +64,8 @@ public struct MeshReport {
         var convergence: [RunEvaluation.Convergence]
         var schedule: [Step]
         var problems: [String]
+        /// Namespace meshes: how the network was made and which layer did each fault.
+        var network: [String]
         var messages: [RunEvaluation.MessageFigures]
         var overlay: [RunEvaluation.OverlayFigures]
     }
@@ -81,7 +83,7 @@ public struct MeshReport {
             latencyMaximumSeconds: evaluation.latencyMaximum, finalAveragePath: evaluation.finalAveragePath,
             finalClustering: evaluation.finalClustering, convergence: evaluation.convergence,
             schedule: result.observation.events.map { .init(at: $0.at.seconds, label: $0.label) },
-            problems: result.problems, messages: evaluation.messages, overlay: evaluation.overlay)
+            problems: result.problems, network: result.networkNotes, messages: evaluation.messages, overlay: evaluation.overlay)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -142,6 +144,9 @@ public struct MeshReport {
         text += "![Active-view sizes and nodes up over time](active-views.png)\n\n"
         text += "Overlay before the first change and at the end: ![before](overlay-before.png) ![after](overlay-after.png)\n"
         for note in chartNotes { text += "\nNote: \(note)\n" }
+        if !result.networkNotes.isEmpty {
+            text += "\n## Network\n\n" + result.networkNotes.map { "- \($0)\n" }.joined()
+        }
         if !result.problems.isEmpty {
             text += "\n## Notes from the run\n\n" + result.problems.map { "- \($0)\n" }.joined()
         }

@@ -37,6 +37,8 @@ public struct MeshResult: Sendable {
     public var problems: [String]
     /// True when the run was cut short by Ctrl-C or SIGTERM.
     public var interrupted: Bool
+    /// How the network was made and which layer did each fault (namespace meshes).
+    public var networkNotes: [String] = []
     /// What each node still running at the end had cost (live meshes only).
     var processStats: [ProcessStats] = []
 
@@ -73,22 +75,26 @@ public struct MeshLaunchError: Error, CustomStringConvertible {
     public var description: String
 }
 
-/// Launches a topology as real `rumor node` processes on loopback, publishes its workload, carries out its
-/// churn plan, polls every node's status and deliveries, and tears everything down at the end or on
-/// Ctrl-C. The observation it records is judged by the same `RunEvaluation` as a simulated run.
+/// Launches a topology as real `rumor node` processes, on loopback or each in a network namespace of its
+/// own (`NamespaceBench`), publishes its workload, carries out its churn plan, polls every node's status
+/// and deliveries, and tears everything down at the end or on Ctrl-C. The observation it records is judged
+/// by the same `RunEvaluation` as a simulated run.
 public final class MeshRunner: Sendable {
     let topology: Topology
     let plan: ChurnPlan
     let options: MeshOptions
     /// `rumor-node` beside `options.executable`, found once at launch.
     private let nodeExecutable: String
-    private let interruption = Interruption()
+    let interruption = Interruption()
+    /// The namespace bench, for `network: namespaces`; nil on loopback.
+    let bench: NamespaceBench?
 
     public init(topology: Topology, options: MeshOptions) throws {
         nodeExecutable = try NodeExecutable.locate(beside: options.executable)
         self.topology = topology
         self.plan = try ChurnPlanner(topology: topology).plan()
         self.options = options
+        bench = topology.network.isNamespaces ? try NamespaceBench(topology: topology, plan: plan, rumorExecutable: options.executable) : nil
     }
 
     public func run() async throws -> MeshResult {
@@ -103,6 +109,7 @@ public final class MeshRunner: Sendable {
         let view = LiveView(topology: topology, plan: plan, display: options.display)
 
         do {
+            try await bench?.prepare(eventLoop: eventLoop)
             try await startInitialNodes(state: state, admin: admin)
         } catch {
             await tearDown(state: state)
@@ -120,12 +127,16 @@ public final class MeshRunner: Sendable {
         // Last deliveries of every node still up, what each cost, then the mesh goes.
         await pollOnce(state: state, admin: admin, takeSnapshot: true)
         var stats: [ProcessStats] = []
+        var pids: [String: pid_t] = [:]
         for node in await state.liveNodeIDs.sorted() {
-            if let process = await state.process(of: node), var figures = ProcessStats.read(pid: process.pid) {
+            guard let process = await state.process(of: node) else { continue }
+            pids[node] = process.pid
+            if var figures = ProcessStats.read(pid: process.pid) {
                 figures.node = node
                 stats.append(figures)
             }
         }
+        if bench != nil { await state.recordIPv4Sockets(NamespaceBench.ipv4Sockets(of: pids)) }
         await tearDown(state: state)
         view.finish()
         let observation = await state.finishObservation()
@@ -135,11 +146,12 @@ public final class MeshRunner: Sendable {
         var result = MeshResult(topology: topology, plan: plan, observation: observation, evaluation: evaluation,
                                 problems: problems, interrupted: interruption.isInterrupted)
         result.processStats = stats
+        result.networkNotes = bench?.layerNotes ?? []
         return result
     }
 
     /// Sleeps in short slices, so that Ctrl-C is acted on within a tenth of a second.
-    private func pause(for duration: Duration) async {
+    func pause(for duration: Duration) async {
         let end = ContinuousClock.now + duration
         while !interruption.isInterrupted, ContinuousClock.now < end {
             try? await Task.sleep(for: min(.milliseconds(100), end - ContinuousClock.now))
@@ -158,16 +170,19 @@ public final class MeshRunner: Sendable {
 
     private func logFile(of node: MeshNode) -> String { "\(options.workDirectory)/logs/\(node.id).log" }
 
-    private func arguments(for node: MeshNode, upgraded: Bool) -> [String] {
-        var arguments = ["--listen", "\(node.address)", "--admin", "\(node.admin)", "--id", node.id,
-                         "--exit-with-parent", "--log-level", options.nodeLogLevel]
-        if let versions = node.wireVersions, !upgraded {
+    private func arguments(for node: MeshNode, state: MeshState) async -> [String] {
+        var arguments = bench?.placement(of: node) ?? ["--listen", "\(node.address)", "--admin", "\(node.admin)"]
+        arguments += ["--id", node.id, "--exit-with-parent", "--log-level", options.nodeLogLevel]
+        if let versions = node.wireVersions, await !state.upgradedNodeIDs.contains(node.id) {
             arguments += ["--wire-versions", "\(versions.lowerBound)-\(versions.upperBound)"]
         }
+        if let seedName = bench?.seedName { arguments += ["--seed", seedName] }
         for seed in node.seeds {
-            if let address = plan.node(seed)?.address { arguments += ["--seed", "\(address)"] }
+            if let address = await current(seed, state: state)?.address { arguments += ["--seed", "\(address)"] }
         }
-        let links = topology.links
+        var links = topology.links
+        // On the namespace bench loss is the kernel's; the nodes only delay.
+        if bench != nil { links.loss = 0 }
         if !links.isUnchanged {
             arguments += ["--link-latency-ms", "\(Double(links.latency.nanosecondsRounded) / 1e6)",
                           "--link-jitter-ms", "\(Double(links.jitter.nanosecondsRounded) / 1e6)", "--link-loss", "\(links.loss)"]
@@ -175,11 +190,18 @@ public final class MeshRunner: Sendable {
         return arguments + options.extraNodeArguments
     }
 
-    private func spawn(_ node: MeshNode, state: MeshState) async throws {
-        let upgraded = await state.upgradedNodeIDs.contains(node.id)
-        let process = try NodeProcess(executable: nodeExecutable, arguments: arguments(for: node, upgraded: upgraded),
-                                      logFile: logFile(of: node), node: node.id)
-        await state.started(node.id, process: process)
+    /// The node of that id where it runs now (or last ran): a `move` gives it a new address.
+    func current(_ id: String, state: MeshState) async -> MeshNode? {
+        await state.incarnation(of: id) ?? plan.node(id)
+    }
+
+    func spawn(_ node: MeshNode, state: MeshState) async throws {
+        let nodeArguments = await arguments(for: node, state: state)
+        let command = bench?.command(for: node, nodeExecutable: nodeExecutable, arguments: nodeArguments)
+            ?? (executable: nodeExecutable, arguments: nodeArguments)
+        let process = try NodeProcess(executable: command.executable, arguments: command.arguments, logFile: logFile(of: node), node: node.id)
+        await state.started(node, process: process)
+        try await bench?.placed(node)
     }
 
     private func startInitialNodes(state: MeshState, admin: NodeAdmin) async throws {
@@ -223,6 +245,8 @@ public final class MeshRunner: Sendable {
         // One deadline for all: a mesh of 64 stuck nodes is gone in 3 s, not 64 × 3 s.
         let deadline = ContinuousClock.now + .seconds(3)
         for process in processes { await process.waitOrKill(timeout: max(.zero, deadline - ContinuousClock.now)) }
+        // The namespaces go once nothing runs in them (destroy would kill what still did).
+        await bench?.tearDown()
     }
 
     // MARK: Workload
@@ -233,7 +257,8 @@ public final class MeshRunner: Sendable {
             guard !interruption.isInterrupted else { return }
             let wait = time - state.elapsed
             if wait > .zero { await pause(for: wait) }
-            guard let origin = schedule.origin(among: await state.readyNodeIDs, allNodes: plan.nodes) else { continue }
+            guard let chosen = schedule.origin(among: await state.readyNodeIDs, allNodes: plan.nodes),
+                  let origin = await current(chosen.id, state: state) else { continue }
             let sentAt = state.elapsed
             do {
                 let id = try await admin.publish(schedule.payload(number: index + 1), on: origin)
@@ -266,8 +291,10 @@ public final class MeshRunner: Sendable {
     /// Status and new deliveries from every live node, at once.
     func pollOnce(state: MeshState, admin: NodeAdmin, takeSnapshot: Bool, only: Set<String>? = nil) async {
         let changesWhenBegun = await state.changes
-        let live = await state.liveNodeIDs
-        let nodes = plan.nodes.filter { live.contains($0.id) && (only?.contains($0.id) ?? true) }
+        var nodes: [MeshNode] = []
+        for id in await state.liveNodeIDs.sorted() where only?.contains(id) ?? true {
+            if let node = await current(id, state: state) { nodes.append(node) }
+        }
         var after: [String: UInt64] = [:]
         var lives: [String: Int] = [:]
         for node in nodes {
@@ -298,122 +325,4 @@ public final class MeshRunner: Sendable {
         // Stamped when the last answer is in: times measured to a snapshot are upper bounds.
         if takeSnapshot { await state.snapshot(at: state.elapsed, views: views, changesWhenBegun: changesWhenBegun) }
     }
-
-    // MARK: Churn
-
-    private func carryOutPlan(state: MeshState, admin: NodeAdmin, view: LiveView) async {
-        var shapes: [LinkShape] = []
-        for step in plan.steps {
-            let wait = step.at - state.elapsed
-            if wait > .zero { await pause(for: wait) }
-            guard !interruption.isInterrupted else { return }
-            switch step.change {
-            case .kill(let victims):
-                // No new message may start on a node about to die; then its deliveries so far, as its log dies with it.
-                await state.markLeaving(victims)
-                await pollOnce(state: state, admin: admin, takeSnapshot: false, only: Set(victims))
-                for victim in victims { await state.ended(victim, unexpectedly: false) }
-            case .restart(let ids):
-                for node in ids.compactMap(plan.node) { await start(node, state: state, admin: admin, shapes: shapes) }
-            case .upgrade(let ids):
-                // As an operator's rolling restart: each leaves politely (SIGTERM), then runs again on the new version.
-                await state.markLeaving(ids)
-                await pollOnce(state: state, admin: admin, takeSnapshot: false, only: Set(ids))
-                var stopping: [NodeProcess] = []
-                for id in ids { if let process = await state.process(of: id) { stopping.append(process) } }
-                for process in stopping { process.terminate() }
-                for process in stopping { await process.waitOrKill(timeout: .seconds(3)) }
-                for id in ids { await state.ended(id, unexpectedly: false) }
-                await state.markUpgraded(ids)
-                for node in ids.compactMap(plan.node) { await start(node, state: state, admin: admin, shapes: shapes) }
-            case .freeze(let ids):
-                // Their deliveries so far first: a frozen node answers no poll.
-                await state.markLeaving(ids)
-                await pollOnce(state: state, admin: admin, takeSnapshot: false, only: Set(ids))
-                for id in ids { await state.froze(id) }
-            case .thaw(let ids):
-                for id in ids { await state.thawed(id) }
-            case .add(let nodes):
-                for node in nodes { await start(node, state: state, admin: admin, shapes: shapes) }
-            case .partition(let groups):
-                let live = await state.readyNodeIDs
-                for group in groups {
-                    let members = Set(group)
-                    let outsiders = plan.nodes.filter { !members.contains($0.id) }.map(\.address)
-                    await eachNode(group.filter(live.contains), admin: admin, state: state) { node in
-                        try await admin.setLinks(on: node, peers: outsiders, to: .cut)
-                    }
-                }
-            case .heal:
-                // Back to the default, then any slowed links again: a heal ends the cut, not the slowness.
-                let live = await state.readyNodeIDs
-                let everyone = plan.nodes.map(\.address)
-                let standing = shapes
-                await eachNode(Array(live), admin: admin, state: state) { node in
-                    try await admin.setLinks(on: node, peers: everyone, to: nil)
-                    try await self.applyShapes(standing, to: node, admin: admin)
-                }
-            case .shapeLinks(let nodes, let conditions, let onlyAmong):
-                let shape = LinkShape(nodes: Set(nodes), conditions: conditions, onlyAmong: onlyAmong)
-                shapes.append(shape)
-                let live = await state.readyNodeIDs
-                await eachNode(Array(live), admin: admin, state: state) { node in
-                    try await self.applyShapes([shape], to: node, admin: admin)
-                }
-            }
-            await state.recordEvent(step.label, change: step.change)
-            view.announce("\(DurationText.format(step.at)): \(step.label)")
-        }
-    }
-
-    private func start(_ node: MeshNode, state: MeshState, admin: NodeAdmin, shapes: [LinkShape]) async {
-        do {
-            try await spawn(node, state: state)
-        } catch {
-            await state.noteProblem("\(error)")
-            return
-        }
-        guard !shapes.isEmpty else { return }
-        // Slowed links apply to nodes that come later too, once their admin endpoint answers.
-        Task {
-            for _ in 0..<50 where (try? await admin.status(of: node)) == nil { try? await Task.sleep(for: .milliseconds(100)) }
-            do { try await self.applyShapes(shapes, to: node, admin: admin) } catch { await state.noteProblem("\(error)") }
-        }
-    }
-
-    /// Each end sets the conditions of its side: a node in a slowed set for its links to everyone else (or,
-    /// for one link, to the other end only); every other node for its links to the set.
-    private func applyShapes(_ shapes: [LinkShape], to node: MeshNode, admin: NodeAdmin) async throws {
-        for shape in shapes {
-            let inside = shape.nodes.contains(node.id)
-            let peers: [PeerAddress]
-            switch (inside, shape.onlyAmong) {
-            case (true, true): peers = plan.nodes.filter { $0.id != node.id && shape.nodes.contains($0.id) }.map(\.address)
-            case (true, false): peers = plan.nodes.filter { $0.id != node.id }.map(\.address)
-            case (false, true): peers = []
-            case (false, false): peers = plan.nodes.filter { shape.nodes.contains($0.id) }.map(\.address)
-            }
-            try await admin.setLinks(on: node, peers: peers, to: shape.conditions)
-        }
-    }
-
-    private func eachNode(_ ids: [String], admin: NodeAdmin, state: MeshState,
-                          _ body: @escaping @Sendable (MeshNode) async throws -> Void) async {
-        let nodes = ids.compactMap(plan.node)
-        await withTaskGroup(of: String?.self) { group in
-            for node in nodes {
-                group.addTask {
-                    do { try await body(node); return nil } catch { return "\(error)" }
-                }
-            }
-            for await problem in group { if let problem { await state.noteProblem(problem) } }
-        }
-    }
-}
-
-/// Slowed links of a run: every link of `nodes`, or with `onlyAmong` only the links between them.
-struct LinkShape: Sendable {
-    var nodes: Set<String>
-    var conditions: LinkConditions
-    var onlyAmong: Bool
 }

@@ -35,7 +35,13 @@ actor MeshState {
     private(set) var readyNodeIDs: Set<String> = []
     func process(of node: String) -> NodeProcess? { processes[node] }
 
-    func started(_ node: String, process: NodeProcess) {
+    /// Where each node runs now: a `move` places an id at a new address.
+    private var incarnations: [String: MeshNode] = [:]
+    func incarnation(of id: String) -> MeshNode? { incarnations[id] }
+
+    func started(_ placed: MeshNode, process: NodeProcess) {
+        let node = placed.id
+        incarnations[node] = placed
         changes += 1
         processes[node] = process
         currentLife[node] = observation.lives.count
@@ -58,11 +64,7 @@ actor MeshState {
     }
 
     func recordEvent(_ label: String, change: ChurnPlan.Change) {
-        switch change {
-        case .partition: partitioned = true
-        case .heal: partitioned = false
-        default: break
-        }
+        if let split = change.splitsOverlay { partitioned = split }
         changes += 1
         observation.events.append(.init(at: elapsed, label: label, expectsConnectedOverlay: !partitioned))
         lastEvent = "\(label) at \(Self.seconds(elapsed)) s"
@@ -149,6 +151,8 @@ actor MeshState {
         latestViews = current
         observation.snapshots.append(.init(at: at, views: current))
     }
+
+    func recordIPv4Sockets(_ counts: [String: Int]) { observation.ipv4Sockets = counts }
 
     func noteProblem(_ problem: String) {
         if !problems.contains(problem) { problems.append(problem) }

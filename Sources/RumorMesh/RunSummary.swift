@@ -28,6 +28,7 @@ public enum RunSummary {
             lines.append("    \(check.passed ? "pass" : "FAIL")  \(check.check)  — \(check.measured)")
         }
         if evaluation.checks.isEmpty { lines.append("    (none in the topology)") }
+        for note in result.networkNotes { lines.append("  \(note)") }
         for problem in result.problems { lines.append("  note: \(problem)") }
         return lines.joined(separator: "\n")
     }

@@ -10,6 +10,8 @@ import RumorCore
 ///     latency p99 <= 200ms                         publish to the last live receiver (p50, p90, p99, max)
 ///     path <= 3.5                                  average shortest path of the final overlay
 ///     clustering <= 0.3                            clustering coefficient of the final overlay
+///     ipv4 sockets == 0                            IPv4 sockets in the nodes' namespaces at the end
+///                                                  (namespace meshes: an IPv6-only run has none)
 public struct Check: Hashable, Sendable, CustomStringConvertible {
     public enum Kind: Hashable, Sendable {
         case reliability(minimum: Double, scope: ReliabilityScope)
@@ -19,6 +21,7 @@ public struct Check: Hashable, Sendable, CustomStringConvertible {
         case latency(percentile: Double, maximum: Duration)
         case averagePath(maximum: Double)
         case clustering(maximum: Double)
+        case ipv4Sockets(maximum: Int)
     }
 
     /// Which messages a reliability check counts.
@@ -72,7 +75,8 @@ public struct Check: Hashable, Sendable, CustomStringConvertible {
             default: throw fail("nothing, 'after DURATION' or 'within DURATION' after the share")
             }
         case "connected", "repaired":
-            let changeKinds = ["start", "kill", "restart", "add", "replace", "upgrade", "freeze", "thaw", "heal", "slow"]
+            let changeKinds = ["start", "kill", "restart", "add", "replace", "upgrade", "freeze", "thaw", "heal", "slow",
+                               "cut", "rate", "seed", "move"]
             guard words.count == 3 || words.count == 5, words[1] == "within" else {
                 throw fail("'\(metric) within DURATION', optionally followed by 'after' and a kind of change")
             }
@@ -98,8 +102,13 @@ public struct Check: Hashable, Sendable, CustomStringConvertible {
             guard words.count == 3 else { throw fail("a number after '<='") }
             let maximum = try number(words[2], "a number")
             kind = metric == "path" ? .averagePath(maximum: maximum) : .clustering(maximum: maximum)
+        case "ipv4":
+            guard words.count == 4, words[1] == "sockets" else { throw fail("'ipv4 sockets == 0'") }
+            try comparison(2, ["<=", "=="])
+            guard let maximum = Int(words[3]), maximum >= 0 else { throw fail("a whole number after '\(words[2])'") }
+            kind = .ipv4Sockets(maximum: maximum)
         default:
-            throw fail("a check starting with reliability, connected, repaired, duplicates, latency, path or clustering, not '\(metric)'")
+            throw fail("a check starting with reliability, connected, repaired, duplicates, latency, path, clustering or ipv4, not '\(metric)'")
         }
         return Check(kind: kind, text: words.joined(separator: " "), line: line, onlyAfter: onlyAfter)
     }

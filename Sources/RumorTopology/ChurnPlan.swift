@@ -29,11 +29,26 @@ public struct ChurnPlan: Sendable {
         /// New conditions for links touching `nodes` (every link of theirs, or only those between two of
         /// them when `onlyAmong`).
         case shapeLinks([String], LinkConditions, onlyAmong: Bool)
+        /// One-way: the `to` nodes' kernels drop what the `from` nodes send (namespace meshes).
+        case cut(from: [String], to: [String])
+        /// Outgoing traffic of these nodes limited to a tc rate (namespace meshes).
+        case rate([String], String)
+        /// The seed name now resolves to exactly these addresses (of these nodes, where they are then).
+        case dns([String], [PeerAddress])
+        /// These nodes, killed and started at once on new addresses: each the node's new incarnation.
+        case move([MeshNode])
 
         /// Whether the overlay is expected to be one component again after this change.
-        public var expectsConnectedOverlay: Bool {
-            if case .partition = self { return false }
-            return true
+        public var expectsConnectedOverlay: Bool { splitsOverlay != true }
+
+        /// True when this change splits the overlay (a partition, a cut), false when it makes it whole
+        /// again (heal), nil when it leaves that as it was.
+        public var splitsOverlay: Bool? {
+            switch self {
+            case .partition, .cut: true
+            case .heal: false
+            case .kill, .restart, .upgrade, .freeze, .thaw, .add, .shapeLinks, .rate, .dns, .move: nil
+            }
         }
     }
 
@@ -41,6 +56,8 @@ public struct ChurnPlan: Sendable {
     /// Every node the run will ever have, the initial ones first.
     public var nodes: [MeshNode]
 
+    /// The node of that id as it first runs. A `move` adds later incarnations (same id, new number and
+    /// address); which one runs at a moment is for the runner to follow.
     public func node(_ id: String) -> MeshNode? { nodes.first { $0.id == id } }
 }
 
@@ -71,6 +88,10 @@ public struct ChurnPlanner {
         var steps: [ChurnPlan.Step] = []
         var usedAddresses = Set(nodes.flatMap { [$0.address, $0.admin] })
         var usedIDs = Set(nodes.map(\.id))
+        // The nodes the seed name resolves to (seeds: dns), followed through moves as a headless Service is.
+        var seedRecords: [String] = []
+        if case .dns(_, let records) = topology.seedRule { seedRecords = nodes.prefix(records).map(\.id) }
+        func current(_ id: String) -> MeshNode? { nodes.last { $0.id == id } }
 
         for entry in topology.schedule {
             func problem(_ message: String) -> ResolveProblem {
@@ -95,7 +116,8 @@ public struct ChurnPlanner {
                 }
             }
             func ordered(_ ids: [String]) -> [String] {
-                let numbers = Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, $0.number) })
+                // By first appearance: a moved node keeps its place.
+                let numbers = Dictionary(nodes.map { ($0.id, $0.number) }, uniquingKeysWith: { first, _ in first })
                 return ids.sorted { numbers[$0]! < numbers[$1]! }
             }
             func kill(_ selection: NodeSelection) throws -> [String] {
@@ -119,6 +141,7 @@ public struct ChurnPlanner {
                     } catch let made as ResolveProblem {
                         throw problem(made.message)
                     }
+                    // A node added to a mesh seeded by name is given the name alone.
                     node.seeds = established.shuffled(using: &random).prefix(topology.seedRule.seedsForAddedNodes).map { $0 }
                     guard usedIDs.insert(node.id).inserted else { throw problem("an added node would be named '\(node.id)' like another") }
                     for address in [node.address, node.admin] where !usedAddresses.insert(address).inserted {
@@ -200,6 +223,42 @@ public struct ChurnPlanner {
                 let chosen = ordered(try choose(selection, from: up, "slow"))
                 steps.append(.init(at: entry.at, change: .shapeLinks(chosen, conditions, onlyAmong: false), line: entry.line,
                                    label: "slow \(chosen.count): \(conditions)"))
+            case .cut(let fromSelection, let toSelection):
+                try requireWhole("cut")
+                let from = ordered(try choose(fromSelection, from: up, "cut from"))
+                let to = ordered(try choose(toSelection, from: up.filter { !from.contains($0) }, "cut to"))
+                partitioned = true
+                steps.append(.init(at: entry.at, change: .cut(from: from, to: to), line: entry.line, label: "cut \(from.count) → \(to.count)"))
+            case .rate(let selection, let limit):
+                let chosen = ordered(try choose(selection, from: up, "limit the rate of"))
+                steps.append(.init(at: entry.at, change: .rate(chosen, limit), line: entry.line, label: "rate \(chosen.count): \(limit)"))
+            case .dns(let selection):
+                guard case .dns = topology.seedRule else { throw problem("dns changes the seed name, so it needs seeds: dns") }
+                seedRecords = ordered(try choose(selection, from: up, "name"))
+                let addresses = seedRecords.compactMap { current($0)?.address }
+                steps.append(.init(at: entry.at, change: .dns(seedRecords, addresses), line: entry.line, label: "seed name → \(seedRecords.count)"))
+            case .move(let selection):
+                try requireWhole("move nodes")
+                guard case .namespaces(let family) = topology.network else { throw problem("move needs network: namespaces") }
+                var moved: [MeshNode] = []
+                for id in ordered(try choose(selection, from: up, "move")) {
+                    guard let old = current(id) else { continue }
+                    let node: MeshNode
+                    do {
+                        node = try TopologyResolver.labNode(number: nodes.count + 1, id: id, family: family, wireVersions: old.wireVersions)
+                    } catch let made as ResolveProblem {
+                        throw problem(made.message)
+                    }
+                    var incarnation = node
+                    incarnation.seeds = old.seeds
+                    nodes.append(incarnation)
+                    moved.append(incarnation)
+                }
+                steps.append(.init(at: entry.at, change: .move(moved), line: entry.line, label: "move \(moved.count)"))
+                if moved.contains(where: { seedRecords.contains($0.id) }) {
+                    let addresses = seedRecords.compactMap { current($0)?.address }
+                    steps.append(.init(at: entry.at, change: .dns(seedRecords, addresses), line: entry.line, label: "seed name follows the move"))
+                }
             case .shapeLink(let a, let b, let conditions):
                 try requireWhole("change links")
                 for name in [a, b] where !nodes.contains(where: { $0.id == name }) {

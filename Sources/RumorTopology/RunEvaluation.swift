@@ -134,6 +134,13 @@ public struct RunEvaluation: Codable, Sendable {
         case .clustering(let maximum):
             guard let clustering = finalClustering else { return result(false, "no final snapshot") }
             return result(clustering <= maximum, Self.format(clustering))
+        case .ipv4Sockets(let maximum):
+            guard let counts = evaluator.observation.ipv4Sockets, !counts.isEmpty else {
+                return result(false, "not counted: only a namespace mesh counts the sockets in each node's namespace")
+            }
+            let total = counts.values.reduce(0, +)
+            let holders = counts.filter { $0.value > 0 }.keys.sorted().prefix(3).joined(separator: ", ")
+            return result(total <= maximum, "\(total) over \(counts.count) nodes" + (holders.isEmpty ? "" : " (\(holders))"))
         }
     }
 

@@ -67,6 +67,10 @@ public struct RunObservation: Codable, Sendable {
     public var deliveries: [Delivery] = []
     public var snapshots: [Snapshot] = []
     public var events: [Event] = []
+    /// IPv4 sockets (TCP, UDP, raw) open in the nodes' network namespaces at the end of the run, each
+    /// node's listed; nil where nothing counted them (loopback meshes share the host's namespace, and the
+    /// simulator has no sockets).
+    public var ipv4Sockets: [String: Int]?
 
     public init(duration: Duration) { self.duration = duration }
 
@@ -81,11 +85,7 @@ extension ChurnPlan {
     public func events(at times: [Duration]? = nil) -> [RunObservation.Event] {
         var partitioned = false
         return steps.enumerated().map { index, step in
-            switch step.change {
-            case .partition: partitioned = true
-            case .heal: partitioned = false
-            default: break
-            }
+            if let split = step.change.splitsOverlay { partitioned = split }
             return RunObservation.Event(at: times?[index] ?? step.at, label: step.label, expectsConnectedOverlay: !partitioned)
         }
     }

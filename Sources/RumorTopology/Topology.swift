@@ -10,6 +10,8 @@ public struct Topology: Sendable {
     public var source: String
     /// Seeds every random choice of a run (which nodes die, which publish), so two runs make the same choices.
     public var seed: UInt64
+    /// Loopback, or a network namespace per node (`network: namespaces`).
+    public var network: MeshNetwork
     public var nodes: [MeshNode]
     /// Makes the nodes that `add` and `replace` bring in; nil when the nodes were listed one by one.
     public var addedNode: NodeTemplate?
@@ -21,7 +23,9 @@ public struct Topology: Sendable {
     public var checks: [Check]
 }
 
-/// One node of a mesh. `number` counts from 1 in the order nodes are declared or added.
+/// One node of a mesh. `number` counts from 1 in the order nodes are declared or added; on the namespace
+/// bench it is also the node's namespace slot, so a node moved to a new address is a new `MeshNode` with
+/// the same id and a new number.
 public struct MeshNode: Hashable, Sendable {
     public var number: Int
     public var id: String
@@ -55,6 +59,9 @@ public enum SeedRule: Hashable, Sendable, CustomStringConvertible {
     case random(Int)
     /// Each node lists its own seeds.
     case explicit
+    /// Every node is given one DNS name as its only seed (namespace meshes); the name resolves to the
+    /// addresses of the first `records` nodes until a `dns` step changes them.
+    case dns(name: String, records: Int)
 
     public var description: String {
         switch self {
@@ -63,6 +70,7 @@ public enum SeedRule: Hashable, Sendable, CustomStringConvertible {
         case .line: "line"
         case .random(let k): "random-\(k)"
         case .explicit: "explicit"
+        case .dns(let name, _): "dns \(name)"
         }
     }
 
@@ -72,6 +80,7 @@ public enum SeedRule: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .first(let k), .random(let k): max(1, k)
         case .star, .line, .explicit: 3
+        case .dns: 0
         }
     }
 }
@@ -82,6 +91,8 @@ public struct NodeTemplate: Sendable {
     public var addressPattern: String
     public var adminPattern: String?
     public var wireVersions: ClosedRange<UInt8>?
+    /// On the namespace bench the patterns are unused: node I lives at its namespace slot's address.
+    public var network: MeshNetwork = .loopback
 }
 
 /// What is published during a run.
@@ -147,6 +158,15 @@ public enum ChurnAction: Hashable, Sendable, CustomStringConvertible {
     case shapeLinks(NodeSelection, LinkConditions)
     /// Change the conditions of the one link between two nodes.
     case shapeLink(String, String, LinkConditions)
+    /// One-way cut (namespace meshes): the `to` nodes' kernels drop every packet from the `from` nodes.
+    case cut(from: NodeSelection, to: NodeSelection)
+    /// Limit the selected nodes' outgoing traffic to a rate such as `1mbit` (namespace meshes, tbf).
+    case rate(NodeSelection, String)
+    /// Point the seed name at these nodes' current addresses (namespace meshes with `seeds: dns`).
+    case dns(NodeSelection)
+    /// Stop these (kill -9) and start them again at once with the same id on a new address, as a pod
+    /// rescheduled onto another IP (namespace meshes).
+    case move(NodeSelection)
 
     public var description: String {
         switch self {
@@ -161,6 +181,10 @@ public enum ChurnAction: Hashable, Sendable, CustomStringConvertible {
         case .heal: "heal"
         case .shapeLinks(let selection, let conditions): "slow links of \(selection): \(conditions)"
         case .shapeLink(let a, let b, let conditions): "slow the link \(a)–\(b): \(conditions)"
+        case .cut(let from, let to): "cut \(from) → \(to)"
+        case .rate(let selection, let limit): "rate of \(selection): \(limit)"
+        case .dns(let selection): "seed name → \(selection)"
+        case .move(let selection): "move \(selection)"
         }
     }
 }

@@ -4,6 +4,7 @@ struct TopologyFile: Decodable, Sendable {
     var name: Located<String>?
     var description: String?
     var seed: Located<UInt64>?
+    var network: Located<NetworkSection>?
     var nodes: Located<NodesSection>
     var seeds: Located<SeedsSection>?
     var links: LinksSection?
@@ -31,7 +32,8 @@ enum NodesSection: Decodable, Sendable {
 
 struct NodePattern: Decodable, Sendable {
     var count: Located<Int>
-    var address: Located<String>
+    /// Required on loopback; left out on the namespace bench, which gives every node its address.
+    var address: Located<String>?
     var admin: Located<String>?
     var id: Located<String>?
     var wireVersions: Located<String>?
@@ -55,12 +57,12 @@ struct ListedNode: Decodable, Sendable {
     }
 }
 
-/// `seeds:` is a rule's name (`first`, `first-3`, `star`, `line`, `random-3`) or `{rule: random, k: 3}`.
-enum SeedsSection: Decodable, Sendable {
+/// `network:` is `loopback`, `namespaces`, or `{kind: namespaces, family: 6}`.
+enum NetworkSection: Decodable, Sendable {
     case named(String)
-    case rule(name: String, k: Int?)
+    case detailed(kind: String, family: Int?)
 
-    private enum Keys: String, CodingKey { case rule, k }
+    private enum Keys: String, CodingKey { case kind, family }
 
     init(from decoder: any Decoder) throws {
         if let name = try? decoder.singleValueContainer().decode(String.self) {
@@ -68,7 +70,26 @@ enum SeedsSection: Decodable, Sendable {
             return
         }
         let container = try decoder.container(keyedBy: Keys.self)
-        self = .rule(name: try container.decode(String.self, forKey: .rule), k: try container.decodeIfPresent(Int.self, forKey: .k))
+        self = .detailed(kind: try container.decode(String.self, forKey: .kind), family: try container.decodeIfPresent(Int.self, forKey: .family))
+    }
+}
+
+/// `seeds:` is a rule's name (`first`, `first-3`, `star`, `line`, `random-3`, `dns`) or
+/// `{rule: random, k: 3}` (`{rule: dns, name: seeds.rumor.test, k: 3}`).
+enum SeedsSection: Decodable, Sendable {
+    case named(String)
+    case rule(name: String, k: Int?, dnsName: String?)
+
+    private enum Keys: String, CodingKey { case rule, k, name }
+
+    init(from decoder: any Decoder) throws {
+        if let name = try? decoder.singleValueContainer().decode(String.self) {
+            self = .named(name)
+            return
+        }
+        let container = try decoder.container(keyedBy: Keys.self)
+        self = .rule(name: try container.decode(String.self, forKey: .rule), k: try container.decodeIfPresent(Int.self, forKey: .k),
+                     dnsName: try container.decodeIfPresent(String.self, forKey: .name))
     }
 }
 
@@ -138,6 +159,18 @@ struct SlowSection: Decodable, Sendable {
     var loss: Located<Double>?
 }
 
+/// `cut:` is one-way: the `to` nodes drop what the `from` nodes send.
+struct CutSection: Decodable, Sendable {
+    var from: Located<SelectionText>
+    var to: Located<SelectionText>
+}
+
+/// `rate:` limits the outgoing traffic of some nodes to `limit` (tc units: 1mbit, 500kbit, 2mbps).
+struct RateSection: Decodable, Sendable {
+    var nodes: Located<SelectionText>
+    var limit: Located<String>
+}
+
 /// One line of the churn schedule: when, optionally how often and until when, and exactly one action.
 struct ScheduleEntry: Decodable, Sendable {
     var at: Located<String>
@@ -153,4 +186,8 @@ struct ScheduleEntry: Decodable, Sendable {
     var partition: Located<PartitionText>?
     var heal: Located<Bool>?
     var slow: Located<SlowSection>?
+    var cut: Located<CutSection>?
+    var rate: Located<RateSection>?
+    var dns: Located<SelectionText>?
+    var move: Located<SelectionText>?
 }

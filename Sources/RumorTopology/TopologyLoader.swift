@@ -8,9 +8,10 @@ import Yams
 public enum TopologyLoader {
     /// Reads `path`, or the embedded topology of that name when no such file exists and the name is one
     /// of `EmbeddedTopologies.names`.
-    public static func load(_ path: String) throws(TopologyError) -> Topology {
+    /// `network` (the command line's `--network`) beats the file's `network:`.
+    public static func load(_ path: String, network: MeshNetwork? = nil) throws(TopologyError) -> Topology {
         if !FileManager.default.fileExists(atPath: path), let text = EmbeddedTopologies.text(named: path) {
-            return try parse(text, file: "embedded:\(path)")
+            return try parse(text, file: "embedded:\(path)", network: network)
         }
         guard let data = FileManager.default.contents(atPath: path) else {
             let known = EmbeddedTopologies.names.joined(separator: ", ")
@@ -19,10 +20,10 @@ public enum TopologyLoader {
         guard let text = String(data: data, encoding: .utf8) else {
             throw TopologyError(file: path, line: 0, message: "the file is not UTF-8 text")
         }
-        return try parse(text, file: path)
+        return try parse(text, file: path, network: network)
     }
 
-    public static func parse(_ text: String, file: String) throws(TopologyError) -> Topology {
+    public static func parse(_ text: String, file: String, network: MeshNetwork? = nil) throws(TopologyError) -> Topology {
         let root: Yams.Node
         do {
             guard let composed = try Yams.compose(yaml: text) else {
@@ -48,7 +49,7 @@ public enum TopologyLoader {
             throw TopologyError(file: file, line: 0, message: "\(error)")
         }
         do {
-            return try TopologyResolver(file: decoded, source: file).resolve()
+            return try TopologyResolver(file: decoded, source: file, networkOverride: network).resolve()
         } catch let error as TopologyError {
             throw error
         } catch let problem as ResolveProblem {

@@ -71,14 +71,38 @@ extension TopologyResolver {
                 guard link.value.count == 2, link.value[0] != link.value[1] else {
                     throw link.problem("slow.link: expected two different node ids, as [node-1, node-2]")
                 }
+                // The kernel drops packets per host, not per pair of hosts.
+                if conditions.loss > 0, try network().isNamespaces, let loss = slow.value.loss {
+                    throw loss.problem("slow.loss: on the namespace bench loss is the kernel's, per node: give slow.nodes, not slow.link")
+                }
                 actions.append(.shapeLink(link.value[0], link.value[1], conditions))
             default:
                 throw slow.problem("slow: give either nodes (every link they have) or link: [A, B] (one link)")
             }
         }
+        if let cut = entry.cut {
+            try requireNamespaces(cut, "cut")
+            actions.append(.cut(from: try selection(cut.value.from, "cut.from", allowKilled: false),
+                                to: try selection(cut.value.to, "cut.to", allowKilled: false)))
+        }
+        if let rate = entry.rate {
+            try requireNamespaces(rate, "rate")
+            guard KernelRate.isValid(rate.value.limit.value) else {
+                throw rate.value.limit.problem("rate.limit: expected a rate of at least 8kbit in tc units, as 1mbit, 500kbit or 2mbps, not '\(rate.value.limit.value)'")
+            }
+            actions.append(.rate(try selection(rate.value.nodes, "rate.nodes", allowKilled: false), rate.value.limit.value))
+        }
+        if let dns = entry.dns {
+            try requireNamespaces(dns, "dns")
+            actions.append(.dns(try selection(dns, "dns", allowKilled: false)))
+        }
+        if let move = entry.move {
+            try requireNamespaces(move, "move")
+            actions.append(.move(try selection(move, "move", allowKilled: false)))
+        }
         guard actions.count == 1 else {
             let message = actions.isEmpty
-                ? "a schedule entry needs one action: kill, restart, add, replace, upgrade, freeze, thaw, partition, heal or slow"
+                ? "a schedule entry needs one action: kill, restart, add, replace, upgrade, freeze, thaw, partition, heal, slow, cut, rate, dns or move"
                 : "a schedule entry has one action; this one has \(actions.count) (split it into entries with the same 'at')"
             throw entry.at.problem(message)
         }

@@ -8,10 +8,40 @@ struct TopologyResolver {
 
     let file: TopologyFile
     let source: String
+    /// `--network` on the command line, which beats the file's `network:`.
+    let networkOverride: MeshNetwork?
 
-    init(file: TopologyFile, source: String) {
+    init(file: TopologyFile, source: String, networkOverride: MeshNetwork? = nil) {
         self.file = file
         self.source = source
+        self.networkOverride = networkOverride
+    }
+
+    /// The file's `network:` (loopback when left out), unless the command line chose.
+    func network() throws -> MeshNetwork {
+        if let networkOverride { return networkOverride }
+        guard let section = file.network else { return .loopback }
+        let expected = "network: expected loopback, namespaces, or {kind: namespaces, family: 4 or 6}"
+        switch section.value {
+        case .named("loopback"): return .loopback
+        case .named("namespaces"): return .namespaces(.ipv4)
+        case .detailed(kind: "loopback", family: nil): return .loopback
+        case .detailed(kind: "namespaces", family: let family):
+            switch family {
+            case nil, 4: return .namespaces(.ipv4)
+            case 6: return .namespaces(.ipv6)
+            case let other?: throw section.problem("network.family: expected 4 or 6, not \(other)")
+            }
+        case .named(let other): throw section.problem("\(expected), not '\(other)'")
+        case .detailed(let kind, _): throw section.problem("\(expected), not kind '\(kind)'")
+        }
+    }
+
+    /// For schedule entries and rules that only a namespace mesh can carry out.
+    func requireNamespaces<T>(_ located: Located<T>, _ what: String) throws {
+        guard try network().isNamespaces else {
+            throw located.problem("\(what) needs network: namespaces (the kernel does it; a loopback mesh cannot)")
+        }
     }
 
     func resolve() throws -> Topology {
@@ -32,7 +62,7 @@ struct TopologyResolver {
             do throws(CheckParseError) { return try Check.parse(text.value, line: text.position.line) } catch { throw text.problem(error.description) }
         }
         let name = file.name?.value ?? Self.defaultName(for: source)
-        let topology = Topology(name: name, summary: file.description ?? "", source: source, seed: seed, nodes: seeded,
+        let topology = Topology(name: name, summary: file.description ?? "", source: source, seed: seed, network: try network(), nodes: seeded,
                                 addedNode: template, seedRule: seedRule, links: links, workload: workload,
                                 schedule: schedule, duration: duration, checks: checks)
         // Planning finds what only shows over time: killing more nodes than are up, adding past the address space.
@@ -57,12 +87,21 @@ struct TopologyResolver {
         switch file.nodes.value {
         case .pattern(let pattern):
             let count = pattern.count.value
-            guard (1...Self.maximumNodes).contains(count) else {
-                throw pattern.count.problem("nodes.count: expected 1 to \(Self.maximumNodes), not \(count)")
+            let network = try network()
+            let limit = network.isNamespaces ? LabAddressing.maximumSlots : Self.maximumNodes
+            guard (1...limit).contains(count) else {
+                throw pattern.count.problem("nodes.count: expected 1 to \(limit)\(network.isNamespaces ? " on the namespace bench" : ""), not \(count)")
             }
-            let made = NodeTemplate(idPattern: pattern.id?.value ?? "node-{i}", addressPattern: pattern.address.value,
-                                    adminPattern: pattern.admin?.value, wireVersions: try pattern.wireVersions.map(Self.wireVersions))
-            for (text, what) in [(pattern.address, "nodes.address")] + (pattern.admin.map { [($0, "nodes.admin")] } ?? [])
+            if network.isNamespaces, networkOverride == nil, let address = pattern.address ?? pattern.admin {
+                throw address.problem("nodes.address and nodes.admin: leave them out on the namespace bench, which gives node I the address of its namespace")
+            }
+            if !network.isNamespaces, pattern.address == nil {
+                throw pattern.count.problem("nodes.address: required on loopback, as 127.0.1.{i}:7000")
+            }
+            let made = NodeTemplate(idPattern: pattern.id?.value ?? "node-{i}", addressPattern: pattern.address?.value ?? "",
+                                    adminPattern: pattern.admin?.value, wireVersions: try pattern.wireVersions.map(Self.wireVersions),
+                                    network: network)
+            for (text, what) in (pattern.address.map { [($0, "nodes.address")] } ?? []) + (pattern.admin.map { [($0, "nodes.admin")] } ?? [])
             where NumberPattern.fill(text.value, number: 1) == nil {
                 throw text.problem("\(what): '\(text.value)' has a placeholder other than {i} or {N+i}")
             }
@@ -72,12 +111,21 @@ struct TopologyResolver {
             template = made
         case .list(let listed):
             guard !listed.isEmpty else { throw file.nodes.problem("nodes: expected at least one node") }
+            let network = try network()
+            if network.isNamespaces, listed.count > LabAddressing.maximumSlots {
+                throw file.nodes.problem("nodes: at most \(LabAddressing.maximumSlots) on the namespace bench")
+            }
             for (offset, entry) in listed.enumerated() {
                 guard NodeID(entry.id.value) != nil else {
                     throw entry.id.problem("node id '\(entry.id.value)': expected 1 to \(NodeID.maximumLength) bytes")
                 }
-                let address = try Self.loopback(entry.address)
-                let admin = try entry.admin.map(Self.loopback) ?? Self.defaultAdmin(for: address, at: entry.address)
+                var address = try Self.loopback(entry.address)
+                var admin = try entry.admin.map(Self.loopback) ?? Self.defaultAdmin(for: address, at: entry.address)
+                if case .namespaces(let family) = network {
+                    // The namespace bench numbers hosts in the order the file lists them.
+                    address = LabAddressing.address(slot: offset + 1, family: family)
+                    admin = LabAddressing.admin(slot: offset + 1, family: family)
+                }
                 nodes.append(MeshNode(number: offset + 1, id: entry.id.value, address: address, admin: admin,
                                       seeds: (entry.seeds ?? []).map(\.value), wireVersions: try entry.wireVersions.map(Self.wireVersions)))
             }
@@ -101,14 +149,17 @@ struct TopologyResolver {
             throw ResolveProblem(position: positions?.id?.position ?? fallback,
                                  message: "nodes.id: '\(template.idPattern)' does not make a valid id for node \(number)")
         }
+        if case .namespaces(let family) = template.network {
+            return try labNode(number: number, id: id, family: family, wireVersions: template.wireVersions)
+        }
         guard let addressText = NumberPattern.fill(template.addressPattern, number: number) else {
-            throw ResolveProblem(position: positions?.address.position ?? fallback, message: "nodes.address: cannot fill in '\(template.addressPattern)'")
+            throw ResolveProblem(position: positions?.address?.position ?? fallback, message: "nodes.address: cannot fill in '\(template.addressPattern)'")
         }
         let address: PeerAddress
         switch LoopbackAddress.parse(addressText) {
         case .success(let parsed): address = parsed
         case .failure(let message):
-            throw ResolveProblem(position: positions?.address.position ?? fallback, message: "nodes.address for node \(number): \(message)")
+            throw ResolveProblem(position: positions?.address?.position ?? fallback, message: "nodes.address for node \(number): \(message)")
         }
         var admin = PeerAddress(host: address.host, port: address.port &+ UInt16(defaultAdminOffset))
         if let adminPattern = template.adminPattern {
@@ -121,10 +172,19 @@ struct TopologyResolver {
                 throw ResolveProblem(position: positions?.admin?.position ?? fallback, message: "nodes.admin for node \(number): \(message)")
             }
         } else if Int(address.port) + defaultAdminOffset > Int(UInt16.max) {
-            throw ResolveProblem(position: positions?.address.position ?? fallback,
+            throw ResolveProblem(position: positions?.address?.position ?? fallback,
                                  message: "node \(number)'s port \(address.port) leaves no room for its admin port (+\(defaultAdminOffset)); give nodes.admin")
         }
         return MeshNode(number: number, id: id, address: address, admin: admin, seeds: [], wireVersions: template.wireVersions)
+    }
+
+    /// Node `number` of a namespace mesh, on the address of its namespace slot.
+    static func labNode(number: Int, id: String, family: LabFamily, wireVersions: ClosedRange<UInt8>?) throws -> MeshNode {
+        guard number <= LabAddressing.maximumSlots else {
+            throw ResolveProblem(position: .unknown, message: "the namespace bench has room for \(LabAddressing.maximumSlots) hosts; this run would need host \(number)")
+        }
+        return MeshNode(number: number, id: id, address: LabAddressing.address(slot: number, family: family),
+                        admin: LabAddressing.admin(slot: number, family: family), seeds: [], wireVersions: wireVersions)
     }
 
     /// `wire-versions: 3` or `3-4`, within what this build speaks.
@@ -176,19 +236,34 @@ struct TopologyResolver {
         }
         let name: String
         var k: Int?
+        var dnsName: String?
         switch section.value {
         case .named(let text):
             let parts = text.split(separator: "-", maxSplits: 1).map(String.init)
-            guard let first = parts.first else { throw section.problem("seeds: expected first, first-K, star, line or random-K, not '\(text)'") }
+            guard let first = parts.first else { throw section.problem("seeds: expected first, first-K, star, line, random-K or dns, not '\(text)'") }
             name = first
             if parts.count == 2 {
-                guard let number = Int(parts[1]) else { throw section.problem("seeds: expected first, first-K, star, line or random-K, not '\(text)'") }
+                guard let number = Int(parts[1]) else { throw section.problem("seeds: expected first, first-K, star, line, random-K or dns, not '\(text)'") }
                 k = number
             }
-        case .rule(let ruleName, let ruleK):
+        case .rule(let ruleName, let ruleK, let ruleDNSName):
             name = ruleName
             k = ruleK
+            dnsName = ruleDNSName
         }
+        if name == "dns" {
+            try requireNamespaces(section, "seeds: dns")
+            let host = dnsName ?? "seeds.rumor.test"
+            guard Self.isDNSName(host) else {
+                throw section.problem("seeds.name: '\(host)' is not a DNS name (letters, digits, '-', '_' and dots, at most 253 bytes)")
+            }
+            let records = k ?? min(3, nodeCount)
+            guard (1...nodeCount).contains(records) else {
+                throw section.problem("seeds.k: the name starts with the addresses of the first k nodes, 1 to \(nodeCount), not \(records)")
+            }
+            return .dns(name: host, records: records)
+        }
+        if dnsName != nil { throw section.problem("seeds.name goes with rule: dns only") }
         if case .list(let listed) = file.nodes.value, listed.contains(where: { $0.seeds != nil }) {
             throw section.problem("seeds: give either a rule here or seeds on each listed node, not both")
         }
@@ -200,7 +275,7 @@ struct TopologyResolver {
         case "random": return .random(k ?? 3)
         case "star" where k == nil: return .star
         case "line" where k == nil: return .line
-        default: throw section.problem("seeds: expected first, first-K, star, line or random-K, not '\(name)\(k.map { "-\($0)" } ?? "")'")
+        default: throw section.problem("seeds: expected first, first-K, star, line, random-K or dns, not '\(name)\(k.map { "-\($0)" } ?? "")'")
         }
     }
 
@@ -214,7 +289,13 @@ struct TopologyResolver {
             others.shuffle(using: &random)
             return others.prefix(k).sorted().map { nodes[$0].id }
         case .explicit: return nodes[index].seeds
+        case .dns: return []
         }
+    }
+
+    static func isDNSName(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 253 && !text.hasPrefix(".") && !text.hasPrefix("-")
+            && text.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0) }
     }
 
     // MARK: Links and workload

@@ -3,13 +3,16 @@ import Yams
 /// The keys each mapping of a topology file may have, so that a misspelt key (`shedule:`) is an error
 /// naming its line instead of a section silently ignored.
 enum TopologySchema {
-    private static let top: Set<String> = ["name", "description", "seed", "nodes", "seeds", "links", "workload", "schedule", "duration", "checks"]
+    private static let top: Set<String> = ["name", "description", "seed", "network", "nodes", "seeds", "links", "workload", "schedule", "duration", "checks"]
     private static let nodePattern: Set<String> = ["count", "address", "admin", "id", "wire-versions"]
     private static let listedNode: Set<String> = ["id", "address", "admin", "seeds", "wire-versions"]
-    private static let seedRule: Set<String> = ["rule", "k"]
+    private static let seedRule: Set<String> = ["rule", "k", "name"]
+    private static let network: Set<String> = ["kind", "family"]
+    private static let cut: Set<String> = ["from", "to"]
+    private static let rate: Set<String> = ["nodes", "limit"]
     private static let links: Set<String> = ["latency", "jitter", "loss"]
     private static let workload: Set<String> = ["publishers", "rate", "payload", "start", "stop"]
-    private static let scheduleEntry: Set<String> = ["at", "every", "until", "kill", "restart", "add", "replace", "upgrade", "freeze", "thaw", "partition", "heal", "slow"]
+    private static let scheduleEntry: Set<String> = ["at", "every", "until", "kill", "restart", "add", "replace", "upgrade", "freeze", "thaw", "partition", "heal", "slow", "cut", "rate", "dns", "move"]
     private static let slow: Set<String> = ["nodes", "link", "latency", "jitter", "loss"]
 
     static func unknownKey(in root: Yams.Node) -> ResolveProblem? {
@@ -24,12 +27,15 @@ enum TopologySchema {
             }
         }
         if let rule = mapping["seeds"]?.mapping, let problem = check(rule, allowed: seedRule, section: "seeds") { return problem }
+        if let section = mapping["network"]?.mapping, let problem = check(section, allowed: network, section: "network") { return problem }
         if let section = mapping["links"]?.mapping, let problem = check(section, allowed: links, section: "links") { return problem }
         if let section = mapping["workload"]?.mapping, let problem = check(section, allowed: workload, section: "workload") { return problem }
         for entry in mapping["schedule"]?.sequence ?? [] {
             guard let entryMapping = entry.mapping else { continue }
             if let problem = check(entryMapping, allowed: scheduleEntry, section: "a schedule entry") { return problem }
             if let slowMapping = entryMapping["slow"]?.mapping, let problem = check(slowMapping, allowed: slow, section: "slow") { return problem }
+            if let cutMapping = entryMapping["cut"]?.mapping, let problem = check(cutMapping, allowed: cut, section: "cut") { return problem }
+            if let rateMapping = entryMapping["rate"]?.mapping, let problem = check(rateMapping, allowed: rate, section: "rate") { return problem }
         }
         return nil
     }

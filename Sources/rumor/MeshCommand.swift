@@ -8,9 +8,9 @@ import RumorTopology
 
 /// What `rumor mesh` and `rumor churn` share: reading the topology and running it as processes.
 struct MeshLaunch {
-    static func loadTopology(_ path: String?) throws -> Topology {
+    static func loadTopology(_ path: String?, network: NetworkChoice? = nil) throws -> Topology {
         do throws(TopologyError) {
-            return try TopologyLoader.load(path ?? EmbeddedTopologies.defaultName)
+            return try TopologyLoader.load(path ?? EmbeddedTopologies.defaultName, network: network?.network)
         } catch {
             throw CommandFailure("\(error)")
         }
@@ -32,7 +32,7 @@ struct MeshLaunch {
         } catch {
             throw CommandFailure("\(error)")
         }
-        print("\(topology.name): \(topology.nodes.count) nodes on loopback, \(DurationText.format(topology.duration)); node logs in \(directory)/logs")
+        print("\(topology.name): \(topology.nodes.count) nodes on \(topology.network), \(DurationText.format(topology.duration)); node logs in \(directory)/logs")
         let result: MeshResult
         do {
             result = try await runner.run()
@@ -78,8 +78,11 @@ struct MeshCommand: AsyncParsableCommand {
     @Option(help: "Log level of every node: trace, debug, info, notice, warning, error or critical.")
     var nodeLogLevel: Logger.Level = .info
 
+    @Option(help: "Where the nodes run, whatever the file says: loopback, namespaces (IPv4) or namespaces6 (IPv6 only); namespaces need root.")
+    var network: NetworkChoice?
+
     func run() async throws {
-        let topology = try MeshLaunch.loadTopology(topology)
+        let topology = try MeshLaunch.loadTopology(topology, network: network)
         let result = try await MeshLaunch.run(topology, workDirectory: workDir, display: MeshLaunch.terminalDisplay, report: report, command: "mesh",
                                             nodeLogLevel: nodeLogLevel.rawValue)
         try MeshLaunch.exit(for: result)
@@ -106,10 +109,28 @@ struct ChurnCommand: AsyncParsableCommand {
     @Option(help: "Log level of every node: trace, debug, info, notice, warning, error or critical.")
     var nodeLogLevel: Logger.Level = .info
 
+    @Option(help: "Where the nodes run, whatever the file says: loopback, namespaces (IPv4) or namespaces6 (IPv6 only); namespaces need root.")
+    var network: NetworkChoice?
+
     func run() async throws {
-        let topology = try MeshLaunch.loadTopology(topology)
+        let topology = try MeshLaunch.loadTopology(topology, network: network)
         let result = try await MeshLaunch.run(topology, workDirectory: report, display: MeshLaunch.terminalDisplay, report: report, command: "churn",
                                             nodeLogLevel: nodeLogLevel.rawValue)
         try MeshLaunch.exit(for: result)
+    }
+}
+
+/// `--network` of `rumor mesh` and `rumor churn`.
+enum NetworkChoice: String, ExpressibleByArgument, CaseIterable {
+    case loopback
+    case namespaces
+    case namespaces6
+
+    var network: MeshNetwork {
+        switch self {
+        case .loopback: .loopback
+        case .namespaces: .namespaces(.ipv4)
+        case .namespaces6: .namespaces(.ipv6)
+        }
     }
 }

@@ -22,7 +22,8 @@ struct TopologyFileTests {
     @Test("every shipped topology reads, plans, and the embedded default is the file of the same name")
     func shippedTopologies() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: topologiesDirectory).filter { $0.hasSuffix(".yaml") }.sorted()
-        #expect(names == ["churn-64.yaml", "freeze-32.yaml", "line-32.yaml", "local-16.yaml", "lossy-32.yaml", "partition-32.yaml", "rolling-64.yaml", "upgrade-32.yaml"])
+        #expect(names == ["churn-64.yaml", "freeze-32.yaml", "line-32.yaml", "local-16.yaml", "lossy-32.yaml", "netns-cuts-16.yaml", "netns-dns-16.yaml",
+                          "netns-ipv6-16.yaml", "netns-loss-32.yaml", "netns-partition-32.yaml", "partition-32.yaml", "rolling-64.yaml", "upgrade-32.yaml"])
         for name in names {
             let topology = try TopologyLoader.load("\(topologiesDirectory)/\(name)")
             #expect(topology.name + ".yaml" == name)
@@ -67,12 +68,51 @@ struct TopologyFileTests {
         ("nodes: {count: abc, address: '127.0.0.{i}:7000'}\nduration: 5s", 1, "expected a whole number"),
         ("nodes: [\nduration: 5s", 3, "not valid YAML"),
         ("nodes:\n  - {id: a, address: '127.0.0.1:7001'}\n  - {id: b}\nduration: 5s", 3, "missing 'address'"),
+        ("nodes: {count: 4, address: '127.0.0.{i}:7000'}\nschedule:\n  - at: 1s\n    cut: {from: [node-1], to: [node-2]}\nduration: 5s", 4, "cut needs network: namespaces"),
+        ("network: namespaces\nnodes: {count: 4, address: '127.0.0.{i}:7000'}\nduration: 5s", 2, "leave them out on the namespace bench"),
+        ("network: {kind: namespaces, family: 5}\nnodes: {count: 4}\nduration: 5s", 1, "network.family: expected 4 or 6"),
+        ("network: moon\nnodes: {count: 4}\nduration: 5s", 1, "expected loopback, namespaces"),
+        ("network: namespaces\nnodes: {count: 4}\nschedule:\n  - at: 1s\n    rate: {nodes: all, limit: fast}\nduration: 5s", 5, "rate.limit: expected a rate"),
+        ("network: namespaces\nnodes: {count: 4}\nschedule:\n  - at: 1s\n    dns: [node-2]\nduration: 5s", 4, "needs seeds: dns"),
+        ("network: namespaces\nnodes: {count: 4}\nseeds: {rule: dns, k: 9}\nduration: 5s", 3, "seeds.k"),
+        ("network: namespaces\nnodes: {count: 1001}\nduration: 5s", 2, "expected 1 to 1000 on the namespace bench"),
+        ("network: namespaces\nnodes: {count: 4}\nschedule:\n  - at: 1s\n    slow: {link: [node-1, node-2], loss: 0.1}\nduration: 5s", 5, "per node"),
     ])
     func errorsNameTheLine(text: String, line: Int, message: String) {
         let error = parseError(text)
         #expect(error?.file == "t.yaml")
         #expect(error?.line == line, "\(String(describing: error))")
         #expect(error?.message.contains(message) == true, "\(String(describing: error))")
+    }
+
+    @Test("on the namespace bench node I lives at its slot's address, seeds may be one DNS name, and a move is a new incarnation")
+    func namespaceTopologies() throws {
+        let dns = try TopologyLoader.load("\(topologiesDirectory)/netns-dns-16.yaml")
+        #expect(dns.network == .namespaces(.ipv4))
+        #expect(dns.nodes[0].address == PeerAddress(host: "198.18.1.1", port: 7000) && dns.nodes[0].admin == PeerAddress(host: "198.18.1.1", port: 8000))
+        #expect(dns.seedRule == .dns(name: "seeds.rumor.test", records: 3) && dns.nodes.allSatisfy(\.seeds.isEmpty))
+        let plan = try ChurnPlanner(topology: dns).plan()
+        let moves = plan.steps.compactMap { step -> [MeshNode]? in if case .move(let nodes) = step.change { nodes } else { nil } }
+        #expect(moves.count == 1 && moves[0].map(\.id) == ["node-9"] && moves[0][0].number == 18)
+        #expect(moves[0][0].address == PeerAddress(host: "198.18.1.18", port: 7000))
+        #expect(plan.node("node-9")?.address == PeerAddress(host: "198.18.1.9", port: 7000), "node(id) is the first incarnation")
+        let records = plan.steps.compactMap { step -> [PeerAddress]? in if case .dns(_, let addresses) = step.change { addresses } else { nil } }
+        #expect(records == [[4, 5, 6].map { PeerAddress(host: "198.18.1.\($0)", port: 7000) }])
+
+        let ipv6 = try TopologyLoader.load("\(topologiesDirectory)/netns-ipv6-16.yaml")
+        #expect(ipv6.nodes[15].address.host == "fd52:7275:6d6f::1:16")
+        #expect(LabAddressing.host(slot: 251, family: .ipv6) == "fd52:7275:6d6f::2:1" && LabAddressing.host(slot: 251, family: .ipv4) == "198.18.2.1")
+
+        // The command line's --network moves a loopback file onto the bench, addresses and all.
+        let moved = try TopologyLoader.load("\(topologiesDirectory)/partition-32.yaml", network: .namespaces(.ipv4))
+        #expect(moved.network.isNamespaces && moved.nodes[31].address == PeerAddress(host: "198.18.1.32", port: 7000))
+
+        let cuts = try TopologyLoader.load("\(topologiesDirectory)/netns-cuts-16.yaml")
+        let cutPlan = try ChurnPlanner(topology: cuts).plan()
+        guard case .cut(let from, let to) = cutPlan.steps[0].change else { Issue.record("the first step is not a cut"); return }
+        #expect(from == ["node-1", "node-2", "node-3", "node-4"] && to == ["node-5", "node-6", "node-7", "node-8"])
+        #expect(cutPlan.steps[0].change.splitsOverlay == true && cutPlan.steps[1].change.splitsOverlay == false)
+        #expect(KernelRate.bitsPerSecond("1mbit") == 1e6 && KernelRate.bitsPerSecond("2mbps") == 16e6 && !KernelRate.isValid("4kbit"))
     }
 
     @Test("the same file gives the same churn plan twice, and replace kills then adds fresh nodes seeded by live ones")
