@@ -96,6 +96,14 @@ public struct LayeredConfiguration: Sendable {
         arguments += commandLine
     }
 
+    /// Whether anything lies under the command line: a configuration file, or a `RUMOR_` variable that is
+    /// not `reserved`. When nothing does, the command line alone is the configuration, and the options'
+    /// declarations need not be read at all.
+    public static func hasLowerLayers(commandLine: [String], environment: [String: String], reserved: Set<String> = []) -> Bool {
+        configurationPath(commandLine: commandLine, environment: environment) != nil
+            || environment.keys.contains { $0.hasPrefix("RUMOR_") && !reserved.contains($0) }
+    }
+
     /// An error from parsing `arguments`, told with where the offending value came from when it names an
     /// option that a file or a variable set.
     public func locate(_ message: String) -> String {

@@ -16,18 +16,26 @@ enum NodeMain {
 
     static func main() async {
         let commandLine = Array(CommandLine.arguments.dropFirst())
-        let layers: LayeredConfiguration
-        do {
-            layers = try LayeredConfiguration(
-                commandLine: commandLine, environment: ProcessInfo.processInfo.environment,
-                options: DeclaredOption.declared(by: NodeCommand.self, excluding: NodeCommand.notLayered),
-                reserved: handlerVariables, readFile: readFile)
-        } catch {
-            fail(error.description)
+        let environment = ProcessInfo.processInfo.environment
+        func layered() -> LayeredConfiguration {
+            do {
+                return try LayeredConfiguration(
+                    commandLine: commandLine, environment: environment,
+                    options: DeclaredOption.declared(by: NodeCommand.self, excluding: NodeCommand.notLayered),
+                    reserved: handlerVariables, readFile: readFile)
+            } catch {
+                fail(error.description)
+            }
         }
+        // The options' declarations come from ArgumentParser's help dump decoded from JSON, which keeps
+        // about 1.5 MiB more resident for the node's whole life: read them only when a file, a RUMOR_
+        // variable or --print-config needs them (docs/benchmarks.md, "rumor-node size").
+        let needsLayers = LayeredConfiguration.hasLowerLayers(commandLine: commandLine, environment: environment, reserved: handlerVariables)
+            || commandLine.contains("--print-config")
+        let layers = needsLayers ? layered() : nil
         let command: NodeCommand
         do {
-            var parsed = try NodeCommand.parseAsRoot(layers.arguments)
+            var parsed = try NodeCommand.parseAsRoot(layers?.arguments ?? commandLine)
             guard let node = parsed as? NodeCommand else {
                 // --help and its kin parse as commands of their own.
                 try parsed.run()
@@ -36,16 +44,16 @@ enum NodeMain {
             command = node
         } catch {
             if NodeCommand.exitCode(for: error) == .success { NodeCommand.exit(withError: error) }
-            fail(explained(NodeCommand.message(for: error), layers: layers))
+            fail(explained(NodeCommand.message(for: error), layers: layers ?? layered()))
         }
         if command.printConfig {
-            print(layers.description)
+            print((layers ?? layered()).description)
             return
         }
         do {
-            try await command.run(unknownVariables: layers.unknownVariables)
+            try await command.run(unknownVariables: layers?.unknownVariables ?? [])
         } catch {
-            fail(explained(NodeCommand.message(for: error), layers: layers))
+            fail(explained(NodeCommand.message(for: error), layers: layers ?? layered()))
         }
     }
 
