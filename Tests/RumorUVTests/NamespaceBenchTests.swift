@@ -111,3 +111,28 @@ struct NamespaceBenchTests {
         #expect(output.contains(expected), "\(output)")
     }
 }
+
+@Suite("the namespace bench cleans up after itself", .serialized)
+struct NamespaceBenchCleanupTests {
+    @Test("Ctrl-C on a namespace mesh stops every node and removes every namespace the run made",
+          .enabled(if: NamespaceBenchSupport.available, NamespaceBenchSupport.skipReason))
+    func interruptRemovesTheLab() async throws {
+        let before = Set(NamespaceBenchSupport.runs())
+        let process = Process()
+        process.executableURL = RumorBinary.url
+        process.arguments = ["mesh", repository.appendingPathComponent("topologies/netns-cuts-16.yaml").path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let runName = "m\(process.processIdentifier % 100_000)"
+        // Up once its namespaces exist and its nodes answer for a moment.
+        let up = await eventually(within: .seconds(30)) { NamespaceBenchSupport.runs().contains(runName) }
+        #expect(up, "the run \(runName) never appeared")
+        try await Task.sleep(for: .seconds(4))
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(Set(NamespaceBenchSupport.runs()).subtracting(before).isEmpty, "left behind: \(NamespaceBenchSupport.runs())")
+        #expect(!FileManager.default.fileExists(atPath: "/run/netns/rumor-\(runName)-hub"))
+    }
+}
