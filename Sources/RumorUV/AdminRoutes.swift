@@ -137,6 +137,7 @@ enum AdminRoutes {
                     ("last_heard_ms", .int(status.now.since(peer.lastHeard).millisecondsRounded)),
                     ("wire_version", .int(Int64(peer.wireVersion))),
                     ("rtt_ms", peer.roundTripTime.map { .double(Double($0.nanosecondsRounded) / 1e6) } ?? .null),
+                    ("silence_threshold_ms", peer.silenceThreshold.map { .int($0.millisecondsRounded) } ?? .null),
                 ])
             })),
             ("passive", .array(node.passive.map { peer in
@@ -153,11 +154,13 @@ enum AdminRoutes {
             ("payload_cache", .object([("messages", .int(Int64(node.broadcast.cachedPayloads))),
                                        ("bytes", .int(Int64(node.broadcast.cachedBytes)))])),
             ("seen_ids", .int(Int64(node.broadcast.seenIDs))),
+            ("local_health", .int(Int64(node.localHealthScore))),
             ("counters", .object([
                 ("handshakes_completed", .int(Int64(counters.handshakesCompleted))),
                 ("handshakes_rejected", .int(Int64(counters.handshakesRejected))),
                 ("malformed_frames", .int(Int64(counters.malformedFrames))),
                 ("silent_links_closed", .int(Int64(counters.silentLinksClosed))),
+                ("late_maintenance_ticks", .int(Int64(counters.lateMaintenanceTicks))),
                 ("seed_retries", .int(Int64(counters.seedRetries))),
                 ("joins", .int(Int64(counters.joins))),
                 ("forward_joins", .int(Int64(counters.forwardJoins))),

@@ -27,8 +27,13 @@ public struct RumorConfiguration: Sendable {
     public var broadcast: BroadcastConfiguration
     /// A new link must complete its handshakes (cluster key and protocol) within this.
     public var handshakeTimeout: Duration
-    /// An idle link gets a keepalive after this; a link silent for `silenceTimeout` is dead.
+    /// An idle link gets a keepalive after this (a PING on version 4, at least this often).
     public var keepAliveInterval: Duration
+    /// A version-4 link with nothing heard for this long gets a PING (docs/protocol.md, L17).
+    public var probeInterval: Duration
+    /// The shortest silence that closes a version-4 link; its threshold adapts above it (L17).
+    public var minimumSilence: Duration
+    /// A version-3 link silent this long is dead; the most a version-4 link's threshold reaches.
     public var silenceTimeout: Duration
     /// The first wait before the seeds are tried again (doubling up to the maximum).
     public var seedRetryInitialDelay: Duration
@@ -72,6 +77,8 @@ public struct RumorConfiguration: Sendable {
         broadcast = defaults.broadcast
         handshakeTimeout = defaults.handshakeTimeout
         keepAliveInterval = defaults.keepAliveInterval
+        probeInterval = defaults.probeInterval
+        minimumSilence = defaults.minimumSilence
         silenceTimeout = defaults.silenceTimeout
         seedRetryInitialDelay = defaults.seedRetryInitialDelay
         seedRetryMaximumDelay = defaults.seedRetryMaximumDelay
@@ -95,6 +102,8 @@ public struct RumorConfiguration: Sendable {
         node.broadcast = broadcast
         node.handshakeTimeout = handshakeTimeout
         node.keepAliveInterval = keepAliveInterval
+        node.probeInterval = probeInterval
+        node.minimumSilence = minimumSilence
         node.silenceTimeout = silenceTimeout
         node.seedRetryInitialDelay = seedRetryInitialDelay
         node.seedRetryMaximumDelay = seedRetryMaximumDelay
@@ -129,6 +138,8 @@ public struct RumorConfiguration: Sendable {
         try require(limits.maximumQueuedBytes >= limits.maximumFrameSize, "limits.maximumQueuedBytes must be at least limits.maximumFrameSize")
         try require(limits.maximumInboundLinks > 0, "limits.maximumInboundLinks must be positive")
         try require(keepAliveInterval > .zero && silenceTimeout > keepAliveInterval, "silenceTimeout must exceed keepAliveInterval, and both be positive")
+        try require(probeInterval > .zero && minimumSilence > probeInterval && minimumSilence <= silenceTimeout,
+                    "minimumSilence must exceed probeInterval (positive) and be at most silenceTimeout")
         try require(handshakeTimeout > .zero && limits.connectTimeout > .zero, "handshakeTimeout and limits.connectTimeout must be positive")
         try require(WireFormat.speaks(wireVersions),
                     "wireVersions \(wireVersions.lowerBound)...\(wireVersions.upperBound) reaches outside the versions this release speaks, \(RumorRelease.wireVersions.lowerBound)...\(RumorRelease.wireVersions.upperBound)")

@@ -39,8 +39,14 @@ struct MembershipOptions: ParsableArguments {
     @Option(help: "Milliseconds of idle link before a keepalive is sent.")
     var keepaliveIntervalMs = 1000
 
-    @Option(help: "Milliseconds of silence after which a link is dead.")
+    @Option(help: "Milliseconds of silence after which a link of version 3 is dead; the most a version-4 link's adaptive threshold reaches.")
     var silenceTimeoutMs = 3000
+
+    @Option(help: "Milliseconds with nothing heard after which a version-4 link gets a PING.")
+    var probeIntervalMs = 250
+
+    @Option(help: "The shortest silence, in milliseconds, that closes a version-4 link as dead.")
+    var minimumSilenceMs = 750
 
     @Option(help: "Peers lost to failure remembered for healing probes.")
     var lostPeerMemory = defaults.lostPeerMemory
@@ -81,6 +87,8 @@ struct MembershipOptions: ParsableArguments {
         try require(requestTimeoutMs > 0, "--request-timeout-ms must be positive")
         try require(keepaliveIntervalMs >= 10, "--keepalive-interval-ms must be at least 10")
         try require(silenceTimeoutMs > keepaliveIntervalMs, "--silence-timeout-ms must exceed --keepalive-interval-ms")
+        try require(probeIntervalMs >= 10 && minimumSilenceMs > probeIntervalMs && minimumSilenceMs <= silenceTimeoutMs,
+                    "--probe-interval-ms must be at least 10, and --minimum-silence-ms above it and at most --silence-timeout-ms")
         try require((0...4096).contains(lostPeerMemory), "--lost-peer-memory must be 0 to 4096")
         try require(healingProbeDelayMs > 0 && healingProbeMaxDelayMs >= healingProbeDelayMs,
                     "--healing-probe-delay-ms must be positive and at most --healing-probe-max-delay-ms")
@@ -113,5 +121,7 @@ struct MembershipOptions: ParsableArguments {
         configuration.seedRetryMaximumDelay = .milliseconds(seedRetryMaxDelayMs)
         configuration.keepAliveInterval = .milliseconds(keepaliveIntervalMs)
         configuration.silenceTimeout = .milliseconds(silenceTimeoutMs)
+        configuration.probeInterval = .milliseconds(probeIntervalMs)
+        configuration.minimumSilence = .milliseconds(minimumSilenceMs)
     }
 }

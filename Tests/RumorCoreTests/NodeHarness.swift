@@ -72,10 +72,22 @@ struct NodeHarness {
     mutating func advance(by duration: Duration) { now = now + duration }
     mutating func advance(to time: Timestamp) { now = max(now, time) }
 
+    /// Peers answer the node's PINGs at once, as live peers do, so that a spec running for seconds does not
+    /// lose its active peers to silence (L17); the liveness specs switch this off or name silent peers.
+    var answersPings = true
+    var silentPeers: Set<String> = []
+
     /// Fires `timer`, first moving the clock to its deadline if it is armed and due later.
     mutating func fire(_ timer: NodeTimer) {
         if let due = armedTimers.removeValue(forKey: timer) { advance(to: due) }
+        let before = effects.count
         handle(.timerFired(timer))
+        guard answersPings else { return }
+        for effect in effects[before...] {
+            guard case .send(let link, .ping(let probe)) = effect, openLinks.contains(link),
+                  let name = nameOfLink[link], !silentPeers.contains(name) else { continue }
+            handle(.received(link, .pong(probe)))
+        }
     }
 
     /// Fires `timer` each time it comes due, up to and including `time`; the clock ends at `time`.

@@ -94,6 +94,7 @@ extension Node {
         established.phase = .established(peer: peer, epoch: epoch)
         established.establishedAt = now
         established.wireVersion = version
+        established.gaps = HeardGaps(probeInterval: configuration.probeInterval)
         links[link] = established
         linkByPeer[peer.id] = link
         counters.handshakesCompleted += 1
@@ -107,6 +108,7 @@ extension Node {
     mutating func armMaintenance() {
         guard !maintenanceArmed, !stopping else { return }
         maintenanceArmed = true
+        maintenanceDueAt = now + maintenancePeriod
         effects.append(.armTimer(.linkMaintenance, after: maintenancePeriod))
     }
 
@@ -121,12 +123,17 @@ extension Node {
 
     // MARK: Liveness and round-trip probes
 
-    /// The maintenance tick's word on an established link. A link of version 4 or later gets a PING every
-    /// keepalive interval, busy or not, so that its round-trip time stays measured; an older one gets a
-    /// KEEPALIVE only when nothing else went out for that long.
+    /// The maintenance tick's word on an established link. A link of version 4 or later gets a PING once
+    /// nothing has been heard on it for a probe interval (L17), and at least every keepalive interval, busy
+    /// or not, so that its round-trip time stays measured (L15); never two within a probe interval. An
+    /// older one gets a KEEPALIVE only when nothing else went out for a keepalive interval.
     mutating func keepAlive(_ link: LinkID, state: LinkState) {
         if state.wireVersion >= MessageType.ping.introducedIn {
-            if let last = state.probe.lastPingAt, now.since(last) < configuration.keepAliveInterval { return }
+            let sincePing = state.probe.lastPingAt.map { now.since($0) }
+            let quiet = now.since(state.lastHeard) >= configuration.probeInterval
+            let due = sincePing.map { $0 >= configuration.keepAliveInterval } ?? true
+            let justPinged = sincePing.map { $0 < configuration.probeInterval } ?? false
+            guard quiet || due, !justPinged else { return }
             let token = now.nanoseconds
             let sentAt = now
             links.update(link) {
@@ -137,6 +144,18 @@ extension Node {
         } else if now.since(state.lastSent) >= configuration.keepAliveInterval {
             send(.keepAlive, on: link)
         }
+    }
+
+    /// The silence after which an established link is dead: for version 4 its peer's usual gaps (L17),
+    /// for version 3 the fixed silence timeout; either widened while this node's own loop lags (L18).
+    func silenceThreshold(of state: LinkState) -> Duration {
+        let base: Duration
+        if state.wireVersion >= MessageType.ping.introducedIn, let gaps = state.gaps {
+            base = gaps.threshold(minimum: configuration.minimumSilence, maximum: configuration.silenceTimeout)
+        } else {
+            base = configuration.silenceTimeout
+        }
+        return base * localHealth.multiplier
     }
 
     /// A PONG for the latest PING gives a sample; one for an older PING, or for none, is ignored (a PING

@@ -54,6 +54,11 @@ public struct Node {
     var joinQueue: [PeerAddress] = []
     var seedRetryDelay: Duration
     var maintenanceArmed = false
+    /// When the armed maintenance tick is due, to tell how late it fires (L18).
+    var maintenanceDueAt: Timestamp?
+    var localHealth = LocalHealth()
+    /// The last late maintenance tick: silence before it was this node's own (L18).
+    var resumedAt: Timestamp?
     /// Low-priority NEIGHBOR requests left until the next shuffle round or the next lost peer.
     var neighborAttempts: Int
 
@@ -77,6 +82,8 @@ public struct Node {
         /// The version both ends speak best, once established.
         var wireVersion: UInt8 = 0
         var probe = RoundTripState()
+        /// How regularly the peer is heard, once established (L17).
+        var gaps: HeardGaps?
 
         var peer: PeerDescriptor? {
             if case .established(let peer, _) = phase { return peer }
@@ -233,6 +240,7 @@ public struct Node {
         var heard: LinkState?
         let heardAt = now
         links.update(link) {
+            $0.gaps?.record(heardAt.since($0.lastHeard))
             $0.lastHeard = heardAt
             heard = $0
         }
@@ -305,7 +313,9 @@ public struct Node {
 
     // MARK: Timers
 
-    var maintenancePeriod: Duration { configuration.keepAliveInterval / 2 }
+    /// Half the shorter of the keepalive and probe intervals: 125 ms by default, so a silent peer is noticed
+    /// within about that much of its threshold.
+    var maintenancePeriod: Duration { min(configuration.keepAliveInterval, configuration.probeInterval) / 2 }
 
     private mutating func timerFired(_ timer: NodeTimer) {
         switch timer {
@@ -329,6 +339,14 @@ public struct Node {
 
     private mutating func maintainLinks() {
         maintenanceArmed = false
+        // A tick that comes late says this node was not running: its peers' silence may be its own (L18).
+        let lateness = maintenanceDueAt.map { now.since($0) } ?? .zero
+        let lagging = localHealth.tick(at: now, lateness: lateness, tolerance: configuration.probeInterval)
+        if lagging {
+            counters.lateMaintenanceTicks += 1
+            // The stall is not the peers' silence: it counts from now, when they can be heard again.
+            resumedAt = now
+        }
         for link in links.keys.sorted() {
             guard let state = links[link] else { continue }
             if let since = supersededLinks[link] {
@@ -344,10 +362,11 @@ public struct Node {
                 }
                 continue
             }
-            if now.since(state.lastHeard) > configuration.silenceTimeout {
+            let threshold = silenceThreshold(of: state)
+            if !lagging, now.since(max(state.lastHeard, resumedAt ?? .zero)) > threshold {
                 counters.silentLinksClosed += 1
-                logger.warning("peer silent, closing link", metadata: ["peer": "\(peer)"])
-                closeLink(link, reason: "silent for more than \(configuration.silenceTimeout)", failed: true)
+                logger.warning("peer silent, closing link", metadata: ["peer": "\(peer)", "threshold": "\(DurationText.format(threshold))"])
+                closeLink(link, reason: "silent for more than \(DurationText.format(threshold))", failed: true)
             } else if isTemporary(peer.id), now.since(state.establishedAt) > membership.temporaryLinkTimeout {
                 closeLink(link, reason: "temporary link no longer needed", failed: false)
             } else {
@@ -389,7 +408,7 @@ public struct Node {
             guard let link = linkByPeer[entry.peer.id], let state = links[link] else { return nil }
             return NodeStatus.ActivePeer(id: entry.peer.id, address: entry.peer.address, epoch: entry.epoch, link: link,
                                          since: entry.since, lastHeard: state.lastHeard, wireVersion: state.wireVersion,
-                                         roundTripTime: state.probe.smoothed)
+                                         roundTripTime: state.probe.smoothed, silenceThreshold: silenceThreshold(of: state))
         }
         let passivePeers = passive.entries.map { NodeStatus.PassivePeer(id: $0.peer.id, address: $0.peer.address, age: $0.age) }
         let pending = links.values.filter { $0.peer == nil }.count
@@ -398,9 +417,11 @@ public struct Node {
         var counters = counters
         counters.cacheEvictionsForSpace = plumtree.cache.evictionsForSpace
         counters.seenEvictionsForSpace = plumtree.seen.evictionsForSpace
-        return NodeStatus(identity: identity, epoch: configuration.epoch, wireVersions: wireVersions,
-                          clusterName: configuration.clusterName, active: activePeers, passive: passivePeers,
-                          pendingLinks: pending, broadcast: broadcast, counters: counters)
+        var status = NodeStatus(identity: identity, epoch: configuration.epoch, wireVersions: wireVersions,
+                                clusterName: configuration.clusterName, active: activePeers, passive: passivePeers,
+                                pendingLinks: pending, broadcast: broadcast, counters: counters)
+        status.localHealthScore = localHealth.score
+        return status
     }
 
     /// The ids in the active view, for tests and the simulator.

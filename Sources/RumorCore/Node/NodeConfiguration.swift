@@ -7,9 +7,16 @@ public struct NodeConfiguration: Sendable {
     public var seeds: [PeerAddress]
     /// A link whose peer has not completed the handshake by then is closed.
     public var handshakeTimeout: Duration = .seconds(5)
-    /// An established link with nothing sent for this long gets a keepalive.
+    /// An established link with nothing sent for this long gets a keepalive (version 3); a link of version 4
+    /// gets a PING at least this often, so its round-trip time stays measured.
     public var keepAliveInterval: Duration = .seconds(1)
-    /// An established link with nothing heard for this long is dead.
+    /// A link of version 4 with nothing heard for this long gets a PING, whose answer shows the peer alive:
+    /// a quiet healthy link is heard from about this often (rule L17).
+    public var probeInterval: Duration = .milliseconds(250)
+    /// The shortest silence that closes a link of version 4 as dead, however regular its peer was before.
+    public var minimumSilence: Duration = .milliseconds(750)
+    /// An established link of version 3 with nothing heard for this long is dead; for a link of version 4
+    /// the most its adaptive threshold may reach (L17). A node whose own loop lags widens both (L18).
     public var silenceTimeout: Duration = .seconds(3)
     /// The first wait before seeds are tried again, doubled after each round that reaches none.
     public var seedRetryInitialDelay: Duration = .milliseconds(250)

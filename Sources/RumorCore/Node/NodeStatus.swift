@@ -12,6 +12,8 @@ public struct NodeStatus: Sendable, Equatable {
         public var wireVersion: UInt8
         /// The smoothed round-trip time PINGs measured (links of version 4 on), nil before the first PONG.
         public var roundTripTime: Duration?
+        /// The silence after which this link is dead now (L17, L18).
+        public var silenceThreshold: Duration?
     }
 
     public struct PassivePeer: Sendable, Equatable {
@@ -25,6 +27,8 @@ public struct NodeStatus: Sendable, Equatable {
         public var handshakesRejected = 0
         public var malformedFrames = 0
         public var silentLinksClosed = 0
+        /// Maintenance ticks that fired more than a probe interval late: this node's own loop lagged (L18).
+        public var lateMaintenanceTicks = 0
         public var seedRetries = 0
         /// JOINs this node took in as a contact.
         public var joins = 0
@@ -92,4 +96,7 @@ public struct NodeStatus: Sendable, Equatable {
     public var pendingLinks: Int
     public var broadcast: Broadcast
     public var counters: Counters
+    /// Lifeguard's local health score, 0 when this node's loop keeps time; silence thresholds are
+    /// multiplied by one more than it (L18).
+    public var localHealthScore = 0
 }

@@ -16,7 +16,7 @@ struct LinkRuleSpecs {
         var harness = NodeHarness()
         let inbound = harness.open(from: "a")
         #expect(harness.sent(on: inbound) == mySetUp)
-        #expect(harness.armed(.linkMaintenance) == [.milliseconds(500)])
+        #expect(harness.armed(.linkMaintenance) == [.milliseconds(125)])
         harness.take()
         let outbound = harness.answerDial("b")
         #expect(harness.sent(on: outbound) == mySetUp)
