@@ -337,47 +337,6 @@ public struct Node {
         }
     }
 
-    private mutating func maintainLinks() {
-        maintenanceArmed = false
-        // A tick that comes late says this node was not running: its peers' silence may be its own (L18).
-        let lateness = maintenanceDueAt.map { now.since($0) } ?? .zero
-        let lagging = localHealth.tick(at: now, lateness: lateness, tolerance: configuration.probeInterval)
-        if lagging {
-            counters.lateMaintenanceTicks += 1
-            // The stall is not the peers' silence: it counts from now, when they can be heard again.
-            resumedAt = now
-        }
-        for link in links.keys.sorted() {
-            guard let state = links[link] else { continue }
-            if let since = supersededLinks[link] {
-                if now.since(since) >= configuration.keepAliveInterval {
-                    closeLink(link, reason: "duplicate link to \(state.peer.map { "\($0.id)" } ?? "a peer")", failed: false)
-                }
-                continue
-            }
-            guard let peer = state.peer else {
-                if now.since(state.openedAt) > configuration.handshakeTimeout {
-                    logger.warning("handshake timed out", metadata: ["link": "\(link)"])
-                    closeLink(link, reason: "no handshake within \(configuration.handshakeTimeout)", failed: true)
-                }
-                continue
-            }
-            let threshold = silenceThreshold(of: state)
-            if !lagging, now.since(max(state.lastHeard, resumedAt ?? .zero)) > threshold {
-                counters.silentLinksClosed += 1
-                logger.warning("peer silent, closing link", metadata: ["peer": "\(peer)", "threshold": "\(DurationText.format(threshold))"])
-                closeLink(link, reason: "silent for more than \(DurationText.format(threshold))", failed: true)
-            } else if isTemporary(peer.id), now.since(state.establishedAt) > membership.temporaryLinkTimeout {
-                closeLink(link, reason: "temporary link no longer needed", failed: false)
-            } else {
-                keepAlive(link, state: state)
-            }
-        }
-        expireOutstandingRequests()
-        probeLostPeers(includingSeeds: false)
-        if !links.isEmpty || lost.entries.contains(where: { $0.lostToFailure || $0.bridges > 0 }) { armMaintenance() }
-    }
-
     /// A delay of about `base`, ±25%, so that periodic work on many nodes does not line up.
     mutating func jittered(_ base: Duration) -> Duration {
         base * Double.random(in: 0.75...1.25, using: &random)
