@@ -45,13 +45,16 @@ extension Node {
 
     /// The maintenance tick's word on an established link. A link of version 4 or later gets a PING once
     /// nothing has been heard on it for a probe interval (L17), and at least every keepalive interval, busy
-    /// or not, so that its round-trip time stays measured (L15); never two within a probe interval. An
-    /// older one gets a KEEPALIVE only when nothing else went out for a keepalive interval.
+    /// or not, so that its round-trip time stays measured (L15), unless the peer's own PINGs keep coming
+    /// (the peer watches and measures the link already; one prober a link halves the idle probes); never
+    /// two within a probe interval. An older one gets a KEEPALIVE only when nothing else went out for a
+    /// keepalive interval.
     mutating func keepAlive(_ link: LinkID, state: LinkState) {
         if state.wireVersion >= MessageType.ping.introducedIn {
             let sincePing = state.probe.lastPingAt.map { now.since($0) }
             let quiet = now.since(state.lastHeard) >= configuration.probeInterval
-            let due = sincePing.map { $0 >= configuration.keepAliveInterval } ?? true
+            let peerProbes = state.probe.peerPingedAt.map { now.since($0) < configuration.keepAliveInterval } ?? false
+            let due = !peerProbes && (sincePing.map { $0 >= configuration.keepAliveInterval } ?? true)
             let justPinged = sincePing.map { $0 < configuration.probeInterval } ?? false
             guard quiet || due, !justPinged else { return }
             let token = now.nanoseconds
@@ -91,6 +94,8 @@ extension Node {
 struct RoundTripState {
     /// The token of the PING not yet answered, if any.
     var outstandingToken: UInt64?
+    /// When the peer's latest PING came: while they keep coming, this end sends no keepalive PING (L15).
+    var peerPingedAt: Timestamp?
     var lastPingAt: Timestamp?
     /// Smoothed as TCP does (RFC 6298: each sample weighs 1/8), so one slow answer does not swing it.
     var smoothed: Duration?

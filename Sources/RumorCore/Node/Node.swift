@@ -279,6 +279,8 @@ public struct Node {
         case .handshake, .handshakeRejected, .versions, .keepAlive:
             break
         case .ping(let probe):
+            let heardAt = now
+            links.update(link) { $0.probe.peerPingedAt = heardAt }
             send(.pong(probe), on: link)
         case .pong(let probe):
             receivedPong(probe, on: link)

@@ -141,17 +141,31 @@ struct LinkVersionRuleSpecs {
         harness.receive(.pong(probe), on: link)
         #expect(harness.node.status(at: harness.now).active.first?.roundTripTime == .milliseconds(30))
         // A busy link (the peer's frames every 100 ms) gets no PING for quiet (L17), only the keepalive
-        // one, a keepalive interval after the first; every PING of the peer's is answered at once.
+        // one, a keepalive interval after the first.
         for step in 1...10 {
             harness.fireRepeatedly(.linkMaintenance, until: NodeHarness.at(.milliseconds(125 + 100 * step)))
-            harness.receive(.ping(RoundTripProbe(token: UInt64(step))), on: link)
+            harness.receive(.keepAlive, on: link)
         }
         let pings = harness.sent(on: link).compactMap { if case .ping(let probe) = $0 { probe } else { nil } }
-        #expect(harness.sent(on: link).filter { if case .pong = $0 { true } else { false } }.count == 10)
         #expect(pings.map(\.token) == [NodeHarness.at(.milliseconds(1125)).nanoseconds], "one PING, a second after the first")
         harness.advance(by: .milliseconds(110))
         harness.receive(.pong(try #require(pings.first)), on: link)
         #expect(harness.node.status(at: harness.now).active.first?.roundTripTime == .milliseconds(40), "30 + (110 - 30) / 8")
         #expect(!harness.sent.contains { $0.message == .keepAlive })
+        harness.take()
+        // While the peer's own PINGs keep coming, each is answered at once and this end sends none.
+        for step in 0...15 {
+            harness.fireRepeatedly(.linkMaintenance, until: NodeHarness.at(.milliseconds(1300 + 100 * step)))
+            harness.receive(.ping(RoundTripProbe(token: UInt64(step))), on: link)
+        }
+        #expect(harness.sent(on: link).allSatisfy { if case .pong = $0 { true } else { false } } && harness.sent(on: link).count == 16)
+        harness.take()
+        // Once they stop (the last at 2.8 s), the keepalive PING is due again a second later: 3.875 s, the first tick after 3.8 s.
+        for step in 1...11 {
+            harness.fireRepeatedly(.linkMaintenance, until: NodeHarness.at(.milliseconds(2800 + 100 * step)))
+            harness.receive(.keepAlive, on: link)
+        }
+        let later = harness.sent(on: link).compactMap { if case .ping(let probe) = $0 { probe.token } else { nil } }
+        #expect(later == [NodeHarness.at(.milliseconds(3875)).nanoseconds])
     }
 }
