@@ -162,8 +162,10 @@ let package = Package(
             name: "RumorTests",
             dependencies: ["Rumor", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
-        // Yams: the three-pod test reads the node arguments from the Kubernetes manifest itself.
-        .testTarget(name: "RumorUVTests", dependencies: ["RumorUV", "RumorCore", "RumorSecurity", "RumorCommandLine", .product(name: "Yams", package: "Yams")]),
+        // Yams: the three-pod test reads the node arguments from the Kubernetes manifest itself; RumorTopology
+        // for the namespace bench's addresses.
+        .testTarget(name: "RumorUVTests", dependencies: ["RumorUV", "RumorCore", "RumorSecurity", "RumorCommandLine", "RumorTopology",
+                                                         .product(name: "Yams", package: "Yams")]),
         // Crypto too: the tests re-derive the key schedule by hand to check the implementation against its spec.
         .testTarget(
             name: "RumorSecurityTests",

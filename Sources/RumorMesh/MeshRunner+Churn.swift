@@ -76,7 +76,7 @@ extension MeshRunner {
                     // The kernel drops packets per node; the planner refused loss on a single link here.
                     let placed = await currentSlots(state: state)
                     let share = conditions.loss
-                    await noting(state) { try await bench.loss(share, nodes: nodes, currentSlots: placed) }
+                    await noting(state) { try await bench.impose(loss: share, on: nodes, currentSlots: placed) }
                     conditions.loss = 0
                 }
                 guard !conditions.isUnchanged || bench == nil else { break }
@@ -89,7 +89,7 @@ extension MeshRunner {
             case .rate(let nodes, let limit):
                 if let bench {
                     let placed = await currentSlots(state: state)
-                    await noting(state) { try await bench.rate(limit, nodes: nodes, currentSlots: placed) }
+                    await noting(state) { try await bench.impose(rate: limit, on: nodes, currentSlots: placed) }
                 }
             case .dns(_, let addresses):
                 if let bench { await noting(state) { try await bench.setSeedRecords(addresses) } }

@@ -16,12 +16,13 @@ final class NamespaceBench: Sendable {
     let family: LabFamily
     /// `ip`, which runs a node inside its namespace (`ip netns exec` execs it: same pid, signals reach it).
     private let ipExecutable: String
-    /// Loss and rate limits in force, re-applied after a heal and to nodes placed later.
+    /// Loss and rate limits in force, re-applied after a heal and to a node moved to another slot.
     private let standingFaults = Mutex<[StandingFault]>([])
     private let probed = Mutex<NamespaceLab.Probe?>(nil)
 
     private struct StandingFault {
-        /// nil: every node, the ones placed later included.
+        /// nil: every slot of the run, set once for all (a slot's namespace, and so its rules, outlive its
+        /// processes); otherwise these node ids, wherever they run.
         var nodes: Set<String>?
         var loss: Double?
         var rate: String?
@@ -68,7 +69,9 @@ final class NamespaceBench: Sendable {
             throw MeshLaunchError(description: "\(error)")
         }
         if topology.links.loss > 0 {
-            try await addStanding(StandingFault(nodes: nil, loss: topology.links.loss, rate: nil))
+            let everyLink = StandingFault(nodes: nil, loss: topology.links.loss, rate: nil)
+            standingFaults.withLock { $0.append(everyLink) }
+            try await apply(everyLink, to: allSlots)
         }
     }
 
@@ -95,11 +98,15 @@ final class NamespaceBench: Sendable {
         return nil
     }
 
-    /// A node just placed in its namespace gets the loss and rate limits standing for it.
+    /// A node just placed in its namespace gets the loss and rate limits standing for its id: after a
+    /// `move` its new slot has none yet (the ones for every slot were set at the start).
     func placed(_ node: MeshNode) async throws {
-        let standing = standingFaults.withLock { $0 }.filter { $0.nodes?.contains(node.id) ?? true }
+        let standing = standingFaults.withLock { $0 }.filter { $0.nodes?.contains(node.id) ?? false }
         for fault in standing { try await apply(fault, to: [node.number]) }
     }
+
+    /// Every namespace slot the run made, the ones for later nodes included.
+    private var allSlots: [Int] { Array(1...plan.nodes.count) }
 
     // MARK: Faults
 
@@ -119,20 +126,15 @@ final class NamespaceBench: Sendable {
     func heal(currentSlots: [String: Int]) async throws {
         try await labCall { try await self.lab.healAll() }
         for fault in standingFaults.withLock({ $0 }) {
-            let slots = fault.nodes.map { ids in ids.compactMap { currentSlots[$0] } } ?? Array(currentSlots.values)
+            let slots = fault.nodes.map { ids in ids.compactMap { currentSlots[$0] } } ?? allSlots
             try await apply(fault, to: slots)
         }
     }
 
-    /// Kernel loss for these nodes from now on (share 0 ends it).
-    func loss(_ share: Double, nodes: [String], currentSlots: [String: Int]) async throws {
-        let fault = StandingFault(nodes: Set(nodes), loss: share, rate: nil)
-        standingFaults.withLock { $0.append(fault) }
-        try await apply(fault, to: nodes.compactMap { currentSlots[$0] })
-    }
-
-    func rate(_ limit: String, nodes: [String], currentSlots: [String: Int]) async throws {
-        let fault = StandingFault(nodes: Set(nodes), loss: nil, rate: limit)
+    /// Kernel loss (share 0 ends it) or a rate limit for these nodes from now on, where they run now and
+    /// wherever they move.
+    func impose(loss: Double? = nil, rate: String? = nil, on nodes: [String], currentSlots: [String: Int]) async throws {
+        let fault = StandingFault(nodes: Set(nodes), loss: loss, rate: rate)
         standingFaults.withLock { $0.append(fault) }
         try await apply(fault, to: nodes.compactMap { currentSlots[$0] })
     }
@@ -140,11 +142,6 @@ final class NamespaceBench: Sendable {
     func setSeedRecords(_ addresses: [PeerAddress]) async throws {
         guard case .dns(let name, _) = topology.seedRule else { return }
         try await labCall { try await self.lab.setRecords(name: name, hosts: addresses.map(\.host)) }
-    }
-
-    private func addStanding(_ fault: StandingFault) async throws {
-        standingFaults.withLock { $0.append(fault) }
-        try await apply(fault, to: topology.nodes.map(\.number))
     }
 
     private func apply(_ fault: StandingFault, to slots: [Int]) async throws {

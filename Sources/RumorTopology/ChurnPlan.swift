@@ -243,13 +243,12 @@ public struct ChurnPlanner {
                 var moved: [MeshNode] = []
                 for id in ordered(try choose(selection, from: up, "move")) {
                     guard let old = current(id) else { continue }
-                    let node: MeshNode
+                    var incarnation: MeshNode
                     do {
-                        node = try TopologyResolver.labNode(number: nodes.count + 1, id: id, family: family, wireVersions: old.wireVersions)
+                        incarnation = try TopologyResolver.labNode(number: nodes.count + 1, id: id, family: family, wireVersions: old.wireVersions)
                     } catch let made as ResolveProblem {
                         throw problem(made.message)
                     }
-                    var incarnation = node
                     incarnation.seeds = old.seeds
                     nodes.append(incarnation)
                     moved.append(incarnation)

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import RumorCore
+import RumorTopology
 import RumorUV
 import Testing
 import Yams
@@ -49,7 +50,7 @@ struct PodManifestTests {
         try NamespaceBenchSupport.lab(["create", run, "3"])
         let keyring = work.appendingPathComponent("keyring").path
         #expect(try RumorBinary.run(["keygen", "-o", keyring]).status == 0)
-        let addresses = (1...3).map { LabHost.ipv4(slot: $0) }
+        let addresses = (1...3).map { LabAddressing.host(slot: $0, family: .ipv4) }
         try NamespaceBenchSupport.lab(["dns", run, Self.service] + addresses)
 
         for slot in 1...3 {
@@ -139,9 +140,4 @@ struct PodManifestTests {
         }
         return ports
     }
-}
-
-/// The lab's host addresses (scripts/netns-lab's numbering).
-enum LabHost {
-    static func ipv4(slot: Int) -> String { "198.18.\(1 + (slot - 1) / 250).\(1 + (slot - 1) % 250)" }
 }
