@@ -164,8 +164,9 @@ public final class RumorNode: Sendable {
 
     // MARK: Membership
 
-    /// Up to `count` distinct peers drawn at random from the node's views (peer sampling): live-looking
-    /// nodes of the overlay for the application's own use.
+    /// Up to `count` distinct live peers, each the endpoint of a recent random walk that answered over a
+    /// link of its own: uniform over the overlay's live nodes (docs/sampling.md). While the node holds fewer
+    /// samples than asked (just after start), active peers make up the rest.
     public func samplePeers(_ count: Int) async throws(RumorError) -> [PeerDescriptor] {
         try requireRunning()
         guard count > 0 else { return [] }

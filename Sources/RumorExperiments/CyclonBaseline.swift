@@ -88,6 +88,11 @@ public struct CyclonOverlay {
     /// One peer drawn from `node`'s view, as Cyclon's peer sampling answers.
     public mutating func samplePeer(at node: Int) -> Int? { views[node].randomElement(using: &random)?.node }
 
+    /// Up to `count` distinct peers from `node`'s view.
+    public mutating func samplePeers(at node: Int, count: Int) -> [Int] {
+        Array(Set(views[node].map(\.node)).sorted().shuffled(using: &random).prefix(count))
+    }
+
     /// Gossips one message from `origin`: the share of live nodes reached, payload sends, hops and time.
     public mutating func broadcast(from origin: Int, latency: LatencyModel, loss: Double) -> FloodBaseline.FloodResult {
         var firstArrival = [Timestamp?](repeating: nil, count: views.count)

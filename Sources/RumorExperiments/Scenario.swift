@@ -22,8 +22,11 @@ public struct ScenarioOptions: Codable, Sendable, Equatable {
     public var healingPeriods = 20
     /// Which broadcast runs over the overlay: Rumor's Plumtree, or plain flooding as a baseline.
     public var protocolName: BroadcastProtocol = .rumor
-    /// How many times every live node draws a sample peer when sampling quality is measured.
+    /// Shuffle periods in which every live node draws one sample (`samplePeers(1)`), once a period; 0 skips
+    /// the stream (and its 100 s of virtual time) but keeps the draws after the failure.
     public var samplingRounds = 20
+    /// Nodes that over-advertise themselves through the whole run (docs/sampling.md); nil: none.
+    public var samplingAttack: SamplingAttack?
     /// Nodes check their invariants after every event and the network the global ones at quiet points
     /// (`rumor sim --check-invariants`; the simulator-backed tests always do).
     public var checksInvariants = true
@@ -96,7 +99,8 @@ public struct OverlayFigures: Codable, Sendable, Equatable {
     }
 }
 
-/// How well `samplePeers` samples: every live node draws one peer, many times over.
+/// How balanced the views are as a pool to draw from: every live node draws one peer from its active and
+/// passive views, many times at one instant (`viewDrawPeers`, what samples were before the sampling service).
 public struct SamplingFigures: Codable, Sendable, Equatable {
     public var draws: Int
     /// Pearson's chi-square of how often each live node was drawn, against uniform.
@@ -111,7 +115,7 @@ public struct SamplingFigures: Codable, Sendable, Equatable {
     /// Every live node draws one peer `rounds` times.
     static func measure(_ network: inout SimulatedNetwork, rounds: Int) -> SamplingFigures {
         let isDown = (0..<network.nodeCount).map { network.isDown(index: $0) }
-        return measure(isDown: isDown, rounds: rounds) { network.samplePeers(at: $0, count: 1).first }
+        return measure(isDown: isDown, rounds: rounds) { network.viewDrawPeers(at: $0, count: 1).first }
     }
 
     /// Every live node draws one peer with `draw`, `rounds` times.
@@ -145,9 +149,12 @@ public struct ScenarioReport: Codable, Sendable, Equatable {
     public var options: ScenarioOptions
     public var steadyOverlay: OverlayFigures
     public var steadyBroadcasts: BroadcastFigures
-    /// Peer sampling in steady state, and right after the failure (before any repair).
-    public var steadySampling: SamplingFigures
-    public var samplingAfterFailure: SamplingFigures
+    /// The sampling service, measured as the issue asks (docs/sampling.md), and what else it showed.
+    public var sampling: SamplingReport
+    public var samplingDetails: SamplingDetails
+    /// The old draw from the views (a diagnostic of view balance) in steady state and right after the failure.
+    public var viewDraw: SamplingFigures
+    public var viewDrawAfterFailure: SamplingFigures
     public var failedNodes: Int
     /// Broadcasts published right after the failure, before any healing.
     public var broadcastsAfterFailure: BroadcastFigures
@@ -192,19 +199,33 @@ public enum Scenario {
     public static func run(_ options: ScenarioOptions, threads: Int = 1, progress: (Double) -> Void = { _ in }) -> ScenarioReport {
         if options.protocolName == .cyclon { return runCyclon(options, progress: progress) }
         var random = SeededRandom(seed: options.seed &* 0x9E37_79B9)
+        // Adversaries come from a stream of their own, so an honest run draws exactly as before.
+        var attackRandom = SeededRandom(seed: options.seed &* 0x5EED_0BAD)
+        let adversaries = SamplingStudy.adversaries(options.samplingAttack, nodes: options.nodes, random: &attackRandom)
         let shufflePeriod = MembershipConfiguration().shuffleInterval
-        var network = joinedNetwork(options, threads: threads) { progress(0.4 * $0) }
+        var network = joinedNetwork(options, threads: threads, adversaries: adversaries, attack: options.samplingAttack) { progress(0.4 * $0) }
         progress(0.45)
         let steadyOverlay = OverlayFigures(graph(of: network))
-        let steadySampling = SamplingFigures.measure(&network, rounds: options.samplingRounds)
+        let viewDraw = SamplingFigures.measure(&network, rounds: options.samplingRounds)
+        var study = SamplingStudy(nodes: network.nodeCount, adversaries: Set(adversaries))
+        let cost = SamplingCost(network)
+        for _ in 0..<options.samplingRounds {
+            study.drawRound(&network)
+            network.run(for: shufflePeriod)
+        }
+        let streamCost = cost.since(network, periods: options.samplingRounds)
+        let streamLive = (0..<network.nodeCount).map { !network.isDown(index: $0) }
+        let locality = study.locality(over: graph(of: network), live: streamLive)
+        let adversaryViews = SamplingCost.viewShares(of: Set(adversaries), in: network)
         let steadyBroadcasts = broadcastRound(&network, options, &random)
         progress(0.55)
 
         let victims = network.addresses.shuffled(using: &random).prefix(Int(options.fail * Double(options.nodes)))
         for address in victims { network.crash(address) }
-        let samplingAfterFailure = SamplingFigures.measure(&network, rounds: options.samplingRounds)
+        let viewDrawAfterFailure = SamplingFigures.measure(&network, rounds: options.samplingRounds)
         let failedAt = network.now
-        let afterFailure = broadcastRound(&network, options, &random)
+        var checkpoints = SamplingCheckpoints(failedAt: failedAt, period: shufflePeriod, network: network)
+        let afterFailure = broadcastRound(&network, options, &random) { checkpoints.observe(&$0) }
         progress(0.65)
 
         var healedAt: Timestamp?
@@ -216,15 +237,31 @@ public enum Scenario {
             }
             if healedAt != nil { break }
             network.run(for: .milliseconds(250))
+            checkpoints.observe(&network)
         }
         progress(0.85)
         let healedOverlay = OverlayFigures(graph(of: network))
-        let afterHealing = broadcastRound(&network, options, &random)
+        let afterHealing = broadcastRound(&network, options, &random) { checkpoints.observe(&$0) }
+        checkpoints.finish(&network)
         progress(1)
         let healing = healedAt.map { Double($0.since(failedAt).nanosecondsRounded) / 1e9 }
+        let uniformity = study.uniformity(live: streamLive)
+        let sampling = SamplingReport(
+            draws: study.draws, expectedPerNode: uniformity.expected, chiSquare: uniformity.chiSquare,
+            degreesOfFreedom: uniformity.freedom, maxOverExpected: uniformity.maximum, seedOverExpected: uniformity.seed,
+            locality: locality, deadShareAfterFailure: checkpoints.oneSample,
+            overAdvertiserShare: SamplingReport.OverAdvertiserShares(attack: options.samplingAttack, share: SamplingStudy.share(study.adversaryDraws, study.draws)))
+        let details = SamplingDetails(
+            deadShareFourPeers: checkpoints.fourSamples, deadShareAtFailure: checkpoints.heldDeadAtFailure,
+            standInShare: SamplingStudy.share(streamCost.standIns, study.draws),
+            framesPerNodePerPeriod: streamCost.framesOpen, framesPerNodePerPeriodKeyed: streamCost.framesKeyed,
+            walksLostShare: streamCost.walksLostShare,
+            adversaryActiveShare: adversaries.isEmpty ? nil : adversaryViews.active,
+            adversaryPassiveShare: adversaries.isEmpty ? nil : adversaryViews.passive)
         return ScenarioReport(
             options: options, steadyOverlay: steadyOverlay, steadyBroadcasts: steadyBroadcasts,
-            steadySampling: steadySampling, samplingAfterFailure: samplingAfterFailure, failedNodes: victims.count,
+            sampling: sampling, samplingDetails: details, viewDraw: viewDraw, viewDrawAfterFailure: viewDrawAfterFailure,
+            failedNodes: victims.count,
             broadcastsAfterFailure: afterFailure, healingSeconds: healing,
             healingShuffleRounds: healing.map { $0 / (Double(shufflePeriod.nanosecondsRounded) / 1e9) },
             healedOverlay: healedOverlay, broadcastsAfterHealing: afterHealing, events: network.eventsProcessed,
@@ -240,11 +277,31 @@ public enum Scenario {
         let shufflePeriod = MembershipConfiguration().shuffleInterval
         progress(0.4)
         let steadyOverlay = OverlayFigures(overlay.graph)
-        let steadySampling = SamplingFigures.measure(isDown: overlay.isDown, rounds: options.samplingRounds) { overlay.samplePeer(at: $0) }
+        let viewDraw = SamplingFigures.measure(isDown: overlay.isDown, rounds: options.samplingRounds) { overlay.samplePeer(at: $0) }
+        // Cyclon's answer to a draw is a peer from its view; a shuffle round stands for a shuffle period.
+        var study = SamplingStudy(nodes: options.nodes, adversaries: [])
+        for _ in 0..<options.samplingRounds {
+            for node in overlay.views.indices where !overlay.isDown[node] {
+                if let sample = overlay.samplePeer(at: node) { study.record(node, drew: sample) }
+            }
+            overlay.shuffleRound()
+        }
+        let streamLive = overlay.isDown.map { !$0 }
+        let locality = study.locality(over: overlay.graph, live: streamLive)
         let steadyBroadcasts = overlay.broadcastRound(options.broadcasts, latency: latency, loss: options.loss)
         let victims = Array(overlay.views.indices.shuffled(using: &random).prefix(Int(options.fail * Double(options.nodes))))
         overlay.crash(victims)
-        let samplingAfterFailure = SamplingFigures.measure(isDown: overlay.isDown, rounds: options.samplingRounds) { overlay.samplePeer(at: $0) }
+        let viewDrawAfterFailure = SamplingFigures.measure(isDown: overlay.isDown, rounds: options.samplingRounds) { overlay.samplePeer(at: $0) }
+        // The draws after the failure, on a copy that shuffles 0, 1 and 10 rounds (no round within 1 s).
+        var later = overlay
+        var oneSample: [Double] = []
+        var fourSamples: [Double] = []
+        for rounds in [0, 1, 9] {
+            for _ in 0..<rounds { later.shuffleRound() }
+            let (one, four) = SamplingStudy.deadShares(isDown: later.isDown) { later.samplePeers(at: $0, count: $1) }
+            oneSample.append(one)
+            fourSamples.append(four)
+        }
         let afterFailure = overlay.broadcastRound(options.broadcasts, latency: latency, loss: options.loss)
         progress(0.6)
         var healedRounds: Int?
@@ -261,9 +318,20 @@ public enum Scenario {
         let afterHealing = overlay.broadcastRound(options.broadcasts, latency: latency, loss: options.loss)
         progress(1)
         let period = Double(shufflePeriod.nanosecondsRounded) / 1e9
+        let uniformity = study.uniformity(live: streamLive)
+        let sampling = SamplingReport(
+            draws: study.draws, expectedPerNode: uniformity.expected, chiSquare: uniformity.chiSquare,
+            degreesOfFreedom: uniformity.freedom, maxOverExpected: uniformity.maximum, seedOverExpected: uniformity.seed,
+            locality: locality, deadShareAfterFailure: .init(oneSecond: oneSample[0], onePeriod: oneSample[1], tenPeriods: oneSample[2]),
+            overAdvertiserShare: nil)
+        let details = SamplingDetails(
+            deadShareFourPeers: .init(oneSecond: fourSamples[0], onePeriod: fourSamples[1], tenPeriods: fourSamples[2]),
+            deadShareAtFailure: fourSamples[0], standInShare: 0, framesPerNodePerPeriod: 0, framesPerNodePerPeriodKeyed: 0,
+            walksLostShare: 0, adversaryActiveShare: nil, adversaryPassiveShare: nil)
         return ScenarioReport(
             options: options, steadyOverlay: steadyOverlay, steadyBroadcasts: steadyBroadcasts,
-            steadySampling: steadySampling, samplingAfterFailure: samplingAfterFailure, failedNodes: victims.count,
+            sampling: sampling, samplingDetails: details, viewDraw: viewDraw, viewDrawAfterFailure: viewDrawAfterFailure,
+            failedNodes: victims.count,
             broadcastsAfterFailure: afterFailure, healingSeconds: healedRounds.map { Double($0) * period },
             healingShuffleRounds: healedRounds.map(Double.init), healedOverlay: healedOverlay,
             broadcastsAfterHealing: afterHealing, events: 0, invariants: .unchecked)
@@ -276,16 +344,26 @@ public enum Scenario {
     }
 
     /// Nodes joining one after another through node 0, then four shuffle periods to settle.
-    static func joinedNetwork(_ options: ScenarioOptions, threads: Int = 1, progress: (Double) -> Void) -> SimulatedNetwork {
+    static func joinedNetwork(_ options: ScenarioOptions, threads: Int = 1, adversaries: [Int] = [], attack: SamplingAttack? = nil,
+                              progress: (Double) -> Void) -> SimulatedNetwork {
         var network = SimulatedNetwork(seed: options.seed, threads: threadsUsed(options, requested: threads),
                                        checksInvariants: options.checksInvariants)
         network.latency = .uniform(.microseconds(Int64(options.latencyMilliseconds.lowerBound * 1000)),
                                    .microseconds(Int64(options.latencyMilliseconds.upperBound * 1000)))
         network.lossRate = options.loss
+        let advertised = adversaries.map { simulatedConfiguration($0, seeds: [0]).identity }
+        for (position, index) in adversaries.enumerated() {
+            // Itself first, then its colluders.
+            let others = advertised.indices.filter { $0 != position }.map { advertised[$0] }
+            network.makeAdversary(index, SamplingAdversary(advertised: [advertised[position]] + others, hijacksWalks: attack == .walks))
+        }
         network.add(simulatedConfiguration(0, seeds: []), seed: options.seed)
         for index in 1..<max(1, options.nodes) {
             network.run(for: .nanoseconds(Int64(options.effectiveJoinIntervalMilliseconds * 1_000_000)))
-            network.add(simulatedConfiguration(index, seeds: [0]), seed: options.seed &+ UInt64(index))
+            var configuration = simulatedConfiguration(index, seeds: [0])
+            // An adversary shuffles ten times as often as the others.
+            if adversaries.contains(index) { configuration.membership.shuffleInterval = .milliseconds(500) }
+            network.add(configuration, seed: options.seed &+ UInt64(index))
             if index % 1000 == 0 { progress(Double(index) / Double(options.nodes)) }
         }
         network.run(for: MembershipConfiguration().shuffleInterval * 4)
@@ -297,10 +375,13 @@ public enum Scenario {
     }
 
     /// Publishes `options.broadcasts` messages from random live nodes, lets them settle, and measures them.
-    static func broadcastRound(_ network: inout SimulatedNetwork, _ options: ScenarioOptions, _ random: inout SeededRandom) -> BroadcastFigures {
+    /// `between` runs after every step of virtual time (at most 250 ms apart), for draws at set moments.
+    static func broadcastRound(_ network: inout SimulatedNetwork, _ options: ScenarioOptions, _ random: inout SeededRandom,
+                               between: (inout SimulatedNetwork) -> Void = { _ in }) -> BroadcastFigures {
+        let interval = Duration.microseconds(Int64(options.broadcastIntervalMilliseconds * 1000))
         if options.protocolName == .flood {
             let figures = FloodBaseline.round(options.broadcasts, over: network, random: &random)
-            network.run(for: .microseconds(Int64(options.broadcastIntervalMilliseconds * 1000)) * options.broadcasts)
+            run(&network, for: interval * options.broadcasts, between: between)
             return figures
         }
         let live = network.liveAddresses
@@ -308,10 +389,21 @@ public enum Scenario {
         for sequence in 0..<options.broadcasts {
             guard let origin = live.randomElement(using: &random), network.isUp(origin) else { continue }
             if let id = try? network.publish(Array("broadcast \(sequence)".utf8), from: origin) { ids.append(id) }
-            network.run(for: .microseconds(Int64(options.broadcastIntervalMilliseconds * 1000)))
+            run(&network, for: interval, between: between)
         }
-        network.run(for: .seconds(5))
+        run(&network, for: .seconds(5), between: between)
         return measure(ids, in: network)
+    }
+
+    /// Runs `duration` in steps of at most 250 ms, calling `between` after each.
+    static func run(_ network: inout SimulatedNetwork, for duration: Duration, between: (inout SimulatedNetwork) -> Void) {
+        var left = duration
+        while left > .zero {
+            let step = min(left, .milliseconds(250))
+            network.run(for: step)
+            left -= step
+            between(&network)
+        }
     }
 
     public static func measure(_ ids: [MessageID], in network: SimulatedNetwork) -> BroadcastFigures {

@@ -89,24 +89,36 @@ public struct OverlayGraph {
         let step = max(1, starts.count / max(1, sources))
         var total = 0
         var pairs = 0
-        var distance = [Int](repeating: -1, count: adjacency.count)
         for start in stride(from: 0, to: starts.count, by: step).map({ starts[$0] }) {
-            for index in distance.indices { distance[index] = -1 }
-            distance[start] = 0
-            var frontier = [start]
-            var head = 0
-            while head < frontier.count {
-                let node = frontier[head]
-                head += 1
-                for peer in neighbours[node] where distance[peer] < 0 {
-                    distance[peer] = distance[node] + 1
-                    total += distance[peer]
-                    pairs += 1
-                    frontier.append(peer)
-                }
+            for hops in Self.hopDistances(from: start, neighbours: neighbours) where hops > 0 {
+                total += hops
+                pairs += 1
             }
         }
         return pairs == 0 ? 0 : Double(total) / Double(pairs)
+    }
+
+    /// Calls `body` with each of `starts` and its hops to every node over undirected active links (-1 where
+    /// it cannot reach).
+    public func hopDistances(from starts: [Int], _ body: (Int, [Int]) -> Void) {
+        let neighbours = undirected
+        for start in starts { body(start, Self.hopDistances(from: start, neighbours: neighbours)) }
+    }
+
+    private static func hopDistances(from start: Int, neighbours: [Set<Int>]) -> [Int] {
+        var distance = [Int](repeating: -1, count: neighbours.count)
+        distance[start] = 0
+        var frontier = [start]
+        var head = 0
+        while head < frontier.count {
+            let node = frontier[head]
+            head += 1
+            for peer in neighbours[node] where distance[peer] < 0 {
+                distance[peer] = distance[node] + 1
+                frontier.append(peer)
+            }
+        }
+        return distance
     }
 
     /// Share of active-view entries of live nodes that name a dead node.

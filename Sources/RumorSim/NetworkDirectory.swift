@@ -17,6 +17,8 @@ struct NetworkDirectory {
     var group: [Int]?
     var shapedNodes: [Int: LinkConditions] = [:]
     var shapedPairs: [PairKey: LinkConditions] = [:]
+    /// Nodes that over-advertise themselves, by index (`SamplingAdversary`); empty in honest runs.
+    var adversaries: [Int: SamplingAdversary] = [:]
 
     /// The two ends of a link, smaller index first.
     struct PairKey: Hashable {

@@ -185,7 +185,14 @@ struct NetworkShard {
 
     mutating func forgetTimers(of index: Int) { timerGenerations.reset(local(index)) }
 
-    mutating func samplePeers(at index: Int, count: Int) -> [PeerDescriptor] { residents[local(index)].node.samplePeers(count) }
+    mutating func samplePeers(at index: Int, count: Int) -> [PeerSample] {
+        let (samples, effects) = residents[local(index)].node.samplePeers(count, at: now)
+        gatherViolations(at: local(index))
+        carryOut(effects, from: index)
+        return samples
+    }
+
+    mutating func viewDrawPeers(at index: Int, count: Int) -> [PeerDescriptor] { residents[local(index)].node.viewDrawPeers(count) }
 
     mutating func track(_ id: MessageID, publishedAt: Timestamp) {
         tallies[id] = Tally(deliveries: [UInt8](repeating: 0, count: residents.count), lastDeliveryAt: publishedAt)
@@ -283,6 +290,10 @@ struct NetworkShard {
         default:
             break
         }
+        var event = event
+        if !directory.adversaries.isEmpty, let adversary = directory.adversaries[index], case .received(let link, let message) = event {
+            event = .received(link, adversary.intercept(message))
+        }
         // Mutated in place: copying a node out of the array would copy its caches on every event.
         let effects = residents[local(index)].node.handle(event, at: now)
         gatherViolations(at: local(index))
@@ -331,7 +342,10 @@ struct NetworkShard {
             schedule(.event(index, .linkOpened(localEnd, .outbound(target))), for: index, at: now + latency, from: index)
             schedule(.linkArrived(targetIndex, LinkArrival(link: remoteEnd, peerEnd: localEnd, dialler: index, latency: latency)),
                      for: targetIndex, at: now + latency, from: index)
-        case .send(let link, let message):
+        case .send(let link, var message):
+            if !directory.adversaries.isEmpty, let adversary = directory.adversaries[index] {
+                message = adversary.rewrite(message, using: &residents[local(index)].random)
+            }
             let end = linkEnds[link]
             if recordsMessages {
                 sent.append((directory.addressOf[index], end.map { directory.addressOf[$0.peer] }, now, message))

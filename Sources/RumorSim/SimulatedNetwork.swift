@@ -197,6 +197,11 @@ public struct SimulatedNetwork {
         handOverOutgoing()
     }
 
+    /// Makes node `index` over-advertise itself from now on (`SamplingAdversary`).
+    public mutating func makeAdversary(_ index: Int, _ adversary: SamplingAdversary) {
+        updateDirectories { $0.adversaries[index] = adversary }
+    }
+
     public func isFrozen(_ address: PeerAddress) -> Bool { directory.indexOf[address].map { directory.isFrozen[$0] } ?? false }
 
     public mutating func partition(into groups: [[PeerAddress]]) {
@@ -375,10 +380,19 @@ public struct SimulatedNetwork {
 
     public func isDown(index: Int) -> Bool { directory.isDown[index] }
 
-    /// Draws `count` peers from the live node `index`'s views, as an application would (advances its RNG).
+    /// Draws `count` samples at the live node `index`, as an application would (its core's `samplePeers`);
+    /// walks the draw starts go out at once.
     public mutating func samplePeers(at index: Int, count: Int) -> [Int] {
+        guard !directory.isDown[index], !directory.isFrozen[index] else { return [] }
+        let samples = shards[shard(of: index)].samplePeers(at: index, count: count)
+        handOverOutgoing()
+        return samples.compactMap { directory.indexOf[$0.peer.address] }
+    }
+
+    /// The old draw from node `index`'s views at one instant: a diagnostic of view balance.
+    public mutating func viewDrawPeers(at index: Int, count: Int) -> [Int] {
         guard !directory.isDown[index] else { return [] }
-        return shards[shard(of: index)].samplePeers(at: index, count: count).compactMap { directory.indexOf[$0.address] }
+        return shards[shard(of: index)].viewDrawPeers(at: index, count: count).compactMap { directory.indexOf[$0.address] }
     }
 
     /// The latency of the open link from node `from` to node `to`, if there is one.

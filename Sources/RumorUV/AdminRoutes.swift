@@ -11,9 +11,13 @@ enum AdminRoutes {
             guard let count = Int(request.query["k"] ?? "8"), (1...1000).contains(count) else {
                 return .text("k must be a whole number from 1 to 1000", status: 400)
             }
-            let peers = runtime.samplePeersOnLoop(count)
-            return .json(.object([("peers", .array(peers.map { peer in
-                .object([("id", .string(peer.id.rawValue)), ("address", .string(peer.address.description))])
+            let now = runtime.now
+            let samples = runtime.samplePeersOnLoop(count)
+            // `validated_ms_ago`: how long ago the peer answered a walk; null for an active peer standing in
+            // while the reservoir is short (docs/sampling.md, "What fresh means").
+            return .json(.object([("peers", .array(samples.map { sample in
+                .object([("id", .string(sample.peer.id.rawValue)), ("address", .string(sample.peer.address.description)),
+                         ("validated_ms_ago", sample.validatedAt.map { .int(Int64(now.since($0).nanosecondsRounded / 1_000_000)) } ?? .null)])
             }))]))
         case ("POST", "/publish"):
             switch runtime.publishOnLoop(request.body) {

@@ -353,16 +353,22 @@ public final class NodeRuntime: @unchecked Sendable {
         return RuntimeStatus(node: status, now: now, listen: configuration.node.identity.address, seeds: seedReports.reports)
     }
 
-    /// Up to `count` distinct live-looking peers drawn at random from the node's views (peer sampling).
+    /// Up to `count` distinct live peers, each the endpoint of a recent sampling walk (docs/sampling.md).
     public func samplePeers(_ count: Int) async -> [PeerDescriptor] {
-        await eventLoop.submit { self.samplePeersOnLoop(count) }
+        await eventLoop.submit { self.samplePeersOnLoop(count).map(\.peer) }
     }
 
     /// The active view's size; nil before the node starts and once it stopped.
     var activePeerCount: Int? { stopped ? nil : node?.activePeerCount }
 
-    func samplePeersOnLoop(_ count: Int) -> [PeerDescriptor] {
-        node?.samplePeers(count) ?? []
+    /// Draws through the same batch as `feed`, like a publish: a draw may start walks.
+    func samplePeersOnLoop(_ count: Int) -> [PeerSample] {
+        precondition(eventLoop.isOnLoopThread, "samplePeersOnLoop runs on the loop thread")
+        guard node != nil, !stopped, !carryingOutEffects else { return [] }
+        carryingOutEffects = true
+        let (samples, effects) = node!.samplePeers(count, at: now)
+        finishBatch(effects, flushing: true)
+        return samples
     }
 
     func metricsText() -> [UInt8] {

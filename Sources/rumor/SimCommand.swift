@@ -9,6 +9,7 @@ import RumorSim
 import RumorTopology
 
 extension BroadcastProtocol: ExpressibleByArgument {}
+extension SamplingAttack: ExpressibleByArgument {}
 
 struct SimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -66,6 +67,12 @@ struct SimCommand: ParsableCommand {
     @Option(help: "Threads to simulate on; any count gives the same run (default: 1 below 20,000 nodes, else one per core, up to 8).")
     var threads: Int?
 
+    @Option(help: "Shuffle periods in which every live node draws one sample (0 skips the stream: 100 s less of virtual time).")
+    var samplingRounds = 20
+
+    @Option(help: "Nodes that over-advertise themselves: one (one node), colluding (1% of the nodes together) or walks (one node that also answers every walk reaching it). Their share of the draws is reported.")
+    var samplingAttack: SamplingAttack?
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -87,6 +94,10 @@ struct SimCommand: ParsableCommand {
         if let joinIntervalMs, !(joinIntervalMs >= 0) { throw ValidationError("--join-interval-ms must not be negative") }
         _ = try latencyRange()
         if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be 1 to 64") }
+        guard (0...1000).contains(samplingRounds) else { throw ValidationError("--sampling-rounds must be 0 to 1,000") }
+        if samplingAttack != nil, `protocol` == .cyclon {
+            throw ValidationError("--sampling-attack runs over Rumor's overlay (--protocol rumor or flood), not the Cyclon baseline")
+        }
         if checkInvariants, experiment != nil {
             throw ValidationError("--check-invariants goes with the common scenario or a topology file, not with --experiment")
         }
@@ -124,6 +135,8 @@ struct SimCommand: ParsableCommand {
         options.joinIntervalMilliseconds = joinIntervalMs
         options.protocolName = `protocol`
         options.checksInvariants = checkInvariants
+        options.samplingRounds = samplingRounds
+        options.samplingAttack = samplingAttack
         let started = ContinuousClock.now
         let threadsUsed = Scenario.threadsUsed(options, requested: effectiveThreads)
         let report = Scenario.run(options, threads: threadsUsed, progress: Self.progressBar)
@@ -203,10 +216,12 @@ struct SimulationSummary {
         var lines = ["\(options.protocolName.rawValue): \(options.nodes) nodes, seed \(options.seed), latency \(options.latencyMilliseconds.lowerBound)–\(options.latencyMilliseconds.upperBound) ms, loss \(options.loss)"]
         lines.append("steady overlay:   " + overlay(report.steadyOverlay))
         lines.append("broadcasts:       " + broadcasts(report.steadyBroadcasts))
-        lines.append("peer sampling:    " + sampling(report.steadySampling))
+        lines.append("view draw:        " + sampling(report.viewDraw))
+        lines.append("peer sampling:    " + samplingService(report.sampling, report.samplingDetails))
         lines.append("killed \(report.failedNodes) (\(Int(options.fail * 100))%) at once")
         lines.append("right after:      " + broadcasts(report.broadcastsAfterFailure))
-        lines.append("sampling then:    " + sampling(report.samplingAfterFailure))
+        lines.append("view draw then:   " + sampling(report.viewDrawAfterFailure))
+        lines.append("dead samples:     " + deadShares(report.sampling, report.samplingDetails))
         if let seconds = report.healingSeconds, let rounds = report.healingShuffleRounds {
             lines.append(String(format: "healed:           one component, no dead entry, after %.2f s (%.1f shuffle rounds)", seconds, rounds))
         } else {
@@ -230,6 +245,26 @@ struct SimulationSummary {
         String(format: "%d live, %d component(s), largest %.1f%%, in-degree %.2f (%d–%d), clustering %.4f, path %.2f, dead entries %.1f%%",
                figures.liveNodes, figures.components, figures.largestComponentShare * 100, figures.inDegreeMean, figures.inDegreeMin,
                figures.inDegreeMax, figures.clusteringCoefficient, figures.averageShortestPath, figures.deadEntryShare * 100)
+    }
+
+    private func samplingService(_ sampling: SamplingReport, _ details: SamplingDetails) -> String {
+        var text = String(format: "%d draws (e = %.1f), chi-square %.0f on %d degrees of freedom, most %.2f·e, seed %.2f·e, locality %.3f, %.1f frames a node a period (%.1f keyed)",
+                          sampling.draws, sampling.expectedPerNode, sampling.chiSquare, sampling.degreesOfFreedom, sampling.maxOverExpected,
+                          sampling.seedOverExpected, sampling.locality, details.framesPerNodePerPeriod, details.framesPerNodePerPeriodKeyed)
+        if let shares = sampling.overAdvertiserShare {
+            let share = shares.one ?? shares.colluding1pct ?? 0
+            text += String(format: "; over-advertisers drawn %.4f%% (their share of active entries %.3f%%, passive %.3f%%)", share * 100,
+                           (details.adversaryActiveShare ?? 0) * 100, (details.adversaryPassiveShare ?? 0) * 100)
+        }
+        return text
+    }
+
+    private func deadShares(_ sampling: SamplingReport, _ details: SamplingDetails) -> String {
+        let one = sampling.deadShareAfterFailure
+        let four = details.deadShareFourPeers
+        return String(format: "held at the failure %.1f%%; k=1: %.2f%% at +1 s, %.2f%% at +1 period, %.2f%% at +10; k=4: %.2f%%, %.2f%%, %.2f%%",
+                      details.deadShareAtFailure * 100, one.oneSecond * 100, one.onePeriod * 100, one.tenPeriods * 100,
+                      four.oneSecond * 100, four.onePeriod * 100, four.tenPeriods * 100)
     }
 
     private func sampling(_ figures: SamplingFigures) -> String {

@@ -142,6 +142,22 @@ struct InvariantCheckerTests {
         expectNamed(.messageStateBounded, in: node)
     }
 
+    @Test("samplesDistinctNotSelf: the node holds itself as a sample")
+    func selfAsSample() {
+        var node = Self.healthyOverlay().node
+        node.samplingState.reservoir.insert(node.identity, at: node.now)
+        expectNamed(.samplesDistinctNotSelf, in: node)
+    }
+
+    @Test("samplingBounded: more walks in flight than the limit")
+    func walksOverLimit() {
+        var settings = configuration(1, seeds: [])
+        settings.sampling.maximumOutstandingWalks = 0
+        var node = Node(configuration: settings, randomSeed: 1)
+        node.samplingState.started(7, at: .zero)
+        expectNamed(.samplingBounded, in: node)
+    }
+
     @Test("messageStoreConsistent: an id both cached and in the seen set")
     func cachedAndSeen() {
         var (_, node, message) = Self.healthyOverlay()

@@ -181,17 +181,17 @@ struct MembershipTests {
         #expect(found >= 3, "the scenario must occur for the test to mean anything (found \(found) times)")
     }
 
-    @Test("peer samples are distinct, at most k, and drawn from the views")
+    @Test("view draws are distinct, at most k, and drawn from the views")
     func peerSampling() {
         let network = joinedOverlay(60, seed: 61, settle: .seconds(20))
         var node = network.node(at: .local(5))
         let status = node.status(at: network.now)
         let known = Set(status.active.map(\.id) + status.passive.map(\.id))
-        let sample = node.samplePeers(8)
+        let sample = node.viewDrawPeers(8)
         #expect(sample.count == min(8, known.count))
         #expect(Set(sample.map(\.id)).count == sample.count)
         #expect(sample.allSatisfy { known.contains($0.id) })
-        #expect(node.samplePeers(1000).count == known.count)
+        #expect(node.viewDrawPeers(1000).count == known.count)
     }
 
     @Test("the same seeds give the same overlay twice")

@@ -124,10 +124,10 @@ struct ScenarioTests {
         options.fail = 0.5
         options.samplingRounds = 50
         let report = Scenario.run(options)
-        #expect(report.steadySampling.deadShare == 0)
-        #expect(report.steadySampling.draws == 200 * 50)
-        #expect(report.steadySampling.mostToLeastRatio != nil, "every live node is drawn at least once")
+        #expect(report.viewDraw.deadShare == 0)
+        #expect(report.viewDraw.draws == 200 * 50)
+        #expect(report.viewDraw.mostToLeastRatio != nil, "every live node is drawn at least once")
         // Right after half die, before any repair, views still name them: about half the draws are dead.
-        #expect(report.samplingAfterFailure.deadShare > 0.3 && report.samplingAfterFailure.deadShare < 0.7)
+        #expect(report.viewDrawAfterFailure.deadShare > 0.3 && report.viewDrawAfterFailure.deadShare < 0.7)
     }
 }

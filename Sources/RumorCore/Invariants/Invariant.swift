@@ -30,6 +30,10 @@ public enum Invariant: String, CaseIterable, Sendable, CustomStringConvertible {
     case announcementsBatched
     /// Payloads, ids, missing and pulled payloads stay within their limits.
     case messageStateBounded
+    /// Samples name distinct peers (by id and by address), never this node.
+    case samplesDistinctNotSelf
+    /// The reservoir holds at most its size, and walks in flight are within their limit.
+    case samplingBounded
 
     // Deep, checked at quiet points: linear in the messages held.
     /// The payload cache's byte count, order and digest ranges agree with its entries; the seen set holds no
@@ -52,7 +56,7 @@ public enum Invariant: String, CaseIterable, Sendable, CustomStringConvertible {
         switch self {
         case .selfNotInViews, .viewsDistinctAndDisjoint, .viewsWithinBounds, .activePeersLinked, .linkVersionsSettled, .treeMatchesActiveView,
              .dialsHaveIntents, .requestsWatched, .linksWatched, .periodicTimersArmed, .graftsScheduled,
-             .announcementsBatched, .messageStateBounded:
+             .announcementsBatched, .messageStateBounded, .samplesDistinctNotSelf, .samplingBounded:
             true
         case .messageStoreConsistent, .activeViewsSymmetric, .eagerSetsSymmetric, .deliveredExactlyOnce:
             false

@@ -101,6 +101,17 @@ extension Node {
             || plumtree.pulled.count > limits.maximumPulled {
             broken(.messageStateBounded, "cache \(cache.count) payloads / \(cache.bytes) B, seen \(seen.count) ids / \(seen.bytes) B, missing \(plumtree.missing.count), pulled \(plumtree.pulled.count)")
         }
+
+        let samples = samplingState.reservoir.entries
+        let sampleRepeats = samples.indices.contains { index in
+            samples[..<index].contains { $0.peer.id == samples[index].peer.id || $0.peer.address == samples[index].peer.address }
+        }
+        if sampleRepeats || samples.contains(where: { $0.peer.id == identity.id || $0.peer.address == identity.address }) {
+            broken(.samplesDistinctNotSelf, "samples \(samples.map(\.peer.id))")
+        }
+        if samples.count > sampling.reservoirSize || samplingState.outstanding.count > sampling.maximumOutstandingWalks {
+            broken(.samplingBounded, "\(samples.count) samples of \(sampling.reservoirSize), \(samplingState.outstanding.count) walks in flight of \(sampling.maximumOutstandingWalks)")
+        }
         return found
     }
 

@@ -14,6 +14,8 @@ enum DialIntent: Equatable {
     case healingProbe
     /// Take the peer into a full active view in place of `handoff` (a rotation: NEIGHBOR(high, handoff)).
     case rotate(handoff: PeerDescriptor)
+    /// Answer the sampling walk `nonce` that ended here (rule S2).
+    case sampleReply(UInt64)
 }
 
 /// A request sent to a peer and not answered yet.
@@ -84,6 +86,7 @@ extension Node {
     /// The connect to `address` failed, or its link closed before the handshake.
     mutating func dialFailed(_ address: PeerAddress) {
         dialing.remove(address)
+        forgetSample(at: address)
         for intent in dialIntents.removeValue(forKey: address) ?? [] {
             intentFailed(intent, at: address)
         }
@@ -111,6 +114,8 @@ extension Node {
             send(.neighbor(NeighborRequest(priority: .high, handoff: handoff)), to: peer.id)
         case .shuffleReply(let entries):
             send(.shuffleReply(ShuffleReply(entries: entries)), to: peer.id)
+        case .sampleReply(let nonce):
+            sendSampleReply(nonce, to: peer)
         case .passiveCheck:
             passive.resetAge(peer.id)
         case .healingProbe:
@@ -129,7 +134,7 @@ extension Node {
         case .neighbor:
             passive.remove(address: address)
             fillActiveView()
-        case .adoptJoiner:
+        case .adoptJoiner, .sampleReply:
             break
         case .shuffleReply, .passiveCheck, .rotate:
             passive.remove(address: address)

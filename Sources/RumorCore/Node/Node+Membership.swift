@@ -136,6 +136,7 @@ extension Node {
             passive.insert(peer, age: 0)
         } else {
             counters.departures += 1
+            forgetSample(peer.id)
             passive.remove(peer.id)
         }
         logger.debug("peer left the active view", metadata: ["peer": "\(peer)", "alive": "\(disconnect.alive)"])
@@ -157,6 +158,7 @@ extension Node {
         allowReplacementAttempts()
         if failed {
             counters.failedLinks += 1
+            samplingSawFailure(of: peer)
             passive.remove(peer.id)
             lost.remember(peer.address, id: peer.id, isSeed: configuration.seeds.contains(peer.address), lostToFailure: true,
                           firstProbe: now + membership.healingProbeInitialDelay, delay: membership.healingProbeInitialDelay)

@@ -19,6 +19,7 @@ extension Node {
         }
         probeLostPeers(includingSeeds: true)
         fillActiveView()
+        samplingRound()
         let rotationChance = membership.activeRotationInterval > .zero
             ? membership.shuffleInterval / membership.activeRotationInterval : 0
         if Double.random(in: 0..<1, using: &random) < rotationChance { rotateActiveView() }

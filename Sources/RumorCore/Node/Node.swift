@@ -8,7 +8,7 @@ import Logging
 /// - `Node+Dialing`: outbound links and what to do once each is up;
 /// - `Node+Membership`: HyParView's views, JOIN, FORWARDJOIN, NEIGHBOR, DISCONNECT, lost peers;
 /// - `Node+Shuffle`: shuffles, passive-view probes and healing;
-/// - `Node+Broadcast`, `Node+AntiEntropy`: Plumtree and digests; `Node+Sampling`: samples for applications;
+/// - `Node+Broadcast`, `Node+AntiEntropy`: Plumtree and digests; `Node+Sampling`: walks and validated samples;
 /// - `Invariants/`: the checker run after every event when `checksInvariants` is on.
 public struct Node {
     public let configuration: NodeConfiguration
@@ -65,6 +65,9 @@ public struct Node {
     // Broadcast.
     var plumtree: PlumtreeState
 
+    // Sampling.
+    var samplingState: SamplingState
+
     struct LinkState {
         enum Phase {
             case awaitingHandshake
@@ -101,6 +104,7 @@ public struct Node {
         self.passive = PassiveView(capacity: configuration.membership.passiveViewSize)
         self.lost = LostPeerMemory(capacity: configuration.membership.lostPeerMemory)
         self.plumtree = PlumtreeState(configuration.broadcast)
+        self.samplingState = SamplingState(configuration.sampling)
     }
 
     public var identity: PeerDescriptor { configuration.identity }
@@ -310,6 +314,10 @@ public struct Node {
             receivedDigest(digest, from: peer)
         case .pull(let pull):
             receivedPull(pull, from: peer)
+        case .sampleWalk(let walk):
+            receivedSampleWalk(walk, from: peer)
+        case .sampleReply(let reply):
+            receivedSampleReply(reply, from: peer)
         }
     }
 

@@ -23,6 +23,7 @@ public struct NodeConfiguration: Sendable {
     public var seedRetryMaximumDelay: Duration = .seconds(15)
     public var membership = MembershipConfiguration()
     public var broadcast = BroadcastConfiguration()
+    public var sampling = SamplingConfiguration()
     /// The largest frame body the links carry; IHAVE batches and digests are cut to fit it.
     public var maximumFrameSize = WireFormat.defaultMaximumFrameSize
     /// The protocol versions this node offers, within `WireFormat.versions`: fewer to run as an older

@@ -45,6 +45,22 @@ public struct NodeStatus: Sendable, Equatable {
         public var departures = 0
         public var healingProbes = 0
         public var healedLinks = 0
+        /// Sampling (docs/sampling.md): walks started here, walks that passed through or ended here, answers
+        /// sent as an endpoint, walks that came home or were never answered, samples validated, evicted on
+        /// evidence of death, given to applications, and answers naming no walk of this node's.
+        public var sampleWalksStarted = 0
+        public var sampleWalksForwarded = 0
+        public var sampleWalksAnswered = 0
+        public var sampleWalksEndedHome = 0
+        public var sampleWalksLost = 0
+        public var samplesValidated = 0
+        public var samplesEvicted = 0
+        public var samplesDrawn = 0
+        public var sampleRepliesIgnored = 0
+        /// Answers that needed a link of their own (the endpoint was not linked to the origin), and draws
+        /// answered by an active peer standing in for a short reservoir.
+        public var sampleReplyLinksOpened = 0
+        public var sampleStandIns = 0
         /// Broadcast: messages handed to the application, payload frames received (RMR's numerator), and
         /// the tree's upkeep.
         public var delivered = 0

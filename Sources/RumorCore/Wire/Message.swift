@@ -31,6 +31,10 @@ public enum Message: Hashable, Sendable {
     case digest(Digest)
     case pull(Digest)
 
+    // Peer sampling (version 5): a walk whose endpoint answers its origin over a link of its own.
+    case sampleWalk(SampleWalk)
+    case sampleReply(SampleReply)
+
     public var type: MessageType {
         switch self {
         case .handshake: .handshake
@@ -52,6 +56,8 @@ public enum Message: Hashable, Sendable {
         case .prune: .prune
         case .digest: .digest
         case .pull: .pull
+        case .sampleWalk: .sampleWalk
+        case .sampleReply: .sampleReply
         }
     }
 }
@@ -79,6 +85,8 @@ public enum MessageType: UInt8, CaseIterable, Sendable {
     case prune = 0x23
     case digest = 0x30
     case pull = 0x31
+    case sampleWalk = 0x40
+    case sampleReply = 0x41
 
     /// The set-up types, whose layout never changes between protocol versions; a frame of any version
     /// may carry them.
@@ -89,6 +97,7 @@ public enum MessageType: UInt8, CaseIterable, Sendable {
     public var introducedIn: UInt8 {
         switch self {
         case .ping, .pong: 4
+        case .sampleWalk, .sampleReply: 5
         case .handshake, .handshakeRejected, .versions, .join, .forwardJoin, .neighbor, .neighborReply, .disconnect,
              .shuffle, .shuffleReply, .keepAlive, .gossip, .iHave, .graft, .prune, .digest, .pull:
             WireFormat.versions.lowerBound
@@ -322,4 +331,26 @@ public struct Digest: Hashable, Sendable {
     public var entries: [DigestEntry]
 
     public init(entries: [DigestEntry]) { self.entries = entries }
+}
+
+/// A sampling walk (rule S1): `ttl` counts the steps left, lazy steps included; the node where it reaches
+/// zero answers `origin` with a SampleReply carrying `nonce`.
+public struct SampleWalk: Hashable, Sendable {
+    public var origin: PeerDescriptor
+    /// Chosen by the origin at random: a reply naming no walk of its own is ignored.
+    public var nonce: UInt64
+    public var ttl: UInt8
+
+    public init(origin: PeerDescriptor, nonce: UInt64, ttl: UInt8) {
+        self.origin = origin
+        self.nonce = nonce
+        self.ttl = ttl
+    }
+}
+
+/// A walk's endpoint answers its origin (rule S2); who answers is the link's peer.
+public struct SampleReply: Hashable, Sendable {
+    public var nonce: UInt64
+
+    public init(nonce: UInt64) { self.nonce = nonce }
 }

@@ -43,6 +43,10 @@ public enum MessageCodec {
             return 2 + iHave.announcements.reduce(0) { $0 + size(of: $1.id) + 4 }
         case .graft(let graft):
             return 1 + (graft.id.map(size(of:)) ?? 0) + 4
+        case .sampleWalk(let walk):
+            return size(of: walk.origin) + 8 + 1
+        case .sampleReply:
+            return 8
         case .digest(let digest), .pull(let digest):
             return 2 + digest.entries.reduce(0) { $0 + 1 + $1.origin.rawValue.utf8.count + 8 + 2 + 16 * $1.ranges.count }
         }
@@ -174,6 +178,12 @@ public enum MessageCodec {
             writer.write(UInt8(graft.id == nil ? 0 : 1))
             if let id = graft.id { write(id, into: &writer) }
             writer.write(graft.round)
+        case .sampleWalk(let walk):
+            write(walk.origin, into: &writer)
+            writer.write(walk.nonce)
+            writer.write(walk.ttl)
+        case .sampleReply(let reply):
+            writer.write(reply.nonce)
         case .digest(let digest), .pull(let digest):
             writer.write(UInt16(digest.entries.count))
             for entry in digest.entries {
@@ -339,6 +349,13 @@ public enum MessageCodec {
             return .digest(try readDigest(&reader, "digest"))
         case .pull:
             return .pull(try readDigest(&reader, "pull"))
+        case .sampleWalk:
+            let origin = try readPeer(&reader, "sampleWalk.origin")
+            let nonce = try reader.read(UInt64.self, "sampleWalk.nonce")
+            let ttl = try reader.read(UInt8.self, "sampleWalk.ttl")
+            return .sampleWalk(SampleWalk(origin: origin, nonce: nonce, ttl: ttl))
+        case .sampleReply:
+            return .sampleReply(SampleReply(nonce: try reader.read(UInt64.self, "sampleReply.nonce")))
         }
     }
 

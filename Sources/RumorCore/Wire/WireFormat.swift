@@ -5,7 +5,8 @@ public enum WireFormat {
     /// 2: NEIGHBOR and DISCONNECT carry an optional handoff peer (active-view rotation).
     /// 3: the handshake is followed by a VERSIONS frame; a link runs at the highest version both speak.
     /// 4: round-trip probes (PING, PONG) replace KEEPALIVE and measure each link's round-trip time.
-    public static let versions: ClosedRange<UInt8> = 3...4
+    /// 5: sampling walks (SAMPLEWALK, SAMPLEREPLY) for uniform, validated peer samples.
+    public static let versions: ClosedRange<UInt8> = 3...5
     /// The first version that negotiates: a handshake naming an older one is refused at once, since such a
     /// peer would refuse every version but its own.
     public static let firstNegotiatingVersion: UInt8 = 3
