@@ -85,6 +85,8 @@ struct MessageGenerator {
         case .prune: .prune
         case .digest: .digest(digest())
         case .pull: .pull(digest())
+        case .sampleWalk: .sampleWalk(SampleWalk(origin: peer(), nonce: random.next(), ttl: UInt8(int(0...255))))
+        case .sampleReply: .sampleReply(SampleReply(nonce: random.next()))
         }
     }
 
