@@ -28,7 +28,7 @@ struct NodeLinkTests {
             return nil
         }.first
         #expect(rejection?.reason == .unsupportedVersion)
-        #expect(rejection?.detail.contains("version 2") == true && rejection?.detail.contains("versions 3 to 4") == true)
+        #expect(rejection?.detail.contains("version 2") == true && rejection?.detail.contains(WireFormat.describe(WireFormat.versions)) == true)
         #expect(rejection?.supportedVersion == WireFormat.versions.upperBound)
         #expect(effects.contains { if case .close(link, _) = $0 { true } else { false } })
         #expect(node.status(at: .zero).active.isEmpty)
