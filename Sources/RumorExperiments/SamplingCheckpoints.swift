@@ -111,20 +111,17 @@ struct SamplingCost {
     /// The adversaries' share of the live nodes' active-view and passive-view entries.
     static func viewShares(of adversaries: Set<Int>, in network: SimulatedNetwork) -> (active: Double, passive: Double) {
         guard !adversaries.isEmpty else { return (0, 0) }
-        var entries = (active: 0, passive: 0)
-        var theirs = (active: 0, passive: 0)
+        var active: [PeerAddress] = []
+        var passive: [PeerAddress] = []
         for index in 0..<network.nodeCount where !network.isDown(index: index) && !adversaries.contains(index) {
             let status = network.node(index: index).status(at: network.now)
-            for peer in status.active {
-                entries.active += 1
-                if let peerIndex = network.index(of: peer.address), adversaries.contains(peerIndex) { theirs.active += 1 }
-            }
-            for peer in status.passive {
-                entries.passive += 1
-                if let peerIndex = network.index(of: peer.address), adversaries.contains(peerIndex) { theirs.passive += 1 }
-            }
+            active += status.active.map(\.address)
+            passive += status.passive.map(\.address)
         }
-        return (SamplingStudy.share(theirs.active, entries.active), SamplingStudy.share(theirs.passive, entries.passive))
+        func share(_ entries: [PeerAddress]) -> Double {
+            SamplingStudy.share(entries.count { network.index(of: $0).map(adversaries.contains) ?? false }, entries.count)
+        }
+        return (share(active), share(passive))
     }
 }
 

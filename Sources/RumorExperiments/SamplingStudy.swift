@@ -96,7 +96,6 @@ struct SamplingStudy {
     var adversaryDraws = 0
     let adversaries: Set<Int>
     let localityRequesters: Set<Int>
-    var deadAfter: [(Double, Double)] = []
 
     init(nodes: Int, adversaries: Set<Int>) {
         counts = [Int](repeating: 0, count: nodes)
@@ -140,6 +139,16 @@ struct SamplingStudy {
     }
 
     static func share(_ part: Int, _ whole: Int) -> Double { whole == 0 ? 0 : Double(part) / Double(whole) }
+
+    /// The figures from this stream, the locality and the draws after the failure.
+    func report(live: [Bool], locality: Double, deadShares: SamplingReport.DeadShares, attack: SamplingAttack?) -> SamplingReport {
+        let uniformity = uniformity(live: live)
+        return SamplingReport(
+            draws: draws, expectedPerNode: uniformity.expected, chiSquare: uniformity.chiSquare,
+            degreesOfFreedom: uniformity.freedom, maxOverExpected: uniformity.maximum, seedOverExpected: uniformity.seed,
+            locality: locality, deadShareAfterFailure: deadShares,
+            overAdvertiserShare: SamplingReport.OverAdvertiserShares(attack: attack, share: Self.share(adversaryDraws, draws)))
+    }
 
     /// Chi-square, maximum and seed figures over the nodes live during the stream.
     func uniformity(live: [Bool]) -> (chiSquare: Double, freedom: Int, expected: Double, maximum: Double, seed: Double) {
@@ -193,10 +202,5 @@ extension SamplingStudy {
         guard let attack, nodes > 2 else { return [] }
         let count = attack == .colluding ? max(2, nodes / 100) : 1
         return Array((1..<nodes).shuffled(using: &random).prefix(count)).sorted()
-    }
-
-    /// The sum of one counter over every node of the network.
-    static func total(_ network: SimulatedNetwork, _ counter: KeyPath<NodeStatus.Counters, Int>) -> Int {
-        (0..<network.nodeCount).reduce(0) { $0 + network.node(index: $1).status(at: network.now).counters[keyPath: counter] }
     }
 }

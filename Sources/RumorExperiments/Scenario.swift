@@ -245,12 +245,7 @@ public enum Scenario {
         checkpoints.finish(&network)
         progress(1)
         let healing = healedAt.map { Double($0.since(failedAt).nanosecondsRounded) / 1e9 }
-        let uniformity = study.uniformity(live: streamLive)
-        let sampling = SamplingReport(
-            draws: study.draws, expectedPerNode: uniformity.expected, chiSquare: uniformity.chiSquare,
-            degreesOfFreedom: uniformity.freedom, maxOverExpected: uniformity.maximum, seedOverExpected: uniformity.seed,
-            locality: locality, deadShareAfterFailure: checkpoints.oneSample,
-            overAdvertiserShare: SamplingReport.OverAdvertiserShares(attack: options.samplingAttack, share: SamplingStudy.share(study.adversaryDraws, study.draws)))
+        let sampling = study.report(live: streamLive, locality: locality, deadShares: checkpoints.oneSample, attack: options.samplingAttack)
         let details = SamplingDetails(
             deadShareFourPeers: checkpoints.fourSamples, deadShareAtFailure: checkpoints.heldDeadAtFailure,
             standInShare: SamplingStudy.share(streamCost.standIns, study.draws),
@@ -292,6 +287,7 @@ public enum Scenario {
         let victims = Array(overlay.views.indices.shuffled(using: &random).prefix(Int(options.fail * Double(options.nodes))))
         overlay.crash(victims)
         let viewDrawAfterFailure = SamplingFigures.measure(isDown: overlay.isDown, rounds: options.samplingRounds) { overlay.samplePeer(at: $0) }
+        let heldDeadAtFailure = overlay.graph.deadEntryShare
         // The draws after the failure, on a copy that shuffles 0, 1 and 10 rounds (no round within 1 s).
         var later = overlay
         var oneSample: [Double] = []
@@ -318,15 +314,11 @@ public enum Scenario {
         let afterHealing = overlay.broadcastRound(options.broadcasts, latency: latency, loss: options.loss)
         progress(1)
         let period = Double(shufflePeriod.nanosecondsRounded) / 1e9
-        let uniformity = study.uniformity(live: streamLive)
-        let sampling = SamplingReport(
-            draws: study.draws, expectedPerNode: uniformity.expected, chiSquare: uniformity.chiSquare,
-            degreesOfFreedom: uniformity.freedom, maxOverExpected: uniformity.maximum, seedOverExpected: uniformity.seed,
-            locality: locality, deadShareAfterFailure: .init(oneSecond: oneSample[0], onePeriod: oneSample[1], tenPeriods: oneSample[2]),
-            overAdvertiserShare: nil)
+        let sampling = study.report(live: streamLive, locality: locality,
+                                    deadShares: .init(oneSecond: oneSample[0], onePeriod: oneSample[1], tenPeriods: oneSample[2]), attack: nil)
         let details = SamplingDetails(
             deadShareFourPeers: .init(oneSecond: fourSamples[0], onePeriod: fourSamples[1], tenPeriods: fourSamples[2]),
-            deadShareAtFailure: fourSamples[0], standInShare: 0, framesPerNodePerPeriod: 0, framesPerNodePerPeriodKeyed: 0,
+            deadShareAtFailure: heldDeadAtFailure, standInShare: 0, framesPerNodePerPeriod: 0, framesPerNodePerPeriodKeyed: 0,
             walksLostShare: 0, adversaryActiveShare: nil, adversaryPassiveShare: nil)
         return ScenarioReport(
             options: options, steadyOverlay: steadyOverlay, steadyBroadcasts: steadyBroadcasts,

@@ -39,7 +39,7 @@ extension Node {
         return (peers, effects)
     }
 
-    /// The samples held now, oldest first, for `/status`.
+    /// The samples held now, oldest first, without drawing them (the simulator reads what a cache holds).
     public var heldSamples: [PeerSample] {
         samplingState.reservoir.entries.map { PeerSample(peer: $0.peer, validatedAt: $0.validatedAt) }
     }
@@ -75,7 +75,7 @@ extension Node {
             let nonce = random.next()
             samplingState.started(nonce, at: now)
             counters.sampleWalksStarted += 1
-            continueWalk(SampleWalk(origin: identity, nonce: nonce, ttl: UInt8(clamping: sampling.walkLength)), from: nil)
+            continueWalk(SampleWalk(origin: identity, nonce: nonce, ttl: UInt8(clamping: sampling.walkLength)))
         }
         return starting
     }
@@ -88,13 +88,13 @@ extension Node {
         counters.sampleWalksForwarded += 1
         var walk = walk
         walk.ttl = min(walk.ttl, UInt8(clamping: sampling.maximumWalkLength))
-        continueWalk(walk, from: peer)
+        continueWalk(walk)
     }
 
     /// Takes the walk's steps here (S1): each step moves to a uniformly chosen active peer with probability
     /// degree / maximum degree, and otherwise stays, so that every node is the endpoint equally often however
     /// many links it has. Steps that stay cost nothing; the first that moves sends the walk on.
-    private mutating func continueWalk(_ walk: SampleWalk, from sender: PeerDescriptor?) {
+    private mutating func continueWalk(_ walk: SampleWalk) {
         let next = walkCapablePeers()
         let maximumDegree = max(membership.activeViewSize, next.count)
         var ttl = walk.ttl
@@ -112,10 +112,12 @@ extension Node {
     /// Active peers whose links speak sampling walks. A peer of an older version is left out as if the link
     /// were not there: the walk stays uniform over the nodes that speak it.
     private func walkCapablePeers() -> [PeerDescriptor] {
-        let since = MessageType.sampleWalk.introducedIn
-        return active.entries.map(\.peer).filter { peer in
-            linkByPeer[peer.id].flatMap { links[$0]?.wireVersion }.map { $0 >= since } ?? false
-        }
+        active.entries.map(\.peer).filter { speaksSampling(linkByPeer[$0.id]) }
+    }
+
+    /// Whether `link` is established at a version with the sampling messages.
+    private func speaksSampling(_ link: LinkID?) -> Bool {
+        link.flatMap { links[$0]?.wireVersion }.map { $0 >= MessageType.sampleWalk.introducedIn } ?? false
     }
 
     /// The walk ends here: answer its origin over a link (S2). A walk that came home is dropped: a node is
@@ -132,7 +134,7 @@ extension Node {
 
     /// Sends the answer over an established link to the walk's origin, if it speaks sampling.
     mutating func sendSampleReply(_ nonce: UInt64, to peer: PeerDescriptor) {
-        guard let link = linkByPeer[peer.id], let state = links[link], state.wireVersion >= MessageType.sampleReply.introducedIn else { return }
+        guard let link = linkByPeer[peer.id], speaksSampling(link) else { return }
         send(.sampleReply(SampleReply(nonce: nonce)), on: link)
     }
 
@@ -149,13 +151,9 @@ extension Node {
 
     // MARK: Evidence of death
 
-    /// A peer shown dead (S6) leaves the reservoir at once.
-    mutating func forgetSample(_ id: NodeID) {
-        if samplingState.reservoir.remove(id) { counters.samplesEvicted += 1 }
-    }
-
-    mutating func forgetSample(at address: PeerAddress) {
-        if samplingState.reservoir.remove(address: address) { counters.samplesEvicted += 1 }
+    /// A peer shown dead (S6), by id or by the address that failed, leaves the reservoir at once.
+    mutating func forgetSample(_ id: NodeID? = nil, at address: PeerAddress? = nil) {
+        if samplingState.reservoir.remove(id: id, address: address) { counters.samplesEvicted += 1 }
     }
 
     /// An active peer failed (S6): samples validated before now may have failed with it, so they are served

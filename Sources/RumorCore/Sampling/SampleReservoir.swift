@@ -14,10 +14,6 @@ struct SampleReservoir: Equatable {
 
     init(capacity: Int) { self.capacity = max(1, capacity) }
 
-    var count: Int { entries.count }
-
-    func contains(_ id: NodeID) -> Bool { entries.contains { $0.peer.id == id } }
-
     /// Takes in a walk's answer. A peer already held is validated afresh and counts as a new sample (another
     /// walk ended there); a full reservoir drops its oldest sample.
     mutating func insert(_ peer: PeerDescriptor, at now: Timestamp) {
@@ -26,17 +22,11 @@ struct SampleReservoir: Equatable {
         if entries.count > capacity { entries.removeFirst(entries.count - capacity) }
     }
 
+    /// Drops the samples naming `id` or listening at `address`; whether there was one.
     @discardableResult
-    mutating func remove(_ id: NodeID) -> Bool {
+    mutating func remove(id: NodeID? = nil, address: PeerAddress? = nil) -> Bool {
         let before = entries.count
-        entries.removeAll { $0.peer.id == id }
-        return entries.count != before
-    }
-
-    @discardableResult
-    mutating func remove(address: PeerAddress) -> Bool {
-        let before = entries.count
-        entries.removeAll { $0.peer.address == address }
+        entries.removeAll { $0.peer.id == id || $0.peer.address == address }
         return entries.count != before
     }
 
