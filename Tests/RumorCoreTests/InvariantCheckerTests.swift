@@ -145,7 +145,7 @@ struct InvariantCheckerTests {
     @Test("samplesDistinctNotSelf: the node holds itself as a sample")
     func selfAsSample() {
         var node = Self.healthyOverlay().node
-        node.samplingState.reservoir.insert(node.identity, at: node.now)
+        node.samplingState.reservoir.insert(node.identity, at: node.now, walk: SamplingState.Walk(nonce: 1, startedAt: node.now))
         expectNamed(.samplesDistinctNotSelf, in: node)
     }
 

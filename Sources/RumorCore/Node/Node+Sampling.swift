@@ -124,7 +124,7 @@ extension Node {
     /// never its own sample.
     private mutating func walkEnded(_ walk: SampleWalk) {
         if walk.origin.id == identity.id || walk.origin.address == identity.address {
-            if samplingState.answered(walk.nonce) { counters.sampleWalksEndedHome += 1 }
+            if samplingState.answered(walk.nonce) != nil { counters.sampleWalksEndedHome += 1 }
             return
         }
         counters.sampleWalksAnswered += 1
@@ -140,9 +140,9 @@ extension Node {
 
     /// A walk's endpoint answers (S3): it is alive, and it is this walk's sample.
     mutating func receivedSampleReply(_ reply: SampleReply, from peer: PeerDescriptor) {
-        if samplingState.answered(reply.nonce) {
+        if let walk = samplingState.answered(reply.nonce) {
             counters.samplesValidated += 1
-            samplingState.reservoir.insert(peer, at: now)
+            samplingState.reservoir.insert(peer, at: now, walk: walk)
         } else {
             counters.sampleRepliesIgnored += 1
         }

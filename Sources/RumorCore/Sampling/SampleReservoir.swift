@@ -4,21 +4,33 @@ struct SampleReservoir: Equatable {
     struct Entry: Equatable {
         var peer: PeerDescriptor
         var validatedAt: Timestamp
+        /// The walk that found it: when it started, and its nonce (random). Draws and evictions go by these,
+        /// never by when the answer came: an answer's delay depends on where the walk ended (an endpoint
+        /// already linked to the origin answers sooner than one that must dial), and an order by arrival
+        /// would favour some endpoints over others.
+        var walkStartedAt: Timestamp
+        var walkNonce: UInt64
         /// How many draws have returned this sample.
         var handedOut = 0
+
+        /// Whether this sample's walk started before `other`'s; walks started together are ordered by nonce.
+        func startedBefore(_ other: Entry) -> Bool {
+            walkStartedAt != other.walkStartedAt ? walkStartedAt < other.walkStartedAt : walkNonce < other.walkNonce
+        }
     }
 
     let capacity: Int
-    /// Oldest validation first.
+    /// Oldest walk first.
     private(set) var entries: [Entry] = []
 
     init(capacity: Int) { self.capacity = max(1, capacity) }
 
-    /// Takes in a walk's answer. A peer already held is validated afresh and counts as a new sample (another
-    /// walk ended there); a full reservoir drops its oldest sample.
-    mutating func insert(_ peer: PeerDescriptor, at now: Timestamp) {
+    /// Takes in the answer to `walk`. A peer already held is validated afresh and counts as a new sample
+    /// (another walk ended there); a full reservoir drops the sample of its oldest walk.
+    mutating func insert(_ peer: PeerDescriptor, at now: Timestamp, walk: SamplingState.Walk) {
         entries.removeAll { $0.peer.id == peer.id || $0.peer.address == peer.address }
-        entries.append(Entry(peer: peer, validatedAt: now))
+        let entry = Entry(peer: peer, validatedAt: now, walkStartedAt: walk.startedAt, walkNonce: walk.nonce)
+        entries.insert(entry, at: entries.firstIndex { entry.startedBefore($0) } ?? entries.endIndex)
         if entries.count > capacity { entries.removeFirst(entries.count - capacity) }
     }
 
@@ -42,13 +54,13 @@ struct SampleReservoir: Equatable {
 
     /// Up to `count` distinct samples validated at or after `since`, none in `excluded`, and marks them given
     /// out. Preferred: given out fewer times (each walk's answer is one independent draw, so a stream of draws
-    /// repeats none while walks keep up), then validated later.
+    /// repeats none while walks keep up), then from a later walk.
     mutating func take(_ count: Int, validatedSince since: Timestamp, excluding excluded: Set<NodeID> = []) -> [PeerSample] {
         guard count > 0, !entries.isEmpty else { return [] }
         let order = entries.indices.filter { entries[$0].validatedAt >= since && !excluded.contains(entries[$0].peer.id) }.sorted { left, right in
             let (a, b) = (entries[left], entries[right])
             if a.handedOut != b.handedOut { return a.handedOut < b.handedOut }
-            return a.validatedAt > b.validatedAt
+            return b.startedBefore(a)
         }
         let chosen = order.prefix(count)
         for index in chosen { entries[index].handedOut += 1 }

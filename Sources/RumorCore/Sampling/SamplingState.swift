@@ -23,11 +23,10 @@ struct SamplingState: Equatable {
         outstanding.append(Walk(nonce: nonce, startedAt: now))
     }
 
-    /// Whether `nonce` names a walk of this node's in flight; it is then no longer outstanding.
-    mutating func answered(_ nonce: UInt64) -> Bool {
-        guard let index = outstanding.firstIndex(where: { $0.nonce == nonce }) else { return false }
-        outstanding.remove(at: index)
-        return true
+    /// The walk of this node's in flight that `nonce` names, if any; it is then no longer outstanding.
+    mutating func answered(_ nonce: UInt64) -> Walk? {
+        guard let index = outstanding.firstIndex(where: { $0.nonce == nonce }) else { return nil }
+        return outstanding.remove(at: index)
     }
 
     /// Forgets the walks started more than `timeout` before `now`; returns how many.
