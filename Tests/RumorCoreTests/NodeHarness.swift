@@ -69,6 +69,13 @@ struct NodeHarness {
         }
     }
 
+    /// An application's draw of `count` samples now; the walks it starts are recorded like any step's effects.
+    mutating func samplePeers(_ count: Int) -> [PeerSample] {
+        let (samples, drawn) = node.samplePeers(count, at: now)
+        record(drawn)
+        return samples
+    }
+
     mutating func advance(by duration: Duration) { now = now + duration }
     mutating func advance(to time: Timestamp) { now = max(now, time) }
 
@@ -317,6 +324,8 @@ extension Message {
     var digest: Digest? { if case .digest(let value) = self { value } else { nil } }
     var pull: Digest? { if case .pull(let value) = self { value } else { nil } }
     var rejection: HandshakeRejection? { if case .handshakeRejected(let value) = self { value } else { nil } }
+    var sampleWalk: SampleWalk? { if case .sampleWalk(let value) = self { value } else { nil } }
+    var sampleReply: SampleReply? { if case .sampleReply(let value) = self { value } else { nil } }
 }
 
 extension Array where Element == ShuffleEntry {

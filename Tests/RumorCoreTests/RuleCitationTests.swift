@@ -8,7 +8,7 @@ struct RuleCitationTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     /// Each doc and the letter of its rule ids.
-    static let docs = [("docs/protocol.md", "L"), ("docs/membership.md", "M"), ("docs/broadcast.md", "B")]
+    static let docs = [("docs/protocol.md", "L"), ("docs/membership.md", "M"), ("docs/broadcast.md", "B"), ("docs/sampling.md", "S")]
     static let specsDirectory = repository.appendingPathComponent("Tests/RumorCoreTests/RuleSpecs")
 
     /// A rule id: one capital letter and a number, as in "M4".
