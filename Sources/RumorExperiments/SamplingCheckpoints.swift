@@ -5,15 +5,17 @@ import RumorSim
 /// `samplePeers(1)` and the other half `samplePeers(4)`; the share of samples naming a dead node is kept.
 struct SamplingCheckpoints {
     let failedAt: Timestamp
+    /// Empty when the run skips the sampling measurement (`--sampling-rounds 0`): nothing is drawn and the
+    /// run is not kept going to the last checkpoint, so its events are the scenario's alone.
     let targets: [Duration]
     /// The dead share of what the live nodes hold at the failure's instant, read without drawing.
     let heldDeadAtFailure: Double
     private var oneSampleShares: [Double] = []
     private var fourSampleShares: [Double] = []
 
-    init(failedAt: Timestamp, period: Duration, network: SimulatedNetwork) {
+    init(failedAt: Timestamp, period: Duration, network: SimulatedNetwork, measuring: Bool = true) {
         self.failedAt = failedAt
-        targets = [.seconds(1), period, period * 10]
+        targets = measuring ? [.seconds(1), period, period * 10] : []
         var held = 0
         var dead = 0
         for index in 0..<network.nodeCount where !network.isDown(index: index) {

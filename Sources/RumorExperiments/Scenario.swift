@@ -224,7 +224,8 @@ public enum Scenario {
         for address in victims { network.crash(address) }
         let viewDrawAfterFailure = SamplingFigures.measure(&network, rounds: options.samplingRounds)
         let failedAt = network.now
-        var checkpoints = SamplingCheckpoints(failedAt: failedAt, period: shufflePeriod, network: network)
+        var checkpoints = SamplingCheckpoints(failedAt: failedAt, period: shufflePeriod, network: network,
+                                              measuring: options.samplingRounds > 0)
         let afterFailure = broadcastRound(&network, options, &random) { checkpoints.observe(&$0) }
         progress(0.65)
 
