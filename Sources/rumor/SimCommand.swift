@@ -28,7 +28,7 @@ struct SimCommand: ParsableCommand {
     @Option(help: "With a topology: also write a report (report.json, report.md, charts) into this directory.")
     var report: String?
 
-    @Option(help: "Run a paper experiment instead: failures (HyParView: reliability after 10–95% fail at once and after healing, Rumor beside flooding and Cyclon gossip) or broadcast (Plumtree: reliability, RMR and last-delivery hop message after message, one sender and many, after 0–60% failures).")
+    @Option(help: "Run a paper experiment instead: failures (HyParView: reliability after 10–95% fail at once and after healing, Rumor beside flooding and Cyclon gossip), broadcast (Plumtree: reliability, RMR and last-delivery hop message after message, one sender and many, after 0–60% failures) or sampling (the sampling service beside the old view draw and Cyclon: uniformity, dead samples after 10–80% failures, over-advertisers).")
     var experiment: SimExperiment?
 
     @Option(help: "Write the series as CSV into this directory (experiments; topology runs write theirs with --report).")
@@ -67,7 +67,7 @@ struct SimCommand: ParsableCommand {
     @Option(help: "Threads to simulate on; any count gives the same run (default: 1 below 20,000 nodes, else one per core, up to 8).")
     var threads: Int?
 
-    @Option(help: "Shuffle periods in which every live node draws one sample (0 skips the stream: 100 s less of virtual time).")
+    @Option(help: "Shuffle periods in which every live node draws one sample (0 skips the sampling measurement, the stream and the draws after the failure: the run is then the scenario alone, for comparing its cost; every sampling figure is 0).")
     var samplingRounds = 20
 
     @Option(help: "Nodes that over-advertise themselves: one (one node), colluding (1% of the nodes together) or walks (one node that also answers every walk reaching it). Their share of the draws is reported.")
@@ -97,6 +97,12 @@ struct SimCommand: ParsableCommand {
         guard (0...1000).contains(samplingRounds) else { throw ValidationError("--sampling-rounds must be 0 to 1,000") }
         if samplingAttack != nil, `protocol` == .cyclon {
             throw ValidationError("--sampling-attack runs over Rumor's overlay (--protocol rumor or flood), not the Cyclon baseline")
+        }
+        if samplingAttack != nil, experiment != nil {
+            throw ValidationError("--sampling-attack goes with the common scenario; --experiment sampling runs its own attacks (one, colluding)")
+        }
+        if experiment == .sampling, samplingRounds == 0 {
+            throw ValidationError("--experiment sampling needs draws: --sampling-rounds must be at least 1")
         }
         if checkInvariants, experiment != nil {
             throw ValidationError("--check-invariants goes with the common scenario or a topology file, not with --experiment")

@@ -12,6 +12,9 @@ enum SimExperiment: String, ExpressibleByArgument, CaseIterable {
     /// Plumtree: reliability, RMR, LDH and latency message after message, one sender and many, steady and
     /// after 20%, 40% and 60% failures.
     case broadcast
+    /// Peer sampling: the sampling service beside the old view draw and a Cyclon view: uniformity, dead
+    /// samples over time after 10–80% failures, over-advertisers' share.
+    case sampling
 }
 
 /// What an experiment's results offer: a table for people, series as CSV, charts through gnuplot.
@@ -42,6 +45,13 @@ extension SimCommand {
             options.messages = broadcasts
             options.latencyMilliseconds = try latencyRange()
             try emit(BroadcastTable(report: BroadcastExperiment.run(options, threads: effectiveThreads, progress: Self.progressBar)), started: started)
+        case .sampling:
+            var options = SamplingExperiment.Options()
+            options.nodes = nodes
+            options.seed = seed
+            options.rounds = samplingRounds
+            options.latencyMilliseconds = try latencyRange()
+            try emit(SamplingTable(report: SamplingExperiment.run(options, threads: effectiveThreads, progress: Self.progressBar)), started: started)
         }
     }
 
