@@ -7,14 +7,13 @@ extension Node {
     // MARK: Drawing
 
     /// Up to `count` distinct live peers, each the endpoint of a recent walk (S5), with the driver's effects:
-    /// a draw that leaves too few unseen samples starts walks. When the reservoir holds fewer than `count`
+    /// the walks that replace what was drawn. When the reservoir holds fewer than `count`
     /// samples validated since the last failure this node saw, active peers (live, but not a uniform pick)
     /// stand in before older samples, which may have died in that failure.
     public mutating func samplePeers(_ count: Int, at now: Timestamp) -> (samples: [PeerSample], effects: [NodeEffect]) {
         effects.removeAll(keepingCapacity: true)
         self.now = max(self.now, now)
         let wanted = max(0, count)
-        let unseen = samplingState.reservoir.unusedCount(freshSince: samplingState.lastLossAt)
         var peers = samplingState.reservoir.take(wanted, validatedSince: samplingState.lastLossAt)
         if peers.count < wanted {
             let chosen = Set(peers.map(\.peer.id))
@@ -28,16 +27,18 @@ extension Node {
             peers += samplingState.reservoir.take(wanted - peers.count, validatedSince: .zero, excluding: chosen)
         }
         counters.samplesDrawn += peers.count
-        // Each sample drawn is replaced by a walk: at the next round, or at once when the draw found fewer
-        // unseen samples than it asked for (and no walk is on its way to make up for it).
-        samplingState.owedWalks += wanted
-        if !stopping, wanted > unseen + samplingState.outstanding.count {
-            samplingState.owedWalks -= startSampleWalks(wanted - unseen - samplingState.outstanding.count)
-        }
+        // Each sample asked for is replaced by a walk at once, so that the next draw finds its answer: a draw
+        // that found no unseen sample would hand out one given before, and such repeats clump the draws.
+        // What the in-flight limit holds back waits for the next round; no more than a reservoir's worth.
+        samplingState.owedWalks = min(samplingState.owedWalks + wanted, sampling.reservoirSize)
+        samplingState.owedWalks -= startSampleWalks(samplingState.owedWalks)
         armedTimers.follow(effects)
         if checksInvariants { checkInvariants(after: "samplePeers(\(count))") }
         return (peers, effects)
     }
+
+    /// The bytes the sampling service's state takes (its reservoir at capacity, walks in flight, long ids).
+    public var samplingFootprintBytes: Int { samplingState.footprintBytes }
 
     /// The samples held now, oldest first, without drawing them (the simulator reads what a cache holds).
     public var heldSamples: [PeerSample] {
@@ -56,13 +57,15 @@ extension Node {
 
     // MARK: Walks
 
-    /// One shuffle round's share of sampling (S4): forget what is too old, then a walk for every sample drawn
-    /// since the last round, and at least `walksPerRound`.
+    /// One shuffle round's share of sampling (S4): forget what is too old, then start the walks draws still
+    /// owe, or `walksPerRound` when the reservoir and the walks in flight fall short of a full reservoir (so
+    /// that samples expiring unused are replaced, and a reservoir kept full by draws costs nothing more).
     mutating func samplingRound() {
         samplingState.reservoir.expire(olderThan: sampling.sampleLifetime, at: now)
         expireSampleWalks()
-        startSampleWalks(max(sampling.walksPerRound, samplingState.owedWalks))
-        samplingState.owedWalks = 0
+        let short = samplingState.reservoir.entries.count + samplingState.outstanding.count < samplingState.reservoir.capacity
+        let walks = samplingState.owedWalks > 0 ? samplingState.owedWalks : (short ? sampling.walksPerRound : 0)
+        samplingState.owedWalks -= min(samplingState.owedWalks, startSampleWalks(walks))
     }
 
     /// Starts up to `count` walks from this node, within the in-flight limit; returns how many.

@@ -47,11 +47,6 @@ struct SampleReservoir: Equatable {
         entries.removeAll { now.since($0.validatedAt) > lifetime }
     }
 
-    /// Samples no draw has returned yet, validated at or after `freshSince`.
-    func unusedCount(freshSince: Timestamp) -> Int {
-        entries.count { $0.handedOut == 0 && $0.validatedAt >= freshSince }
-    }
-
     /// Up to `count` distinct samples validated at or after `since`, none in `excluded`, and marks them given
     /// out. Preferred: given out fewer times (each walk's answer is one independent draw, so a stream of draws
     /// repeats none while walks keep up), then from a later walk.

@@ -1,13 +1,13 @@
 /// The sampling service's parameters; `docs/sampling.md` gives the reason for each default.
 public struct SamplingConfiguration: Sendable, Equatable {
     /// Steps a sampling walk takes, lazy steps included. Each move is one small frame, and the answer's link
-    /// costs seven more with a cluster key, so 16 keeps a walk within 25 frames; docs/sampling.md gives the
-    /// locality measured at 1,000 and 10,000 nodes.
-    public var walkLength = 16
+    /// costs seven more with a cluster key, so 14 keeps a node's walks within 25 frames a period; docs/sampling.md
+    /// gives the locality measured at 1,000 and 10,000 nodes.
+    public var walkLength = 14
     /// Validated samples a node keeps.
     public var reservoirSize = 8
-    /// Walks started every shuffle round at least, to keep the reservoir fresh when nobody draws; a round
-    /// starts one walk for every sample drawn since the last round if that is more.
+    /// Walks a shuffle round starts when the reservoir (with the walks in flight) is short of full: samples
+    /// that expire unused are replaced, one a round. Drawn samples are replaced by walks of their own.
     public var walksPerRound = 1
     /// Walks started when an active peer is lost to failure: a failure may have taken samples with it, and
     /// new ones arrive within a walk's time instead of rounds later.

@@ -12,7 +12,8 @@ struct SamplingState: Equatable {
     private(set) var outstanding: [Walk] = []
     /// When this node last lost an active peer to failure: samples validated before it are served last.
     var lastLossAt = Timestamp.zero
-    /// Samples drawn since the last round and not yet replaced by a walk: the next round starts as many.
+    /// Samples drawn and not yet replaced by a walk (the in-flight limit held them back): the next round
+    /// starts them. At most a reservoir's worth.
     var owedWalks = 0
 
     init(_ configuration: SamplingConfiguration) {
@@ -39,5 +40,17 @@ struct SamplingState: Equatable {
     /// How many walks to start so that `wanted` more samples are on their way, within `limit` in flight.
     func walksToStart(wanted: Int, limit: Int) -> Int {
         max(0, min(wanted, limit - outstanding.count))
+    }
+
+    /// The bytes this state holds: its arrays' elements at their stride, their headers, and the heap storage
+    /// of any id or host too long to sit inline in its string (more than 15 UTF-8 bytes). Within a few words
+    /// of what the allocator hands out; the simulator reports it per node (docs/benchmarks.md).
+    var footprintBytes: Int {
+        let arrayHeader = 32
+        func heapBytes(_ text: String) -> Int { text.utf8.count > 15 ? 32 + text.utf8.count : 0 }
+        let strings = reservoir.entries.reduce(0) { $0 + heapBytes($1.peer.id.rawValue) + heapBytes($1.peer.address.host) }
+        return MemoryLayout<SamplingState>.size + 2 * arrayHeader
+            + reservoir.capacity * MemoryLayout<SampleReservoir.Entry>.stride + strings
+            + outstanding.count * MemoryLayout<Walk>.stride
     }
 }

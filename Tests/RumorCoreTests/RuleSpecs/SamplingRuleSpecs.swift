@@ -136,27 +136,36 @@ struct SamplingRuleSpecs {
     }
 
     @Test("S3: a full reservoir drops its oldest sample; a peer answering again is validated afresh, not held twice")
-    func reservoirKeepsTheNewest() {
+    func reservoirKeepsTheNewest() throws {
         var harness = NodeHarness(active: Self.everyone) { $0.sampling.reservoirSize = 3 }
-        for name in ["w", "x", "y", "z"] { validate(name, &harness) }
-        #expect(held(harness) == ["x", "y", "z"], "oldest first")
-        validate("x", &harness)
+        for name in ["w", "x", "y"] { validate(name, &harness) }
+        _ = harness.samplePeers(1)
+        answer(try #require(walksSent(harness).first?.walk.nonce), by: "z", &harness)
+        #expect(held(harness) == ["x", "y", "z"], "the earliest walk's sample went; oldest first")
+        harness.take()
+        _ = harness.samplePeers(1)
+        answer(try #require(walksSent(harness).first?.walk.nonce), by: "x", &harness)
         #expect(held(harness) == ["y", "z", "x"])
     }
 
     // MARK: S4
 
-    @Test("S4: a round with nothing drawn starts one walk; after three samples were drawn, the next round starts three")
-    func roundReplacesWhatWasDrawn() {
-        var harness = NodeHarness(active: Self.everyone)
+    @Test("S4: a round starts one walk while the reservoir is short of full, none once it is full, and one again when samples expire")
+    func roundRefillsAShortReservoir() {
+        var harness = NodeHarness(active: Self.everyone) { $0.sampling.reservoirSize = 3 }
         harness.fire(.shuffle)
         #expect(walksSent(harness).count == 1)
         for name in ["x", "y", "z"] { validate(name, &harness) }
-        let drawn = harness.samplePeers(3)
-        #expect(Set(drawn.map(\.peer.id.rawValue)) == ["x", "y", "z"])
-        #expect(walksSent(harness).isEmpty, "three unseen samples were there: nothing owed at once")
+        _ = harness.samplePeers(2)
+        #expect(walksSent(harness).count == 2, "drawn samples are replaced at once")
+        for (walk, name) in zip(walksSent(harness).map(\.walk), ["v", "w"]) { answer(walk.nonce, by: name, &harness) }
+        harness.take()
         harness.fire(.shuffle)
-        #expect(walksSent(harness).count == 3)
+        #expect(walksSent(harness).isEmpty, "a full reservoir, nothing owed")
+        harness.advance(by: .seconds(41))
+        harness.take()
+        harness.fire(.shuffle)
+        #expect(held(harness).isEmpty && walksSent(harness).count == 1, "everything expired: one walk a round refills it")
     }
 
     @Test("S4: a sample older than its lifetime (40 s) is gone at the next round; a walk unanswered for 2 s is lost, and a late answer ignored")
@@ -175,15 +184,19 @@ struct SamplingRuleSpecs {
         #expect(held(harness).isEmpty && harness.counters.sampleRepliesIgnored == 1)
     }
 
-    @Test("S4: never more walks in flight than maximumOutstandingWalks, whatever an application asks")
-    func walksInFlightAreBounded() {
+    @Test("S4: never more walks in flight than maximumOutstandingWalks; what a draw could not start, a round starts once walks come back")
+    func walksInFlightAreBounded() throws {
         var harness = NodeHarness(active: Self.everyone) { $0.sampling.maximumOutstandingWalks = 3 }
         _ = harness.samplePeers(10)
-        #expect(walksSent(harness).count == 3)
+        let first = walksSent(harness)
+        #expect(first.count == 3)
         harness.take()
-        _ = harness.samplePeers(10)
         harness.fire(.shuffle)
         #expect(walksSent(harness).isEmpty, "three in flight already")
+        for (walk, name) in zip(first.map(\.walk), ["x", "y", "z"]) { answer(walk.nonce, by: name, &harness) }
+        harness.take()
+        harness.fire(.shuffle)
+        #expect(walksSent(harness).count == 3, "owed, within the limit again")
     }
 
     // MARK: S5
@@ -214,13 +227,14 @@ struct SamplingRuleSpecs {
         #expect(harness.counters.sampleStandIns == 4)
     }
 
-    @Test("S5: a draw that finds fewer unseen samples than it asks for starts the missing walks at once")
-    func shortDrawWalksAtOnce() {
+    @Test("S5: every sample a draw asks for is replaced by a walk at once, unseen samples or not")
+    func drawWalksAtOnce() {
         var harness = NodeHarness(active: Self.everyone)
         validate("x", &harness)
+        validate("y", &harness)
         let drawn = harness.samplePeers(4)
-        #expect(drawn.first?.peer.id.rawValue == "x" && drawn.count == 4)
-        #expect(walksSent(harness).count == 3, "one unseen sample for four asked")
+        #expect(drawn.prefix(2).map(\.peer.id.rawValue) == ["y", "x"] && drawn.count == 4)
+        #expect(walksSent(harness).count == 4)
     }
 
     // MARK: S6
