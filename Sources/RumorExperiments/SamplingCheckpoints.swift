@@ -110,6 +110,11 @@ struct SamplingCost {
                        standIns: after.standIns - before.standIns)
     }
 
+    /// The most bytes any live node's sampling state takes now.
+    static func largestFootprint(in network: SimulatedNetwork) -> Int {
+        (0..<network.nodeCount).filter { !network.isDown(index: $0) }.map { network.node(index: $0).samplingFootprintBytes }.max() ?? 0
+    }
+
     /// The adversaries' share of the live nodes' active-view and passive-view entries.
     static func viewShares(of adversaries: Set<Int>, in network: SimulatedNetwork) -> (active: Double, passive: Double) {
         guard !adversaries.isEmpty else { return (0, 0) }

@@ -81,6 +81,8 @@ public struct SamplingDetails: Codable, Sendable, Equatable {
     public var framesPerNodePerPeriod: Double
     public var framesPerNodePerPeriodKeyed: Double
     public var walksLostShare: Double
+    /// The most bytes any live node's sampling state took at the end of the stream (`samplingFootprintBytes`).
+    public var samplerBytesPerNode: Int?
     /// The adversaries' share of active-view entries and of passive-view entries at the end of the stream.
     public var adversaryActiveShare: Double?
     public var adversaryPassiveShare: Double?

@@ -217,6 +217,7 @@ public enum Scenario {
         let streamLive = (0..<network.nodeCount).map { !network.isDown(index: $0) }
         let locality = study.locality(over: graph(of: network), live: streamLive)
         let adversaryViews = SamplingCost.viewShares(of: Set(adversaries), in: network)
+        let footprint = SamplingCost.largestFootprint(in: network)
         let steadyBroadcasts = broadcastRound(&network, options, &random)
         progress(0.55)
 
@@ -251,7 +252,7 @@ public enum Scenario {
             deadShareFourPeers: checkpoints.fourSamples, deadShareAtFailure: checkpoints.heldDeadAtFailure,
             standInShare: SamplingStudy.share(streamCost.standIns, study.draws),
             framesPerNodePerPeriod: streamCost.framesOpen, framesPerNodePerPeriodKeyed: streamCost.framesKeyed,
-            walksLostShare: streamCost.walksLostShare,
+            walksLostShare: streamCost.walksLostShare, samplerBytesPerNode: footprint,
             adversaryActiveShare: adversaries.isEmpty ? nil : adversaryViews.active,
             adversaryPassiveShare: adversaries.isEmpty ? nil : adversaryViews.passive)
         return ScenarioReport(
@@ -320,7 +321,7 @@ public enum Scenario {
         let details = SamplingDetails(
             deadShareFourPeers: .init(oneSecond: fourSamples[0], onePeriod: fourSamples[1], tenPeriods: fourSamples[2]),
             deadShareAtFailure: heldDeadAtFailure, standInShare: 0, framesPerNodePerPeriod: 0, framesPerNodePerPeriodKeyed: 0,
-            walksLostShare: 0, adversaryActiveShare: nil, adversaryPassiveShare: nil)
+            walksLostShare: 0, samplerBytesPerNode: nil, adversaryActiveShare: nil, adversaryPassiveShare: nil)
         return ScenarioReport(
             options: options, steadyOverlay: steadyOverlay, steadyBroadcasts: steadyBroadcasts,
             sampling: sampling, samplingDetails: details, viewDraw: viewDraw, viewDrawAfterFailure: viewDrawAfterFailure,

@@ -257,6 +257,7 @@ struct SimulationSummary {
         var text = String(format: "%d draws (e = %.1f), chi-square %.0f on %d degrees of freedom, most %.2f·e, seed %.2f·e, locality %.3f, %.1f frames a node a period (%.1f keyed)",
                           sampling.draws, sampling.expectedPerNode, sampling.chiSquare, sampling.degreesOfFreedom, sampling.maxOverExpected,
                           sampling.seedOverExpected, sampling.locality, details.framesPerNodePerPeriod, details.framesPerNodePerPeriodKeyed)
+        if let bytes = details.samplerBytesPerNode { text += ", at most \(bytes) B of state a node" }
         if let shares = sampling.overAdvertiserShare {
             let share = shares.one ?? shares.colluding1pct ?? 0
             text += String(format: "; over-advertisers drawn %.4f%% (their share of active entries %.3f%%, passive %.3f%%)", share * 100,
