@@ -7,14 +7,14 @@ extension Node {
     // MARK: Drawing
 
     /// Up to `count` distinct live peers, each the endpoint of a recent walk (S5), with the driver's effects:
-    /// the walks that replace what was drawn. When the reservoir holds fewer than `count`
-    /// samples validated since the last failure this node saw, active peers (live, but not a uniform pick)
-    /// stand in before older samples, which may have died in that failure.
+    /// the walks that replace what was drawn. When the reservoir holds fewer than `count` samples from walks
+    /// started since the last failure this node saw, active peers (live, but not a uniform pick) stand in
+    /// before older samples, which may have died in that failure.
     public mutating func samplePeers(_ count: Int, at now: Timestamp) -> (samples: [PeerSample], effects: [NodeEffect]) {
         effects.removeAll(keepingCapacity: true)
         self.now = max(self.now, now)
         let wanted = max(0, count)
-        var peers = samplingState.reservoir.take(wanted, validatedSince: samplingState.lastLossAt)
+        var peers = samplingState.reservoir.take(wanted, walkStartedSince: samplingState.lastLossAt)
         if peers.count < wanted {
             let chosen = Set(peers.map(\.peer.id))
             let standIns = active.entries.map(\.peer).filter { !chosen.contains($0.id) }.shuffled(using: &random)
@@ -24,7 +24,7 @@ extension Node {
         }
         if peers.count < wanted {
             let chosen = Set(peers.map(\.peer.id))
-            peers += samplingState.reservoir.take(wanted - peers.count, validatedSince: .zero, excluding: chosen)
+            peers += samplingState.reservoir.take(wanted - peers.count, walkStartedSince: .zero, excluding: chosen)
         }
         counters.samplesDrawn += peers.count
         // Each sample asked for is replaced by a walk at once, so that the next draw finds its answer: a draw
@@ -159,8 +159,9 @@ extension Node {
         if samplingState.reservoir.remove(id: id, address: address) { counters.samplesEvicted += 1 }
     }
 
-    /// An active peer failed (S6): samples validated before now may have failed with it, so they are served
-    /// last, and a burst of walks brings fresh ones.
+    /// An active peer failed (S6): samples from walks started before now may have failed with it (an answer
+    /// sent just before its endpoint died can arrive after this), so they are served last, and a burst of
+    /// walks brings fresh ones.
     mutating func samplingSawFailure(of peer: PeerDescriptor) {
         forgetSample(peer.id)
         samplingState.lastLossAt = now

@@ -47,12 +47,12 @@ struct SampleReservoir: Equatable {
         entries.removeAll { now.since($0.validatedAt) > lifetime }
     }
 
-    /// Up to `count` distinct samples validated at or after `since`, none in `excluded`, and marks them given
+    /// Up to `count` distinct samples whose walks started at or after `since`, none in `excluded`, and marks them given
     /// out. Preferred: given out fewer times (each walk's answer is one independent draw, so a stream of draws
     /// repeats none while walks keep up), then from a later walk.
-    mutating func take(_ count: Int, validatedSince since: Timestamp, excluding excluded: Set<NodeID> = []) -> [PeerSample] {
+    mutating func take(_ count: Int, walkStartedSince since: Timestamp, excluding excluded: Set<NodeID> = []) -> [PeerSample] {
         guard count > 0, !entries.isEmpty else { return [] }
-        let order = entries.indices.filter { entries[$0].validatedAt >= since && !excluded.contains(entries[$0].peer.id) }.sorted { left, right in
+        let order = entries.indices.filter { entries[$0].walkStartedAt >= since && !excluded.contains(entries[$0].peer.id) }.sorted { left, right in
             let (a, b) = (entries[left], entries[right])
             if a.handedOut != b.handedOut { return a.handedOut < b.handedOut }
             return b.startedBefore(a)

@@ -10,7 +10,7 @@ struct SamplingState: Equatable {
     var reservoir: SampleReservoir
     /// Walks this node started and has not heard back from; at most `maximumOutstandingWalks`.
     private(set) var outstanding: [Walk] = []
-    /// When this node last lost an active peer to failure: samples validated before it are served last.
+    /// When this node last lost an active peer to failure: samples from walks started before it are served last.
     var lastLossAt = Timestamp.zero
     /// Samples drawn and not yet replaced by a walk (the in-flight limit held them back): the next round
     /// starts them. At most a reservoir's worth.

@@ -258,6 +258,19 @@ struct SamplingRuleSpecs {
         #expect(held(harness) == ["b"])
     }
 
+    @Test("S6: an answer that arrives after a failed link, to a walk started before it, is served after the stand-ins: its endpoint may have died since")
+    func answerAcrossAFailureIsOlder() throws {
+        var harness = NodeHarness(active: Self.everyone)
+        harness.fire(.shuffle)
+        let nonce = try #require(walksSent(harness).first?.walk.nonce)
+        harness.advance(by: .milliseconds(5))
+        harness.peerCloses("a")
+        harness.advance(by: .milliseconds(5))
+        answer(nonce, by: "x", &harness)
+        let drawn = harness.samplePeers(5)
+        #expect(drawn.prefix(4).allSatisfy { $0.validatedAt == nil } && drawn.last?.peer.id.rawValue == "x", "\(drawn)")
+    }
+
     @Test("S6: an active peer's failed link removes it as a sample and starts a burst of four walks")
     func failedLinkEvictsAndWalks() {
         var harness = NodeHarness(active: Self.everyone)
