@@ -52,6 +52,10 @@ public struct SamplingBenchmark {
         public var deadShare: [Double]
         /// Survivors whose `/sample` failed to answer at a checkpoint (a frozen node never does; a survivor should).
         public var unanswered: [Int]
+        /// Of the dead draws at each checkpoint: how many were active peers standing in (the survivor had not
+        /// yet noticed the failure), and how many were samples validated before the failure.
+        public var deadStandIns: [Int]
+        public var deadValidatedBefore: [Int]
     }
 
     let options: Options
@@ -128,22 +132,30 @@ public struct SamplingBenchmark {
 
         var random = SeededRandom(seed: options.seed &* 0x5A3B_1E5)
         let victims = Set(nodes.map(\.id).shuffled(using: &random).prefix(Int((Double(nodes.count) * options.failedShare).rounded())))
+        // All the signals first, reaping after: killing and reaping one by one spread the "mass" failure
+        // over a few hundred milliseconds, in which the victims still alive kept answering walks.
         let failedAt = ContinuousClock.now
         for victim in victims {
-            switch failure {
-            case .kill: processes[victim]?.kill()
-            case .freeze: processes[victim]?.pause()
-            }
+            guard let process = processes[victim] else { continue }
+            Glibc.kill(process.pid, failure == .kill ? SIGKILL : SIGSTOP)
+        }
+        if failure == .kill {
+            for victim in victims { processes[victim]?.kill() }
         }
         let survivors = nodes.filter { !victims.contains($0.id) }
         var deadShares: [Double] = []
         var unanswered: [Int] = []
+        var deadStandIns: [Int] = []
+        var deadValidatedBefore: [Int] = []
         for seconds in options.checkpoints {
             try await Task.sleep(until: failedAt + .milliseconds(Int64(seconds * 1000)), clock: .continuous)
             let replies = await drawEverywhere(survivors, admin: admin)
-            let drawn = replies.compactMap { $0?.peers.first?.id }
-            deadShares.append(drawn.isEmpty ? 0 : Double(drawn.count { victims.contains($0) }) / Double(drawn.count))
+            let drawn = replies.compactMap { $0?.peers.first }
+            let dead = drawn.filter { victims.contains($0.id) }
+            deadShares.append(drawn.isEmpty ? 0 : Double(dead.count) / Double(drawn.count))
             unanswered.append(replies.count { $0 == nil })
+            deadStandIns.append(dead.count { $0.validated_ms_ago == nil })
+            deadValidatedBefore.append(dead.count { ($0.validated_ms_ago ?? 0) >= Int(seconds * 1000) })
         }
         for process in processes.values {
             process.resume()
@@ -154,7 +166,8 @@ public struct SamplingBenchmark {
         return Figures(failure: failure, nodes: nodes.count, draws: draws, expectedPerNode: expected, chiSquare: chiSquare,
                        degreesOfFreedom: nodes.count - 1, chiSquareQuantile999: Self.chiSquareQuantile999(nodes.count - 1),
                        maxOverExpected: expected > 0 ? most / expected : 0, standInShare: draws == 0 ? 0 : Double(standIns) / Double(draws),
-                       checkpointSeconds: options.checkpoints, deadShare: deadShares, unanswered: unanswered)
+                       checkpointSeconds: options.checkpoints, deadShare: deadShares, unanswered: unanswered,
+                       deadStandIns: deadStandIns, deadValidatedBefore: deadValidatedBefore)
     }
 
     /// Every node's `/sample?k=1` at once; nil where a node did not answer.
