@@ -37,6 +37,8 @@ struct NodeRuntimeTests {
         let sample = try await AdminClient.request("GET", "/sample?k=3", to: second.endpoints.admin!)
         let peers = try #require((try JSONSerialization.jsonObject(with: Data(sample.body)) as? [String: Any])?["peers"] as? [[String: Any]])
         #expect(peers.map { $0["id"] as? String } == ["first"])
+        // A walk's answer carries how long ago it came; an active peer standing in carries null.
+        #expect(peers.allSatisfy { $0["validated_ms_ago"] is Int || $0["validated_ms_ago"] is NSNull }, "\(peers)")
         #expect(await second.runtime.samplePeers(5).map(\.id.rawValue) == ["first"])
         let badSample = try await AdminClient.request("GET", "/sample?k=zero", to: second.endpoints.admin!)
         #expect(badSample.status == 400)
