@@ -108,7 +108,7 @@ struct CommandLineTests {
         let readable = try RumorBinary.run(["status", "127.0.0.1:\(adminA)"])
         #expect(readable.status == 0)
         #expect(readable.output.contains("node alpha at 127.0.0.1:\(listenA)") && readable.output.contains("beta"), "\(readable.output)")
-        #expect(readable.output.contains("release \(RumorRelease.version), wire protocols 3-4"), "\(readable.output)")
+        #expect(readable.output.contains("release \(RumorRelease.version), wire protocols \(WireFormat.versions.lowerBound)-\(WireFormat.versions.upperBound)"), "\(readable.output)")
 
         second.terminate()
         second.waitUntilExit()
@@ -156,7 +156,8 @@ struct CommandLineTests {
     func versions() throws {
         let tool = try RumorBinary.run(["--version"])
         #expect(tool.status == 0)
-        #expect(tool.output == "rumor \(RumorRelease.version) (wire protocols 3-4)\n", "\(tool.output)")
+        let range = WireFormat.versions
+        #expect(tool.output == "rumor \(RumorRelease.version) (wire protocols \(range.lowerBound)-\(range.upperBound))\n", "\(tool.output)")
         let node = try RumorBinary.run(["node", "--version"])
         #expect(node.status == 0)
         #expect(node.output == "rumor-node \(RumorRelease.summary)\n", "\(node.output)")
