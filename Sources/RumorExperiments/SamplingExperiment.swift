@@ -90,8 +90,8 @@ public enum SamplingExperiment {
         var cyclonDraw = SamplingStudy(nodes: options.nodes, adversaries: [])
         for _ in 0..<options.rounds {
             service.drawRound(&network)
+            viewDraw.drawRound(&network, fromViews: true)
             for index in 0..<network.nodeCount where !network.isDown(index: index) {
-                if let sample = network.viewDrawPeers(at: index, count: 1).first { viewDraw.record(index, drew: sample) }
                 if let sample = cyclon.samplePeer(at: index) { cyclonDraw.record(index, drew: sample) }
             }
             network.run(for: period)
@@ -159,9 +159,7 @@ public enum SamplingExperiment {
         var viewDraw = SamplingStudy(nodes: scenario.nodes, adversaries: Set(adversaries))
         for _ in 0..<rounds {
             service.drawRound(&network)
-            for index in 0..<network.nodeCount where !network.isDown(index: index) {
-                if let sample = network.viewDrawPeers(at: index, count: 1).first { viewDraw.record(index, drew: sample) }
-            }
+            viewDraw.drawRound(&network, fromViews: true)
             network.run(for: period)
         }
         let fair = Double(adversaries.count) / Double(max(1, network.liveCount))

@@ -106,10 +106,12 @@ struct SamplingStudy {
         localityRequesters = Set(stride(from: 1, to: nodes, by: step))
     }
 
-    /// Every live node draws one sample now.
-    mutating func drawRound(_ network: inout SimulatedNetwork) {
+    /// Every live node draws one sample now: from the sampling service, or `fromViews`, from its active and
+    /// passive views as samples were drawn before it (`viewDrawPeers`).
+    mutating func drawRound(_ network: inout SimulatedNetwork, fromViews: Bool = false) {
         for index in 0..<network.nodeCount where !network.isDown(index: index) {
-            if let sample = network.samplePeers(at: index, count: 1).first { record(index, drew: sample) }
+            let drawn = fromViews ? network.viewDrawPeers(at: index, count: 1) : network.samplePeers(at: index, count: 1)
+            if let sample = drawn.first { record(index, drew: sample) }
         }
     }
 

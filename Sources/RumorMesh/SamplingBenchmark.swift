@@ -136,8 +136,10 @@ public struct SamplingBenchmark {
         // over a few hundred milliseconds, in which the victims still alive kept answering walks.
         let failedAt = ContinuousClock.now
         for victim in victims {
-            guard let process = processes[victim] else { continue }
-            Glibc.kill(process.pid, failure == .kill ? SIGKILL : SIGSTOP)
+            switch failure {
+            case .kill: processes[victim].map { _ = Glibc.kill($0.pid, SIGKILL) }  // reaped below, once all are dead
+            case .freeze: processes[victim]?.pause()
+            }
         }
         if failure == .kill {
             for victim in victims { processes[victim]?.kill() }
