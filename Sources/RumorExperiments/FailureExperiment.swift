@@ -42,11 +42,8 @@ public enum FailureExperiment {
     public static func run(_ options: Options, threads: Int = 1, progress: (Double) -> Void = { _ in }) -> Report {
         let latency = LatencyModel.uniform(.microseconds(Int64(options.latencyMilliseconds.lowerBound * 1000)),
                                            .microseconds(Int64(options.latencyMilliseconds.upperBound * 1000)))
-        var scenario = ScenarioOptions()
-        scenario.nodes = options.nodes
-        scenario.seed = options.seed
-        scenario.latencyMilliseconds = options.latencyMilliseconds
-        scenario.checksInvariants = options.checksInvariants
+        let scenario = ScenarioOptions.experiment(nodes: options.nodes, seed: options.seed,
+                                                  latencyMilliseconds: options.latencyMilliseconds, checksInvariants: options.checksInvariants)
         let steady = Scenario.joinedNetwork(scenario, threads: threads) { progress(0.2 * $0) }
         let cyclon = CyclonOverlay(nodes: options.nodes, seed: options.seed)
         let period = MembershipConfiguration().shuffleInterval

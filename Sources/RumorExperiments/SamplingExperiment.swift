@@ -74,11 +74,8 @@ public enum SamplingExperiment {
     static var period: Duration { MembershipConfiguration().shuffleInterval }
 
     public static func run(_ options: Options, threads: Int = 1, progress: (Double) -> Void = { _ in }) -> Report {
-        var scenario = ScenarioOptions()
-        scenario.nodes = options.nodes
-        scenario.seed = options.seed
-        scenario.latencyMilliseconds = options.latencyMilliseconds
-        scenario.checksInvariants = options.checksInvariants
+        let scenario = ScenarioOptions.experiment(nodes: options.nodes, seed: options.seed,
+                                                  latencyMilliseconds: options.latencyMilliseconds, checksInvariants: options.checksInvariants)
         let attackWeight = Double(options.attacks.count)
         let share = 1 / (2 + attackWeight)
         var network = Scenario.joinedNetwork(scenario, threads: threads) { progress(share * 0.6 * $0) }

@@ -40,6 +40,16 @@ public struct ScenarioOptions: Codable, Sendable, Equatable {
         min(2.0, 20_000.0 / Double(max(1, nodes)))
     }
 
+    /// The common settings of a paper experiment's overlay: the rest stays at the scenario's defaults.
+    static func experiment(nodes: Int, seed: UInt64, latencyMilliseconds: ClosedRange<Double>, checksInvariants: Bool) -> ScenarioOptions {
+        var options = ScenarioOptions()
+        options.nodes = nodes
+        options.seed = seed
+        options.latencyMilliseconds = latencyMilliseconds
+        options.checksInvariants = checksInvariants
+        return options
+    }
+
     public var effectiveJoinIntervalMilliseconds: Double {
         joinIntervalMilliseconds ?? Self.defaultJoinInterval(nodes: nodes)
     }

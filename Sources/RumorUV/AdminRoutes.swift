@@ -187,6 +187,8 @@ enum AdminRoutes {
                 ("ihaves_received", .int(Int64(counters.iHavesReceived))),
                 ("ihaves_withdrawn", .int(Int64(counters.iHavesWithdrawn))),
                 ("tree_bridges", .int(Int64(counters.treeBridges))),
+                ("tree_optimizations", .int(Int64(counters.treeOptimizations))),
+                ("graft_timeouts", .int(Int64(counters.graftTimeouts))),
                 ("payload_bytes_out", .int(Int64(counters.payloadBytesOut))),
                 ("pulled", .int(Int64(counters.pulled))),
                 ("oversized_payloads_dropped", .int(Int64(counters.oversizedPayloadsDropped))),

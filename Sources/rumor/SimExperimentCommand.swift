@@ -15,6 +15,9 @@ enum SimExperiment: String, ExpressibleByArgument, CaseIterable {
     /// Peer sampling: the sampling service beside the old view draw and a Cyclon view: uniformity, dead
     /// samples over time after 10–80% failures, over-advertisers' share.
     case sampling
+    /// Plumtree's tree beside flooding from the same origins on the same overlay: random one-shot senders,
+    /// one sender, 16 repeat senders; latency, LDH and RMR against the broadcast issue's goals.
+    case trees
 }
 
 /// What an experiment's results offer: a table for people, series as CSV, charts through gnuplot.
@@ -52,6 +55,12 @@ extension SimCommand {
             options.rounds = samplingRounds
             options.latencyMilliseconds = try latencyRange()
             try emit(SamplingTable(report: SamplingExperiment.run(options, threads: effectiveThreads, progress: Self.progressBar)), started: started)
+        case .trees:
+            var options = TreeShapeExperiment.Options()
+            options.nodes = nodes
+            options.seed = seed
+            options.latencyMilliseconds = try latencyRange()
+            try emit(TreeShapeTable(report: TreeShapeExperiment.run(options, threads: effectiveThreads, progress: Self.progressBar)), started: started)
         }
     }
 

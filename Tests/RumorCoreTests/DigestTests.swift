@@ -129,7 +129,7 @@ struct GraftScheduleTests {
         let armsForALaterOne = schedule.schedule(id(2), at: at(90), firstTimeout: true)
         let armsForAnEarlierShortWait = schedule.schedule(id(3), at: at(50), firstTimeout: false)
         let armsForTheLast = schedule.schedule(id(4), at: at(100), firstTimeout: true)
-        #expect(armsForTheFirst && !armsForALaterOne && armsForAnEarlierShortWait && !armsForTheLast)
+        #expect(armsForTheFirst == at(80) && armsForALaterOne == nil && armsForAnEarlierShortWait == at(50) && armsForTheLast == nil)
         schedule.cancel(id(2))
         let dueAt85 = schedule.takeDue(at: at(85))
         #expect(dueAt85 == [id(3), id(1)])
@@ -137,12 +137,22 @@ struct GraftScheduleTests {
         #expect(nextAfter85 == at(100))
         // Moved later: the old entry is stale, the new one counts.
         let armsForTheMove = schedule.schedule(id(4), at: at(140), firstTimeout: false)
-        #expect(!armsForTheMove)
+        #expect(armsForTheMove == nil)
         let dueAt100 = schedule.takeDue(at: at(100))
         let nextAfter100 = schedule.armForEarliest()
         #expect(dueAt100.isEmpty && nextAfter100 == at(140))
         let dueAt140 = schedule.takeDue(at: at(140))
         let nextAfter140 = schedule.armForEarliest()
         #expect(dueAt140 == [id(4)] && nextAfter140 == nil && schedule.count == 0)
+    }
+
+    @Test("A first wait that shrank is held back to the first-wait deadline before it, so the queue stays in time order")
+    func shrinkingWaitKeepsDeadlinesInOrder() {
+        var schedule = GraftSchedule()
+        let armsForTheFirst = schedule.schedule(id(1), at: at(80), firstTimeout: true)
+        let armsForAShorterWait = schedule.schedule(id(2), at: at(30), firstTimeout: true)
+        #expect(armsForTheFirst == at(80) && armsForAShorterWait == nil, "held back to 80 ms: nothing earlier to arm")
+        let dueAt80 = schedule.takeDue(at: at(80))
+        #expect(dueAt80 == [id(1), id(2)])
     }
 }

@@ -121,7 +121,7 @@ struct InvariantCheckerTests {
     func missingWithoutDeadline() {
         var node = Self.healthyOverlay().node
         let id = MessageID(origin: Self.ghost.id, epoch: 1, sequence: 0)
-        node.plumtree.missing[id] = [(node.activePeers[0].id, 1)]
+        node.plumtree.missing[id] = [.init(peer: node.activePeers[0].id, round: 1, heardAt: .zero)]
         expectNamed(.graftsScheduled, in: node)
         expectNamed(.messageStoreConsistent, in: node)
     }

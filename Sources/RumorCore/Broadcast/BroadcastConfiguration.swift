@@ -2,8 +2,11 @@
 public struct BroadcastConfiguration: Sendable, Equatable {
     /// The largest payload `publish` accepts; it must fit a frame with its header.
     public var maximumPayloadSize = 256 << 10
-    /// Wait after the first IHAVE for a missing payload before asking its announcer with GRAFT.
+    /// Wait after the first IHAVE for a missing payload before asking its announcer with GRAFT, at most: the
+    /// wait is how late the tree's copy usually comes after its first IHAVE here, plus four deviations, within
+    /// [`minimumGraftTimeout`, this].
     public var graftTimeout: Duration = .milliseconds(80)
+    public var minimumGraftTimeout: Duration = .milliseconds(10)
     /// Wait before asking the next announcer, once a GRAFT went unanswered.
     public var secondGraftTimeout: Duration = .milliseconds(40)
     /// How long IHAVEs gather per peer before they go out as one frame.

@@ -1,7 +1,8 @@
 /// When each missing payload is next asked for with GRAFT, behind one node timer armed for the earliest.
-/// Deadlines come in two lengths (the first wait and the shorter wait for the next announcer), each added in
-/// time order, so two first-in-first-out queues hold them sorted without a heap. A cancelled or moved
-/// deadline leaves a stale queue entry behind, skipped when it comes up.
+/// Deadlines come in two kinds (the first wait and the shorter wait for the next announcer), each kind kept
+/// in time order (a first wait that shrank is held back to the deadline before it), so two first-in-first-out
+/// queues hold them sorted without a heap. A cancelled or moved deadline leaves a stale queue entry behind,
+/// skipped when it comes up.
 struct GraftSchedule {
     private var due: [MessageID: Timestamp] = [:]
     private var firstWaits = FIFOQueue<(id: MessageID, at: Timestamp)>()
@@ -13,13 +14,17 @@ struct GraftSchedule {
 
     func isScheduled(_ id: MessageID) -> Bool { due[id] != nil }
 
-    /// Schedules `id` at `at`; true when the node's timer must be armed for it (nothing earlier is armed).
-    mutating func schedule(_ id: MessageID, at: Timestamp, firstTimeout: Bool) -> Bool {
+    /// Schedules `id` at `at`, or at the deadline of its kind scheduled last if that is later (which keeps the
+    /// queue sorted); returns the deadline when the node's timer must be armed for it (nothing earlier is
+    /// armed), nil otherwise.
+    mutating func schedule(_ id: MessageID, at requested: Timestamp, firstTimeout: Bool) -> Timestamp? {
+        let queued = firstTimeout ? firstWaits.last?.at : laterWaits.last?.at
+        let at = max(requested, queued ?? requested)
         due[id] = at
         if firstTimeout { firstWaits.append((id, at)) } else { laterWaits.append((id, at)) }
-        guard armedAt.map({ at < $0 }) ?? true else { return false }
+        guard armedAt.map({ at < $0 }) ?? true else { return nil }
         armedAt = at
-        return true
+        return at
     }
 
     /// The payload came (or is no longer wanted): no GRAFT for it.

@@ -5,6 +5,7 @@ struct FIFOQueue<Element> {
 
     var count: Int { storage.count - head }
     var first: Element? { head < storage.count ? storage[head] : nil }
+    var last: Element? { head < storage.count ? storage.last : nil }
 
     mutating func append(_ element: Element) { storage.append(element) }
 

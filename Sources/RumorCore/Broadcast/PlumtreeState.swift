@@ -1,12 +1,24 @@
 /// Everything broadcast keeps: the tree's eager and lazy links, payloads and seen ids, payloads announced
 /// but missing, IHAVEs waiting for their batch, and this node's own sequence counter.
 struct PlumtreeState {
+    /// A peer that announced a payload this node lacks: the hops it had taken there, and when the IHAVE came.
+    struct Announcer: Equatable {
+        var peer: NodeID
+        var round: UInt32
+        var heardAt: Timestamp
+    }
+
     var eager: [NodeID] = []
     var lazy: [NodeID] = []
     var cache: PayloadCache
     var seen: SeenSet
     /// Announcers of each missing payload, in the order their IHAVEs arrived.
-    var missing: [MessageID: [(peer: NodeID, round: UInt32)]] = [:]
+    var missing: [MessageID: [Announcer]] = [:]
+    /// Missing payloads already asked for with GRAFT (a subset of `missing`'s ids).
+    var grafted: Set<MessageID> = []
+    /// How long the tree's copy of a payload takes to come after its first IHAVE, when it comes unasked:
+    /// the first GRAFT waits until that is out of character (B6). Nil until a copy is measured.
+    var treeCopyLag: SmoothedDuration?
     /// When each missing payload is next asked for.
     var grafts = GraftSchedule()
     /// Duplicates in a row from each eager peer since its last first copy.

@@ -1,15 +1,16 @@
-/// How regularly a link's peer is heard, so that a peer that stops answering is noticed as soon as its
-/// silence is out of character for the link, not after a fixed 3 s (rule L17). The gaps between frames
-/// heard are smoothed the way TCP smooths round trips (RFC 6298): the mean moves by 1/8 of each
-/// difference, the deviation by 1/4.
-struct HeardGaps {
+/// A duration that varies, smoothed the way TCP smooths round trips (RFC 6298): the mean moves by 1/8 of each
+/// difference, the deviation by 1/4. It tells how long is out of character: how regularly a link's peer is
+/// heard, so that a peer that stops answering is noticed as soon as its silence is unusual for the link,
+/// not after a fixed 3 s (rule L17); how long the tree's copy of a payload takes after its first IHAVE, so
+/// that a cut in the tree is repaired as soon as the copy is unusually late (B6).
+struct SmoothedDuration {
     var mean: Duration
     var deviation: Duration
 
-    /// Before anything is heard: a peer probed every `probeInterval` answers about that often.
-    init(probeInterval: Duration) {
-        mean = probeInterval
-        deviation = probeInterval / 2
+    /// From a first measurement (or a guess): about `typical`, give or take half of it, as RFC 6298 starts.
+    init(typical: Duration) {
+        mean = typical
+        deviation = typical / 2
     }
 
     mutating func record(_ gap: Duration) {
@@ -19,8 +20,8 @@ struct HeardGaps {
         deviation += (magnitude - deviation) / 4
     }
 
-    /// Silence beyond this is out of character: the usual gap and four deviations, within [`minimum`,
-    /// `maximum`]. A quiet link's gaps already hold its probe interval (it is PINGed once quiet that long).
+    /// Beyond this is out of character: the mean and four deviations, within [`minimum`, `maximum`]. A quiet
+    /// link's gaps already hold its probe interval (it is PINGed once quiet that long).
     func threshold(minimum: Duration, maximum: Duration) -> Duration {
         min(maximum, max(minimum, mean + deviation * 4))
     }

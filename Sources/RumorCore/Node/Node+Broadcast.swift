@@ -103,7 +103,12 @@ extension Node {
     private mutating func accept(_ gossip: Gossip, from sender: NodeID?, offTree: Bool = false) {
         let pushToAll = sender == nil && !plumtree.eager.contains(where: active.contains)
         plumtree.store(gossip.id, PayloadCache.Entry(payload: gossip.payload, round: gossip.round, sender: sender, storedAt: now))
+        if sender != nil, !offTree, !plumtree.grafted.contains(gossip.id), let first = plumtree.missing[gossip.id]?.first {
+            let lag = now.since(first.heardAt)
+            if plumtree.treeCopyLag == nil { plumtree.treeCopyLag = SmoothedDuration(typical: lag) } else { plumtree.treeCopyLag!.record(lag) }
+        }
         plumtree.missing[gossip.id] = nil
+        plumtree.grafted.remove(gossip.id)
         plumtree.grafts.cancel(gossip.id)
         counters.delivered += 1
         effects.append(.deliver(Delivery(id: gossip.id, round: gossip.round, payload: gossip.payload)))
@@ -179,7 +184,7 @@ extension Node {
                 counters.announcementsIgnored += 1
                 continue
             }
-            plumtree.missing[id, default: []].append((peer.id, announcement.round))
+            plumtree.missing[id, default: []].append(.init(peer: peer.id, round: announcement.round, heardAt: now))
             if !plumtree.grafts.isScheduled(id) { scheduleGraft(id, firstWait: true) }
         }
     }
@@ -191,6 +196,7 @@ extension Node {
               via != announcer, active.contains(announcer), plumtree.lazy.contains(announcer), plumtree.eager.contains(via) else { return }
         plumtree.makeEager(announcer)
         plumtree.makeLazy(via)
+        counters.treeOptimizations += 1
         counters.graftsSent += 1
         counters.prunesSent += 1
         sendGraft(Graft(id: nil, round: announcedRound), to: announcer)
@@ -200,10 +206,19 @@ extension Node {
     /// Asks for `id` after the first wait (its first announcement) or the shorter wait for the next
     /// announcer, moving the GRAFT timer earlier if this is now the first due.
     private mutating func scheduleGraft(_ id: MessageID, firstWait: Bool) {
-        let delay = firstWait ? configuration.broadcast.graftTimeout : configuration.broadcast.secondGraftTimeout
-        if plumtree.grafts.schedule(id, at: now + delay, firstTimeout: firstWait) {
-            effects.append(.armTimer(.graftDue, after: delay))
+        let settings = configuration.broadcast
+        let delay = firstWait ? firstGraftWait : settings.secondGraftTimeout
+        if let deadline = plumtree.grafts.schedule(id, at: now + delay, firstTimeout: firstWait) {
+            effects.append(.armTimer(.graftDue, after: deadline.since(now)))
         }
+    }
+
+    /// How long a missing payload waits for the tree's copy after its first IHAVE: the copy's usual lag here
+    /// and four deviations, within the configured bounds. A cut in the tree then costs about what the tree's
+    /// copies usually take, not a fixed 80 ms.
+    var firstGraftWait: Duration {
+        let settings = configuration.broadcast
+        return plumtree.treeCopyLag?.threshold(minimum: settings.minimumGraftTimeout, maximum: settings.graftTimeout) ?? settings.graftTimeout
     }
 
     /// The GRAFT timer fired: every payload whose time has come is asked for, then the timer is armed for the
@@ -217,19 +232,23 @@ extension Node {
     private mutating func graftTimerFired(for id: MessageID) {
         guard !plumtree.hasSeen(id), var announcers = plumtree.missing[id] else {
             plumtree.missing[id] = nil
+            plumtree.grafted.remove(id)
             return
         }
         while !announcers.isEmpty {
-            let (peer, round) = announcers.removeFirst()
+            let (peer, round) = { ($0.peer, $0.round) }(announcers.removeFirst())
             guard linkByPeer[peer] != nil else { continue }
             if active.contains(peer) { plumtree.makeEager(peer) }
             counters.graftsSent += 1
+            counters.graftTimeouts += 1
+            plumtree.grafted.insert(id)
             sendGraft(Graft(id: id, round: round), to: peer)
             break
         }
         if announcers.isEmpty {
             // Nobody else to ask now: a later IHAVE or anti-entropy will bring it.
             plumtree.missing[id] = nil
+            plumtree.grafted.remove(id)
         } else {
             plumtree.missing[id] = announcers
             scheduleGraft(id, firstWait: false)

@@ -94,7 +94,7 @@ extension Node {
         established.phase = .established(peer: peer, epoch: epoch)
         established.establishedAt = now
         established.wireVersion = version
-        established.gaps = HeardGaps(probeInterval: configuration.probeInterval)
+        established.gaps = SmoothedDuration(typical: configuration.probeInterval)
         links[link] = established
         linkByPeer[peer.id] = link
         counters.handshakesCompleted += 1

@@ -86,7 +86,7 @@ public struct Node {
         var wireVersion: UInt8 = 0
         var probe = RoundTripState()
         /// How regularly the peer is heard, once established (L17).
-        var gaps: HeardGaps?
+        var gaps: SmoothedDuration?
 
         var peer: PeerDescriptor? {
             if case .established(let peer, _) = phase { return peer }

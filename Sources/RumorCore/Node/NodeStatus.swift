@@ -76,6 +76,10 @@ public struct NodeStatus: Sendable, Equatable {
         public var iHavesWithdrawn = 0
         /// Lazy links pulled into the tree when a tree link was lost (`bridgeLostTreeLink`).
         public var treeBridges = 0
+        /// Tree links swapped for a lazy link that announced a payload sooner (the optimisation, B12).
+        public var treeOptimizations = 0
+        /// GRAFTs sent because a GRAFT timer ran out (a payload announced but not pushed in time).
+        public var graftTimeouts = 0
         public var payloadBytesOut = 0
         public var pulled = 0
 

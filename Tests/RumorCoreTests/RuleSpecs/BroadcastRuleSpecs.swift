@@ -114,6 +114,34 @@ struct BroadcastRuleSpecs {
         #expect(harness.node.plumtree.missing.count == 2)
     }
 
+    @Test("B6: the first wait learns how late the tree's copies come after their first IHAVE: copies 4 ms behind shrink it from 80 ms towards the 10 ms floor, and a cut is asked for sooner")
+    func graftWaitLearnsTheTreeLag() {
+        var harness = NodeHarness(active: ["a", "b"])
+        harness.makeLazy("b")
+        for sequence in UInt64(0)..<40 {
+            harness.receive(.announcing("o", [sequence], round: 2), from: "b")
+            harness.advance(by: .milliseconds(4))
+            harness.receive(gossip("o", sequence, round: 3), from: "a")
+            harness.advance(by: .milliseconds(20))
+        }
+        harness.fire(.graftDue)  // the first timer, long due: every payload came, nothing to ask
+        harness.take()
+        let wait = harness.node.firstGraftWait
+        #expect(wait < .milliseconds(20) && wait >= .milliseconds(10), "learned wait \(wait)")
+        harness.receive(.announcing("o", [40], round: 2), from: "b")
+        #expect(harness.armed(.graftDue) == [wait])
+
+        // A copy that came only because it was asked for says nothing about the tree: the wait stays.
+        var asked = NodeHarness(active: ["a", "b"])
+        asked.makeLazy("b")
+        for sequence in UInt64(0)..<10 {
+            asked.receive(.announcing("o", [sequence], round: 2), from: "b")
+            asked.fire(.graftDue)
+            asked.receive(gossip("o", sequence, round: 3), from: "b")
+        }
+        #expect(asked.node.firstGraftWait == .milliseconds(80))
+    }
+
     @Test("B7: when the GRAFT timer fires, the first announcer gets GRAFT(id, round) and turns eager; the next has 40 ms more")
     func graftAnnouncersInTurn() {
         var harness = NodeHarness(active: ["a", "b"])
