@@ -3,13 +3,16 @@ import RumorCore
 import RumorTopology
 
 /// `rumor bench serf`: Serf agents and Rumor nodes on the same machine, driven with the same workload —
-/// join, evenly spaced events from random members, `kill -9` of a share, events right after it — and
-/// measured alike. Cells alternate between the two systems so machine noise hits both.
+/// join, evenly spaced events from random members, `kill -9` of a share (or a freeze: SIGSTOP, the silent
+/// failure of a hung host), events from the others right after it — and measured alike. Cells alternate
+/// between the two systems so machine noise hits both.
 public struct SerfBenchmark {
     public struct Options: Sendable {
         public var nodes: [Int] = [16, 32, 64]
         public var events = 100
         public var kill: [Double] = [0.5]
+        /// Shares frozen with SIGSTOP instead of killed, each a cell of its own; thawed after the events.
+        public var freeze: [Double] = []
         public var runs = 3
         /// Time between two events.
         public var spacing: Duration = .milliseconds(100)
@@ -47,7 +50,10 @@ public struct SerfBenchmark {
         /// serf, rumor, or floor (the plain-libuv relay tree: only its steady latencies are measured).
         public var system: String
         public var nodes: Int
+        /// The share of the members disrupted: killed with `kill -9`, or frozen when `disruption` says so.
         public var kill: Double
+        /// "kill" or "freeze".
+        public var disruption: String
         public var run: Int
         /// Serf: every member lists all N alive. Rumor: one overlay over all N (no node lists every member).
         public var joinSeconds: Double?
@@ -55,8 +61,12 @@ public struct SerfBenchmark {
         /// Each steady event's time to its last member, in seconds, for the latency CDF (complete events only).
         public var steadyLatencies: [Double]
         public var afterKill: EventFigures
-        /// Serf: every survivor lists every killed member as failed. Rumor: no survivor's active view names one.
+        /// Serf: every survivor lists every killed (or frozen) member as failed. Rumor: no survivor's active
+        /// view names one.
         public var deadRemovalSeconds: Double?
+        /// Freeze cells: from the thaw until every member is back (Serf: every agent lists all alive; Rumor:
+        /// one overlay over all N again).
+        public var thawedBackSeconds: Double?
         public var cpuSecondsPerMember: Double
         public var peakResidentMiBPerMember: Double
         /// Proportional set size: shared library pages split among the processes that map them.
@@ -65,9 +75,10 @@ public struct SerfBenchmark {
         public var bytesPerEventPerMember: Double
 
         /// A cell whose cost columns are the means over the members still up (`cost`) of their figures.
-        init(system: String, nodes: Int, kill: Double, run: Int, joinSeconds: Double?, steady: EventFigures, steadyLatencies: [Double],
-             afterKill: EventFigures, deadRemovalSeconds: Double?, cost stats: [ProcessStats], events: Int) {
-            (self.system, self.nodes, self.kill, self.run) = (system, nodes, kill, run)
+        init(system: String, nodes: Int, disruption: Disruption, run: Int, joinSeconds: Double?, steady: EventFigures, steadyLatencies: [Double],
+             afterKill: EventFigures, deadRemovalSeconds: Double?, thawedBackSeconds: Double? = nil, cost stats: [ProcessStats], events: Int) {
+            (self.system, self.nodes, self.kill, self.disruption, self.run) = (system, nodes, disruption.share, disruption.kind.rawValue, run)
+            self.thawedBackSeconds = thawedBackSeconds
             (self.joinSeconds, self.steady, self.afterKill, self.deadRemovalSeconds) = (joinSeconds, steady, afterKill, deadRemovalSeconds)
             self.steadyLatencies = steadyLatencies
             func mean(_ value: (ProcessStats) -> Double) -> Double { stats.map(value).reduce(0, +) / Double(max(1, stats.count)) }
@@ -78,6 +89,13 @@ public struct SerfBenchmark {
         }
     }
 
+    /// What happens to a share of the members halfway through a cell.
+    public struct Disruption: Sendable {
+        public enum Kind: String, Sendable { case kill, freeze }
+        public var kind: Kind
+        public var share: Double
+    }
+
     let options: Options
 
     public init(options: Options) { self.options = options }
@@ -85,21 +103,23 @@ public struct SerfBenchmark {
     /// The floor's figures as a cell: latencies only; it has no membership, no kill and no cost worth comparing.
     static func floorCell(_ figures: RelayFloor.Figures, run: Int) -> Cell {
         let steady = EventFigures(latencies: figures.latencies, reliabilities: figures.latencies.map { _ in 1 })
-        return Cell(system: "floor", nodes: figures.processes, kill: 0, run: run, joinSeconds: nil, steady: steady,
+        return Cell(system: "floor", nodes: figures.processes, disruption: Disruption(kind: .kill, share: 0), run: run, joinSeconds: nil, steady: steady,
                     steadyLatencies: figures.latencies, afterKill: EventFigures(latencies: [], reliabilities: []),
                     deadRemovalSeconds: nil, cost: [], events: figures.messages)
     }
 
     public func run(progress: (String) -> Void) async throws -> [Cell] {
         var cells: [Cell] = []
+        let disruptions = options.kill.map { Disruption(kind: .kill, share: $0) } + options.freeze.map { Disruption(kind: .freeze, share: $0) }
         for nodes in options.nodes {
-            for (killNumber, kill) in options.kill.enumerated() {
+            for (number, disruption) in disruptions.enumerated() {
                 for run in 1...options.runs {
-                    progress("serf, \(nodes) members, kill \(Int(kill * 100))%, run \(run)")
-                    cells.append(try await serfCell(nodes: nodes, kill: kill, run: run))
-                    progress("rumor, \(nodes) members, kill \(Int(kill * 100))%, run \(run)")
-                    cells.append(try await rumorCell(nodes: nodes, kill: kill, run: run))
-                    if options.floor, killNumber == 0 {
+                    let name = "\(disruption.kind.rawValue) \(Int(disruption.share * 100))%"
+                    progress("serf, \(nodes) members, \(name), run \(run)")
+                    cells.append(try await serfCell(nodes: nodes, disruption: disruption, run: run))
+                    progress("rumor, \(nodes) members, \(name), run \(run)")
+                    cells.append(try await rumorCell(nodes: nodes, disruption: disruption, run: run))
+                    if options.floor, number == 0 {
                         progress("plain libuv relay tree, \(nodes) processes, run \(run)")
                         cells.append(Self.floorCell(try await floor(nodes: nodes), run: run))
                     }
@@ -120,7 +140,7 @@ public struct SerfBenchmark {
 
     // MARK: Serf
 
-    private func serfCell(nodes: Int, kill: Double, run: Int) async throws -> Cell {
+    private func serfCell(nodes: Int, disruption: Disruption, run: Int) async throws -> Cell {
         let cluster = try SerfCluster(count: nodes, directory: "\(options.workDirectory)/serf-\(nodes)-\(run)")
         var random = SeededRandom(seed: UInt64(nodes * 1000 + run))
         try cluster.start()
@@ -132,9 +152,12 @@ public struct SerfBenchmark {
             if let at = cluster.publish("s\(number)", from: origin) { published.append(("s\(number)", at, everyone)) }
             try? await Task.sleep(for: options.spacing)
         }
-        let victims = Array(cluster.live.shuffled(using: &random).prefix(Int((Double(nodes) * kill).rounded())))
+        let victims = Array(cluster.live.shuffled(using: &random).prefix(Int((Double(nodes) * disruption.share).rounded())))
         let dead = Set(victims.map { cluster.agents[$0].name })
-        cluster.kill(victims)
+        switch disruption.kind {
+        case .kill: cluster.kill(victims)
+        case .freeze: cluster.freeze(victims)
+        }
         let survivors = everyone.subtracting(dead)
         // Watched while the events right after the kill go out.
         async let removal = cluster.waitUntilEveryAgent(timeout: .seconds(90)) { index in
@@ -146,6 +169,11 @@ public struct SerfBenchmark {
             try? await Task.sleep(for: options.spacing)
         }
         let removed = await removal
+        var thawedBack: Duration?
+        if disruption.kind == .freeze {
+            cluster.thawAll()
+            thawedBack = await cluster.waitUntilEveryAgent(timeout: .seconds(60)) { cluster.members(seenBy: $0, status: "alive") == everyone }
+        }
         try? await Task.sleep(for: .seconds(2))
         let stats = cluster.stats()
         await cluster.stop()
@@ -162,16 +190,16 @@ public struct SerfBenchmark {
         }
         let steady = latenciesAndReliabilities("s")
         let afterKill = latenciesAndReliabilities("k")
-        return Cell(system: "serf", nodes: nodes, kill: kill, run: run, joinSeconds: joined?.seconds,
+        return Cell(system: "serf", nodes: nodes, disruption: disruption, run: run, joinSeconds: joined?.seconds,
                     steady: EventFigures(latencies: steady.0, reliabilities: steady.1), steadyLatencies: steady.0.compactMap { $0 },
                     afterKill: EventFigures(latencies: afterKill.0, reliabilities: afterKill.1),
-                    deadRemovalSeconds: removed?.seconds,
+                    deadRemovalSeconds: removed?.seconds, thawedBackSeconds: thawedBack?.seconds,
                     cost: stats, events: published.count)
     }
 
     // MARK: Rumor
 
-    private func rumorCell(nodes: Int, kill: Double, run: Int) async throws -> Cell {
+    private func rumorCell(nodes: Int, disruption: Disruption, run: Int) async throws -> Cell {
         let spacing = options.spacing.seconds
         let start = 3.0
         let killAt = start + Double(options.events) * spacing
@@ -184,8 +212,8 @@ public struct SerfBenchmark {
             workload: {publishers: all, rate: \(1 / spacing), payload: 1, start: \(start)s, stop: \(stop - spacing / 2)s}
             schedule:
               - at: \(killAt)s
-                kill: \(Int((Double(nodes) * kill).rounded()))
-            duration: \(stop + 5)s
+                \(disruption.kind.rawValue): \(Int((Double(nodes) * disruption.share).rounded()))
+            \(disruption.kind == .freeze ? "  - at: \(stop + 1)s\n    thaw: all\n" : "")duration: \(stop + 6)s
             """
         let topology: Topology
         do { topology = try TopologyLoader.parse(yaml, file: "bench") } catch { throw MeshLaunchError(description: "\(error)") }
@@ -209,10 +237,11 @@ public struct SerfBenchmark {
         let startConvergence = evaluation.convergence.first { $0.label == "start" }
         let startAt = result.observation.events.first { $0.label == "start" }?.at.seconds ?? 0
         let stats = result.processStats
-        return Cell(system: "rumor", nodes: nodes, kill: kill, run: run,
+        return Cell(system: "rumor", nodes: nodes, disruption: disruption, run: run,
                     joinSeconds: startConvergence?.connectedAfter.map { $0 + startAt },
                     steady: figures(true), steadyLatencies: chosen(true).compactMap(\.latencyToLast), afterKill: figures(false),
-                    deadRemovalSeconds: evaluation.convergence.first { $0.label.hasPrefix("kill") }?.repairedAfter,
+                    deadRemovalSeconds: evaluation.convergence.first { $0.label.hasPrefix(disruption.kind.rawValue) }?.repairedAfter,
+                    thawedBackSeconds: evaluation.convergence.first { $0.label.hasPrefix("thaw") }?.connectedAfter,
                     cost: stats, events: evaluation.messages.count)
     }
 }

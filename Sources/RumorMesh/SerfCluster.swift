@@ -60,7 +60,11 @@ final class SerfCluster: @unchecked Sendable {
         unsetenv("RUMOR_ARRIVALS")
     }
 
-    var live: [Int] { agents.indices.filter { agents[$0].process?.isRunning == true } }
+    /// Agents hung with SIGSTOP: running, but answering nothing until thawed.
+    private(set) var frozen: Set<Int> = []
+
+    /// Agents running and not frozen.
+    var live: [Int] { agents.indices.filter { agents[$0].process?.isRunning == true && !frozen.contains($0) } }
 
     /// Runs `serf ARGUMENTS` and returns its standard output, or nil when it failed.
     private func command(_ arguments: [String]) -> String? {
@@ -118,11 +122,26 @@ final class SerfCluster: @unchecked Sendable {
         for index in indices { agents[index].process?.kill() }
     }
 
+    /// Hangs the agents (SIGSTOP), as a host that stops answering does: their sockets stay open.
+    func freeze(_ indices: [Int]) {
+        for index in indices {
+            agents[index].process?.pause()
+            frozen.insert(index)
+        }
+    }
+
+    /// Lets every frozen agent go on (SIGCONT).
+    func thawAll() {
+        for index in frozen { agents[index].process?.resume() }
+        frozen.removeAll()
+    }
+
     func stats() -> [ProcessStats] {
         live.compactMap { agents[$0].process.flatMap { ProcessStats.read(pid: $0.pid) } }
     }
 
     func stop() async {
+        thawAll()
         for agent in agents { agent.process?.terminate() }
         for agent in agents { await agent.process?.waitOrKill(timeout: .seconds(3)) }
     }

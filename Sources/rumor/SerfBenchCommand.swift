@@ -20,6 +20,9 @@ struct SerfBench: AsyncParsableCommand {
     @Option(help: "Shares killed with kill -9, comma-separated.")
     var kill = "0.25,0.5"
 
+    @Option(help: "Shares frozen with SIGSTOP instead (a hung host: sockets open, nothing answers), comma-separated; each a cell of its own, thawed after the events. None by default.")
+    var freeze: String?
+
     @Option(help: "Runs of each cell; the table shows the median with min–max.")
     var runs = 3
 
@@ -49,6 +52,10 @@ struct SerfBench: AsyncParsableCommand {
         guard counts.allSatisfy({ (2...200).contains($0) }) else { throw ValidationError("--nodes: each count must be 2 to 200") }
         let shares: [Double] = try list(kill, "kill") { Double($0) }
         guard shares.allSatisfy({ $0 > 0 && $0 < 1 }) else { throw ValidationError("--kill: each share must be above 0 and below 1") }
+        if let freeze {
+            let frozen: [Double] = try list(freeze, "freeze") { Double($0) }
+            guard frozen.allSatisfy({ $0 > 0 && $0 < 1 }) else { throw ValidationError("--freeze: each share must be above 0 and below 1") }
+        }
         guard (1...10_000).contains(events) else { throw ValidationError("--events must be 1 to 10000") }
         guard (1...20).contains(runs) else { throw ValidationError("--runs must be 1 to 20") }
         guard (1...10_000).contains(spacingMs) else { throw ValidationError("--spacing-ms must be 1 to 10000") }
@@ -59,6 +66,7 @@ struct SerfBench: AsyncParsableCommand {
                                             workDirectory: workDir ?? "\(NSTemporaryDirectory())rumor-bench-serf-\(getpid())")
         options.nodes = try list(nodes, "nodes") { Int($0) }
         options.kill = try list(kill, "kill") { Double($0) }
+        options.freeze = try freeze.map { try list($0, "freeze") { Double($0) } } ?? []
         options.events = events
         options.runs = runs
         options.spacing = .milliseconds(spacingMs)
@@ -94,9 +102,10 @@ struct SerfBenchTable {
             ("p50 steady", { $0.steady.latencyP50 }, seconds),
             ("p99 steady", { $0.steady.latencyP99 }, seconds),
             ("reliability steady", { $0.steady.reliability }, share),
-            ("p99 after kill", { $0.afterKill.latencyP99 }, seconds),
-            ("reliability after kill", { $0.afterKill.reliability }, share),
+            ("p99 after", { $0.afterKill.latencyP99 }, seconds),
+            ("reliability after", { $0.afterKill.reliability }, share),
             ("dead removed", { $0.deadRemovalSeconds }, seconds),
+            ("thawed back", { $0.thawedBackSeconds }, seconds),
             ("bytes/event/member", { $0.bytesPerEventPerMember }, { String(format: "%.0f", $0) }),
             ("CPU s/member", { $0.cpuSecondsPerMember }, { String(format: "%.2f", $0) }),
             ("peak RSS MiB/member", { $0.peakResidentMiBPerMember }, { String(format: "%.1f", $0) }),
@@ -104,11 +113,11 @@ struct SerfBenchTable {
         ]
         var lines: [String] = []
         let floors = Dictionary(grouping: cells.filter { $0.system == "floor" }, by: \.nodes)
-        let groups = Dictionary(grouping: cells.filter { $0.system != "floor" }) { "\($0.nodes)|\($0.kill)" }
+        let groups = Dictionary(grouping: cells.filter { $0.system != "floor" }) { "\($0.nodes)|\($0.disruption)|\($0.kill)" }
         for key in groups.keys.sorted(by: { $0.localizedStandardCompare($1) == .orderedAscending }) {
             let group = groups[key]! + (floors[groups[key]![0].nodes] ?? [])
-            lines.append("N = \(group[0].nodes), kill \(Int(group[0].kill * 100))%, \(group.filter { $0.system == "rumor" }.count) runs each")
-            for (name, value, format) in columns {
+            lines.append("N = \(group[0].nodes), \(group[0].disruption) \(Int(group[0].kill * 100))%, \(group.filter { $0.system == "rumor" }.count) runs each")
+            for (name, value, format) in columns where name != "thawed back" || group[0].disruption == "freeze" {
                 func summary(_ system: String) -> (median: Double?, text: String) {
                     let values = group.filter { $0.system == system }.compactMap(value).sorted()
                     guard let median = RunEvaluation.percentile(values, 0.5) else { return (nil, "—") }

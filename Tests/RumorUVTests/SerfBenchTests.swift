@@ -32,6 +32,31 @@ struct SerfBenchTests {
         #expect((rumor?["after_kill"] as? [String: Any])?["reliability"] as? Double == 1)
     }
 
+    @Test("A freeze cell: 4 Serf agents and 4 Rumor nodes, half frozen with SIGSTOP, events from the others; every survivor gets every Rumor event, the frozen are dropped, and after the thaw all are back")
+    func freezeCell() throws {
+        let workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("rumor-bench-serf-freeze-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: workDirectory) }
+        let (status, output) = try RumorBinary.run(["bench", "serf", "--nodes", "4", "--events", "5", "--kill", "0.5", "--freeze", "0.5",
+                                                    "--runs", "1", "--no-floor", "--work-dir", workDirectory, "--json"])
+        #expect(status == 0, "\(output)")
+        let start = output.firstIndex(of: "[") ?? output.startIndex
+        let cells = try JSONSerialization.jsonObject(with: Data(output[start...].utf8)) as? [[String: Any]] ?? []
+        #expect(cells.map { "\($0["system"] ?? "") \($0["disruption"] ?? "")" } == ["serf kill", "rumor kill", "serf freeze", "rumor freeze"])
+        for cell in cells where cell["disruption"] as? String == "freeze" {
+            #expect((cell["dead_removal_seconds"] as? Double) != nil, "frozen members never dropped: \(cell)")
+            #expect((cell["thawed_back_seconds"] as? Double) != nil, "thawed members never back: \(cell)")
+        }
+        let rumor = cells.first { $0["system"] as? String == "rumor" && $0["disruption"] as? String == "freeze" }
+        #expect((rumor?["after_kill"] as? [String: Any])?["reliability"] as? Double == 1, "\(String(describing: rumor))")
+    }
+
+    @Test("--freeze takes shares above 0 and below 1")
+    func freezeShareChecked() throws {
+        let (status, output) = try RumorBinary.run(["bench", "serf", "--nodes", "4", "--freeze", "1.5"])
+        #expect(status != 0)
+        #expect(output.contains("--freeze: each share must be above 0 and below 1"), "\(output)")
+    }
+
     @Test("without serf on the PATH it fails and says what to install")
     func missingSerf() throws {
         let process = Process()
