@@ -4,7 +4,7 @@
 /// queues hold them sorted without a heap. A cancelled or moved deadline leaves a stale queue entry behind,
 /// skipped when it comes up.
 struct GraftSchedule {
-    private var due: [MessageID: Timestamp] = [:]
+    private var due: [MessageID: (at: Timestamp, firstTimeout: Bool)] = [:]
     private var firstWaits = FIFOQueue<(id: MessageID, at: Timestamp)>()
     private var laterWaits = FIFOQueue<(id: MessageID, at: Timestamp)>()
     /// When the node's GRAFT timer is armed to fire; nil when it is not armed.
@@ -14,13 +14,16 @@ struct GraftSchedule {
 
     func isScheduled(_ id: MessageID) -> Bool { due[id] != nil }
 
+    /// Whether `id` still waits for its first GRAFT: none was sent for it since its first announcement.
+    func awaitsFirstGraft(_ id: MessageID) -> Bool { due[id]?.firstTimeout == true }
+
     /// Schedules `id` at `at`, or at the deadline of its kind scheduled last if that is later (which keeps the
     /// queue sorted); returns the deadline when the node's timer must be armed for it (nothing earlier is
     /// armed), nil otherwise.
     mutating func schedule(_ id: MessageID, at requested: Timestamp, firstTimeout: Bool) -> Timestamp? {
         let queued = firstTimeout ? firstWaits.last?.at : laterWaits.last?.at
         let at = max(requested, queued ?? requested)
-        due[id] = at
+        due[id] = (at, firstTimeout)
         if firstTimeout { firstWaits.append((id, at)) } else { laterWaits.append((id, at)) }
         guard armedAt.map({ at < $0 }) ?? true else { return nil }
         armedAt = at
@@ -56,7 +59,11 @@ struct GraftSchedule {
 
     /// Pops queue heads whose deadline is no longer the id's current one.
     private mutating func dropStale() {
-        while let head = firstWaits.first, due[head.id] != head.at { _ = firstWaits.removeFirst() }
-        while let head = laterWaits.first, due[head.id] != head.at { _ = laterWaits.removeFirst() }
+        while let head = firstWaits.first, !isCurrent(head, firstTimeout: true) { _ = firstWaits.removeFirst() }
+        while let head = laterWaits.first, !isCurrent(head, firstTimeout: false) { _ = laterWaits.removeFirst() }
+    }
+
+    private func isCurrent(_ entry: (id: MessageID, at: Timestamp), firstTimeout: Bool) -> Bool {
+        due[entry.id].map { $0.at == entry.at && $0.firstTimeout == firstTimeout } ?? false
     }
 }

@@ -14,8 +14,6 @@ struct PlumtreeState {
     var seen: SeenSet
     /// Announcers of each missing payload, in the order their IHAVEs arrived.
     var missing: [MessageID: [Announcer]] = [:]
-    /// Missing payloads already asked for with GRAFT (a subset of `missing`'s ids).
-    var grafted: Set<MessageID> = []
     /// How long the tree's copy of a payload takes to come after its first IHAVE, when it comes unasked:
     /// the first GRAFT waits until that is out of character (B6). Nil until a copy is measured.
     var treeCopyLag: SmoothedDuration?
@@ -63,6 +61,11 @@ struct PlumtreeState {
     mutating func makeLazy(_ peer: NodeID) {
         eager.removeAll { $0 == peer }
         if !lazy.contains(peer) { lazy.append(peer) }
+    }
+
+    /// One more measure of how late an unasked tree copy came after its first IHAVE.
+    mutating func recordTreeCopyLag(_ lag: Duration) {
+        if treeCopyLag == nil { treeCopyLag = SmoothedDuration(typical: lag) } else { treeCopyLag!.record(lag) }
     }
 
     /// Drops a queued IHAVE for `id` to `peer`, once the peer has shown it holds the payload (it announced it

@@ -130,9 +130,6 @@ extension Node {
         if let both = plumtree.cache.ids.first(where: plumtree.seen.contains) {
             broken("\(both) is both cached and in the seen set")
         }
-        if let stray = plumtree.grafted.first(where: { plumtree.missing[$0] == nil }) {
-            broken("\(stray) is marked as asked for with GRAFT but is not missing")
-        }
         for (id, announcers) in plumtree.missing {
             if !plumtree.grafts.isScheduled(id) { broken("missing \(id) has no GRAFT deadline") }
             if announcers.count > configuration.broadcast.maximumAnnouncersPerMissing {

@@ -103,12 +103,11 @@ extension Node {
     private mutating func accept(_ gossip: Gossip, from sender: NodeID?, offTree: Bool = false) {
         let pushToAll = sender == nil && !plumtree.eager.contains(where: active.contains)
         plumtree.store(gossip.id, PayloadCache.Entry(payload: gossip.payload, round: gossip.round, sender: sender, storedAt: now))
-        if sender != nil, !offTree, !plumtree.grafted.contains(gossip.id), let first = plumtree.missing[gossip.id]?.first {
-            let lag = now.since(first.heardAt)
-            if plumtree.treeCopyLag == nil { plumtree.treeCopyLag = SmoothedDuration(typical: lag) } else { plumtree.treeCopyLag!.record(lag) }
+        // A copy that came after our GRAFT came late because we waited: only unasked tree copies are measured.
+        if sender != nil, !offTree, plumtree.grafts.awaitsFirstGraft(gossip.id), let first = plumtree.missing[gossip.id]?.first {
+            plumtree.recordTreeCopyLag(now.since(first.heardAt))
         }
         plumtree.missing[gossip.id] = nil
-        plumtree.grafted.remove(gossip.id)
         plumtree.grafts.cancel(gossip.id)
         counters.delivered += 1
         effects.append(.deliver(Delivery(id: gossip.id, round: gossip.round, payload: gossip.payload)))
@@ -206,8 +205,7 @@ extension Node {
     /// Asks for `id` after the first wait (its first announcement) or the shorter wait for the next
     /// announcer, moving the GRAFT timer earlier if this is now the first due.
     private mutating func scheduleGraft(_ id: MessageID, firstWait: Bool) {
-        let settings = configuration.broadcast
-        let delay = firstWait ? firstGraftWait : settings.secondGraftTimeout
+        let delay = firstWait ? firstGraftWait : configuration.broadcast.secondGraftTimeout
         if let deadline = plumtree.grafts.schedule(id, at: now + delay, firstTimeout: firstWait) {
             effects.append(.armTimer(.graftDue, after: deadline.since(now)))
         }
@@ -232,23 +230,20 @@ extension Node {
     private mutating func graftTimerFired(for id: MessageID) {
         guard !plumtree.hasSeen(id), var announcers = plumtree.missing[id] else {
             plumtree.missing[id] = nil
-            plumtree.grafted.remove(id)
             return
         }
         while !announcers.isEmpty {
-            let (peer, round) = { ($0.peer, $0.round) }(announcers.removeFirst())
-            guard linkByPeer[peer] != nil else { continue }
-            if active.contains(peer) { plumtree.makeEager(peer) }
+            let announcer = announcers.removeFirst()
+            guard linkByPeer[announcer.peer] != nil else { continue }
+            if active.contains(announcer.peer) { plumtree.makeEager(announcer.peer) }
             counters.graftsSent += 1
             counters.graftTimeouts += 1
-            plumtree.grafted.insert(id)
-            sendGraft(Graft(id: id, round: round), to: peer)
+            sendGraft(Graft(id: id, round: announcer.round), to: announcer.peer)
             break
         }
         if announcers.isEmpty {
             // Nobody else to ask now: a later IHAVE or anti-entropy will bring it.
             plumtree.missing[id] = nil
-            plumtree.grafted.remove(id)
         } else {
             plumtree.missing[id] = announcers
             scheduleGraft(id, firstWait: false)
