@@ -1,6 +1,7 @@
 import Foundation
 import RumorCore
 import RumorTopology
+import RumorUV
 
 /// Everything a running mesh shares between its publisher, poller, scheduler and display: the node
 /// processes and the observation being recorded.
@@ -22,9 +23,7 @@ actor MeshState {
     private(set) var changes = 0
 
     init(duration: Duration) {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        startWallNanoseconds = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+        startWallNanoseconds = Int64(WallClock.nanoseconds())
         observation = RunObservation(duration: duration)
     }
 

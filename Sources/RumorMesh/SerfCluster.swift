@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import RumorUV
 
 /// HashiCorp Serf agents on loopback, driven through Serf's own command line, for `rumor bench serf`:
 /// a user-event handler records when each event reaches each agent, `serf members` tells who sees whom.
@@ -146,9 +147,5 @@ final class SerfCluster: @unchecked Sendable {
         for agent in agents { await agent.process?.waitOrKill(timeout: .seconds(3)) }
     }
 
-    static func wallNanoseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
-    }
+    static func wallNanoseconds() -> Int64 { Int64(WallClock.nanoseconds()) }
 }

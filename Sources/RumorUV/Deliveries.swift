@@ -93,10 +93,7 @@ final class DeliveryLog {
     }
 
     func record(_ delivery: Delivery) {
-        var clock = timespec()
-        clock_gettime(CLOCK_REALTIME, &clock)
-        let recorded = RecordedDelivery(sequence: nextSequence, delivery: delivery,
-                                        receivedNanoseconds: UInt64(clock.tv_sec) * 1_000_000_000 + UInt64(clock.tv_nsec))
+        let recorded = RecordedDelivery(sequence: nextSequence, delivery: delivery, receivedNanoseconds: WallClock.nanoseconds())
         nextSequence += 1
         bytes += delivery.payload.count
         if ring.count < capacity {

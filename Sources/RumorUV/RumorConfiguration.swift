@@ -152,11 +152,7 @@ public struct RumorConfiguration: Sendable {
                     "linkConditions: loss must be a share from 0 to 1, latency and jitter not negative")
     }
 
-    private static func wallClockMilliseconds() -> Epoch {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Epoch(now.tv_sec) * 1000 + Epoch(now.tv_nsec / 1_000_000)
-    }
+    private static func wallClockMilliseconds() -> Epoch { WallClock.nanoseconds() / 1_000_000 }
 }
 
 /// What is wrong with a `RumorConfiguration`, in words that name the value.
