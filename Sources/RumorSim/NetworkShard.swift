@@ -50,6 +50,8 @@ struct NetworkShard {
     var now = Timestamp.zero
     var recordsMessages = false
     var recordsDeliveries = false
+    var recordsMemberEvents = false
+    private(set) var memberEventLog: [(index: Int, event: MemberEvent, at: Timestamp)] = []
     /// Whether nodes check their invariants after every event, and the shard checks exactly-once delivery.
     var checksInvariants = false
     /// Violations gathered from this shard's nodes and deliveries, in the order found.
@@ -171,6 +173,12 @@ struct NetworkShard {
         let published = try residents[local(index)].node.publish(payload, at: now)
         gatherViolations(at: local(index))
         return published
+    }
+
+    mutating func setTags(_ tags: [String: String], deleting keys: [String], at index: Int) throws(DirectoryError) -> [NodeEffect] {
+        let effects = try residents[local(index)].node.setTags(tags, deleting: keys, at: now)
+        gatherViolations(at: local(index))
+        return effects
     }
 
     private mutating func gatherViolations(at position: Int) {
@@ -356,6 +364,8 @@ struct NetworkShard {
             schedule(.event(end.peer, .received(end.peerEnd, message)), for: end.peer, at: now + end.latency, from: index)
         case .setWireVersion:
             break  // Frames travel as values here: no header to write.
+        case .memberEvent(let event):
+            if recordsMemberEvents { memberEventLog.append((index, event, now)) }
         case .close(let link, let reason):
             guard let end = linkEnds.removeValue(forKey: link) else { return }
             linksByOwner[local(index)].remove(link)

@@ -52,6 +52,14 @@ public struct SimulatedNetwork {
     public var deliveryLog: [(index: Int, id: MessageID, at: Timestamp)] {
         shards.count == 1 ? shards[0].deliveryLog : mergedByTime(shards.map(\.deliveryLog), at: \.at)
     }
+    /// Every member event with its node and time, when `recordsMemberEvents` is on (directory runs).
+    public var recordsMemberEvents: Bool {
+        get { shards[0].recordsMemberEvents }
+        set { for shard in shards.indices { shards[shard].recordsMemberEvents = newValue } }
+    }
+    public var memberEventLog: [(index: Int, event: MemberEvent, at: Timestamp)] {
+        shards.count == 1 ? shards[0].memberEventLog : mergedByTime(shards.map(\.memberEventLog), at: \.at)
+    }
     public var eventsProcessed: Int { shards.reduce(0) { $0 + $1.eventsProcessed } }
     /// Who published each broadcast, and when.
     private var publishedMessages: [MessageID: (origin: Int, at: Timestamp)] = [:]
@@ -316,6 +324,15 @@ public struct SimulatedNetwork {
         return id
     }
 
+    /// Sets and deletes tags of the node at `address` (its directory entry), as `POST /tags` does live.
+    public mutating func setTags(_ tags: [String: String], deleting keys: [String] = [], at address: PeerAddress) throws(DirectoryError) {
+        let index = directory.indexOf[address]!
+        let effects = try shards[shard(of: index)].setTags(tags, deleting: keys, at: index)
+        shards[shard(of: index)].carryOut(effects, from: index)
+        handOverOutgoing()
+        reportToLedger()
+    }
+
     // MARK: What the nodes hold
 
     /// What the network saw of broadcast `id`, gathered from every shard.
@@ -460,8 +477,12 @@ extension PeerAddress {
     }
 }
 
-/// The configuration of simulated node `index`.
-public func simulatedConfiguration(_ index: Int, seeds: [Int], epoch: Epoch = 1) -> NodeConfiguration {
-    NodeConfiguration(identity: PeerDescriptor(id: NodeID("n\(index)")!, address: .local(index)),
-                      epoch: epoch, seeds: seeds.map(PeerAddress.local))
+/// The configuration of simulated node `index`. The directory is off unless asked for: the broadcast and
+/// membership experiments measure the application's messages, and every node's entry reaching every other
+/// would be most of a 10,000-node run's work and memory.
+public func simulatedConfiguration(_ index: Int, seeds: [Int], epoch: Epoch = 1, directory: Bool = false) -> NodeConfiguration {
+    var configuration = NodeConfiguration(identity: PeerDescriptor(id: NodeID("n\(index)")!, address: .local(index)),
+                                          epoch: epoch, seeds: seeds.map(PeerAddress.local))
+    configuration.directory.enabled = directory
+    return configuration
 }

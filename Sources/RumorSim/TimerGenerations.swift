@@ -16,6 +16,7 @@ struct TimerGenerations {
         case .graftDue: 3
         case .iHaveBatch: 4
         case .antiEntropy: 5
+        case .suspicion: 6
         }
     }
 

@@ -54,6 +54,7 @@ public final class NodeRuntime: @unchecked Sendable {
     let linkShaping: LinkShaping
     var shapingTimer: LoopTimer?
     let deliveries = DeliveryLog(capacity: 100_000, maximumBytes: 64 << 20)
+    let memberEvents = MemberEventLog(capacity: 100_000)
     // Seeds (NodeRuntime+Seeds): what each last did, the lookups under way, the links opened for them.
     var seedReports: SeedReports
     var pendingLookups: [UInt64: NameLookup] = [:]
@@ -241,6 +242,8 @@ public final class NodeRuntime: @unchecked Sendable {
             timers[timer]?.cancel()
         case .deliver(let delivery):
             deliveries.record(delivery)
+        case .memberEvent(let event):
+            memberEvents.record(event)
         }
     }
 
@@ -356,6 +359,39 @@ public final class NodeRuntime: @unchecked Sendable {
     /// Up to `count` distinct live peers, each the endpoint of a recent sampling walk (docs/sampling.md).
     public func samplePeers(_ count: Int) async -> [PeerDescriptor] {
         await eventLoop.submit { self.samplePeersOnLoop(count).map(\.peer) }
+    }
+
+    // MARK: Directory
+
+    /// Every member this node knows of (docs/directory.md), in id order.
+    public func members() async -> [Member] {
+        await eventLoop.submit { self.node?.members() ?? [] }
+    }
+
+    /// Sets and deletes tags of this node's entry; the new entry spreads at once.
+    public func setTags(_ set: [String: String], deleting keys: [String] = []) async throws(DirectoryError) {
+        try await eventLoop.submit { self.setTagsOnLoop(set, deleting: keys) }.get()
+    }
+
+    func setTagsOnLoop(_ set: [String: String], deleting keys: [String]) -> Result<Void, DirectoryError> {
+        precondition(eventLoop.isOnLoopThread, "setTagsOnLoop runs on the loop thread")
+        guard node != nil, !stopped, !carryingOutEffects else { return .failure(.stopping) }
+        carryingOutEffects = true
+        do throws(DirectoryError) {
+            let effects = try node!.setTags(set, deleting: keys, at: now)
+            finishBatch(effects, flushing: true)
+            return .success(())
+        } catch {
+            carryingOutEffects = false
+            return .failure(error)
+        }
+    }
+
+    func membersOnLoop() -> [Member] { node?.members() ?? [] }
+
+    /// Recorded member events numbered above `sequence`.
+    public func memberEvents(after sequence: UInt64, limit: Int = 10_000) async -> [RecordedMemberEvent] {
+        await eventLoop.submit { self.memberEvents.after(sequence, limit: limit) }
     }
 
     /// The active view's size; nil before the node starts and once it stopped.

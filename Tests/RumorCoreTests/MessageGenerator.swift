@@ -87,7 +87,22 @@ struct MessageGenerator {
         case .pull: .pull(digest())
         case .sampleWalk: .sampleWalk(SampleWalk(origin: peer(), nonce: random.next(), ttl: UInt8(int(0...255))))
         case .sampleReply: .sampleReply(SampleReply(nonce: random.next()))
+        case .topicGossip:
+            .gossip(Gossip(id: messageID(), round: UInt32(truncatingIfNeeded: random.next()),
+                           payload: (0..<int(0...300)).map { _ in UInt8(int(0...255)) }, topic: TopicID(high: random.next(), low: random.next())))
+        case .directorySummary: .directorySummary(DirectorySummary(count: UInt32(truncatingIfNeeded: random.next()), rootHash: random.next()))
+        case .directoryBuckets: .directoryBuckets(DirectoryBuckets(hashes: (0..<DirectoryState.bucketCount).map { _ in random.next() }))
+        case .directoryEntries:
+            .directoryEntries(DirectoryEntries(wanted: (0..<int(0...10)).map { _ in UInt8(int(0...255)) },
+                                               entries: (0..<int(0...4)).map { _ in memberEntry() }))
         }
+    }
+
+    mutating func memberEntry() -> MemberEntry {
+        var tags: [String: String] = [:]
+        for _ in 0..<int(0...5) { tags[text(1...20)] = int(0...3) == 0 ? "" : text(1...60) }
+        return MemberEntry(peer: peer(), epoch: random.next(), version: random.next(),
+                           status: MemberStatus.allCases[int(0...MemberStatus.allCases.count - 1)], tags: tags)
     }
 
     mutating func anyMessage() -> Message {

@@ -32,6 +32,8 @@ struct PayloadCache {
         /// The peer it came from (nil when published here), for the optimisation step.
         var sender: NodeID?
         var storedAt: Timestamp
+        /// Nil for the global broadcast; a payload of another topic goes only over links that carry topics.
+        var topic: TopicID? = nil
     }
 
     let maximumCount: Int

@@ -40,6 +40,10 @@ public enum Invariant: String, CaseIterable, Sendable, CustomStringConvertible {
     /// id whose payload is cached; GRAFT deadlines are exactly the missing payloads, each within its
     /// announcer limit.
     case messageStoreConsistent
+    /// The directory's bucket hashes equal a recomputation; this node's entry is of its epoch and alive while
+    /// it runs; no entry is at or below its id's epoch floor; the directory is within its limit; every
+    /// suspect is alive and its suspicion timer armed.
+    case directoryConsistent
 
     // Global, checked by the simulator over every live node at quiet points (nothing in flight).
     /// If A holds B in its active view, B holds A.
@@ -58,7 +62,7 @@ public enum Invariant: String, CaseIterable, Sendable, CustomStringConvertible {
              .dialsHaveIntents, .requestsWatched, .linksWatched, .periodicTimersArmed, .graftsScheduled,
              .announcementsBatched, .messageStateBounded, .samplesDistinctNotSelf, .samplingBounded:
             true
-        case .messageStoreConsistent, .activeViewsSymmetric, .eagerSetsSymmetric, .deliveredExactlyOnce:
+        case .messageStoreConsistent, .directoryConsistent, .activeViewsSymmetric, .eagerSetsSymmetric, .deliveredExactlyOnce:
             false
         }
     }
@@ -91,6 +95,7 @@ struct ArmedTimers: Equatable {
         case .graftDue: 1 << 3
         case .iHaveBatch: 1 << 4
         case .antiEntropy: 1 << 5
+        case .suspicion: 1 << 6
         }
     }
 
@@ -104,7 +109,7 @@ struct ArmedTimers: Equatable {
             switch effect {
             case .armTimer(let timer, _): insert(timer)
             case .cancelTimer(let timer): remove(timer)
-            case .connect, .send, .setWireVersion, .close, .deliver: break
+            case .connect, .send, .setWireVersion, .close, .deliver, .memberEvent: break
             }
         }
     }

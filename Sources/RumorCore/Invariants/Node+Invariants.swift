@@ -136,6 +136,38 @@ extension Node {
                 broken("missing \(id) has \(announcers.count) announcers")
             }
         }
+        found += directoryViolations()
+        return found
+    }
+
+    /// The directory's invariants (docs/directory.md): bucket hashes equal a recomputation, only this node
+    /// raises its own version (its entry is its newest word), no entry sits at or below its id's epoch floor,
+    /// and every suspect is failed in time by an armed timer.
+    func directoryViolations() -> [InvariantViolation] {
+        var found: [InvariantViolation] = []
+        func broken(_ detail: String) {
+            found.append(InvariantViolation(.directoryConsistent, node: identity.id, detail: detail))
+        }
+        if directory.recomputedBucketHashes() != directory.bucketHashes { broken("bucket hashes differ from a recomputation") }
+        if started, configuration.directory.enabled {
+            if let own = ownEntry {
+                if own.epoch != configuration.epoch { broken("own entry of epoch \(own.epoch), not \(configuration.epoch)") }
+                if !stopping, own.status != .alive { broken("own entry \(own.status) while running") }
+            } else {
+                broken("no entry of this node")
+            }
+        }
+        for (id, floor) in directory.epochFloors {
+            if let entry = directory[id]?.entry, entry.epoch <= floor.epoch { broken("\(id) of epoch \(entry.epoch) at or below its floor \(floor.epoch)") }
+        }
+        if directory.count > directory.limits.maximumEntries { broken("\(directory.count) entries, above the limit") }
+        for record in directory.records.values where record.entry.status == .removed {
+            broken("\(record.entry.id) is stored as removed")
+        }
+        for record in directory.records.values where record.suspicion != nil {
+            if record.entry.status != .alive { broken("\(record.entry.id) is suspect while \(record.entry.status)") }
+            if !stopping, !armedTimers.contains(.suspicion) { broken("\(record.entry.id) is suspect and no suspicion timer is armed") }
+        }
         return found
     }
 

@@ -78,10 +78,11 @@ extension Node {
                 while budget > 0, bytes < Self.maximumPullReplyBytes {
                     budget -= 1
                     let id = MessageID(origin: entry.origin, epoch: entry.epoch, sequence: sequence)
-                    if let cached = plumtree.cache[id] {
+                    // A peer of an older version asks for ids of topics its links cannot carry: it never gets them.
+                    if let cached = plumtree.cache[id], carries(cached.topic, to: peer.id) {
                         bytes += cached.payload.count
                         counters.payloadBytesOut += cached.payload.count
-                        send(.gossip(Gossip(id: id, round: cached.round &+ 1, payload: cached.payload)), to: peer.id)
+                        send(.gossip(Gossip(id: id, round: cached.round &+ 1, payload: cached.payload, topic: cached.topic)), to: peer.id)
                     }
                     if sequence == range.upperBound { break }
                     sequence += 1

@@ -19,12 +19,31 @@ extension Node {
         return (id, effects)
     }
 
+    /// Broadcasts a payload of one of the node's internal topics (the directory's). `toEveryPeer` pushes it
+    /// eagerly over every active link, for the last words of a leaving node, which cannot wait for IHAVEs.
+    @discardableResult
+    mutating func publishInternal(_ payload: [UInt8], topic: TopicID, toEveryPeer: Bool = false) -> MessageID {
+        let id = MessageID(origin: identity.id, epoch: configuration.epoch, sequence: plumtree.nextSequence)
+        plumtree.nextSequence += 1
+        accept(Gossip(id: id, round: 0, payload: payload, topic: topic), from: nil, pushToAll: toEveryPeer)
+        return id
+    }
+
+    /// Whether `peer`'s link can carry a payload of `topic`: the global broadcast goes everywhere, other
+    /// topics only over links of version 6 or later.
+    func carries(_ topic: TopicID?, to peer: NodeID) -> Bool {
+        guard topic != nil else { return true }
+        guard let link = linkByPeer[peer], let state = links[link] else { return false }
+        return state.wireVersion >= MessageType.topicGossip.introducedIn
+    }
+
     // MARK: Membership feeds the tree
 
     /// A new neighbour starts eager, and the two compare what they hold.
     mutating func broadcastPeerUp(_ peer: NodeID) {
         plumtree.makeEager(peer)
         sendDigest(to: peer)
+        sendDirectorySummary(to: peer)
     }
 
     /// A tree link given up on purpose (DISCONNECT, eviction, rotation: the overlay's churn while nodes join
@@ -61,6 +80,21 @@ extension Node {
             counters.oversizedPayloadsDropped += 1
             return
         }
+        // A payload of another topic is checked before it is relayed: a malformed one goes no further.
+        var update: DirectoryUpdate?
+        if let topic = gossip.topic {
+            guard topic == .directory else {
+                counters.unknownTopicPayloads += 1
+                return
+            }
+            do {
+                update = try DirectoryCodec.decodeUpdate(gossip.payload, limits: configuration.directory.limits)
+            } catch {
+                counters.directoryUpdatesRejected += 1
+                logger.debug("malformed directory update", metadata: ["peer": "\(sender)", "error": "\(error)"])
+                return
+            }
+        }
         // Only the answer from the peer asked is off the tree; a tree copy arriving first is a tree copy.
         let wasPulled = plumtree.pulled[gossip.id]?.peer == sender.id
         if wasPulled { plumtree.pulled[gossip.id] = nil }
@@ -93,26 +127,30 @@ extension Node {
             }
             plumtree.makeEager(sender.id)
         }
-        accept(gossip, from: sender.id, offTree: wasPulled)
+        accept(gossip, from: sender.id, offTree: wasPulled, update: update)
     }
 
     /// Delivers a new payload, keeps it for GRAFTs, and passes it on: eagerly to eager peers and as an IHAVE
     /// to lazy ones (only as IHAVEs when it came off the tree, from anti-entropy). An origin whose eager set
     /// is empty (every link pruned by other senders' trees) pushes to all its active peers: until a copy
     /// leaves the origin, the origin's death loses the message.
-    private mutating func accept(_ gossip: Gossip, from sender: NodeID?, offTree: Bool = false) {
-        let pushToAll = sender == nil && !plumtree.eager.contains(where: active.contains)
-        plumtree.store(gossip.id, PayloadCache.Entry(payload: gossip.payload, round: gossip.round, sender: sender, storedAt: now))
+    private mutating func accept(_ gossip: Gossip, from sender: NodeID?, offTree: Bool = false, pushToAll: Bool = false,
+                                 update: DirectoryUpdate? = nil) {
+        let pushToAll = pushToAll || sender == nil && !plumtree.eager.contains(where: active.contains)
+        plumtree.store(gossip.id, PayloadCache.Entry(payload: gossip.payload, round: gossip.round, sender: sender, storedAt: now,
+                                                     topic: gossip.topic))
         // A copy that came after our GRAFT came late because we waited: only unasked tree copies are measured.
         if sender != nil, !offTree, plumtree.grafts.awaitsFirstGraft(gossip.id), let first = plumtree.missing[gossip.id]?.first {
             plumtree.recordTreeCopyLag(now.since(first.heardAt))
         }
         plumtree.missing[gossip.id] = nil
         plumtree.grafts.cancel(gossip.id)
-        counters.delivered += 1
-        effects.append(.deliver(Delivery(id: gossip.id, round: gossip.round, payload: gossip.payload)))
-        let next = Gossip(id: gossip.id, round: gossip.round &+ 1, payload: gossip.payload)
-        for peer in active.ids where peer != sender {
+        if gossip.topic == nil {
+            counters.delivered += 1
+            effects.append(.deliver(Delivery(id: gossip.id, round: gossip.round, payload: gossip.payload)))
+        }
+        let next = Gossip(id: gossip.id, round: gossip.round &+ 1, payload: gossip.payload, topic: gossip.topic)
+        for peer in active.ids where peer != sender && carries(gossip.topic, to: peer) {
             if !offTree, pushToAll || plumtree.eager.contains(peer) {
                 counters.payloadBytesOut += gossip.payload.count
                 send(.gossip(next), to: peer)
@@ -120,6 +158,8 @@ extension Node {
                 announce(Announcement(id: gossip.id, round: next.round), to: peer)
             }
         }
+        // Applied after the relay: a refutation it triggers is a message of its own.
+        if let update, let sender { applyDirectoryUpdate(update, from: sender) }
     }
 
     // MARK: Lazy announcements
@@ -260,9 +300,9 @@ extension Node {
         counters.graftsReceived += 1
         plumtree.graftedSincePrune.remove(peer.id)
         if active.contains(peer.id) { plumtree.makeEager(peer.id) }
-        guard let id = graft.id, let entry = plumtree.cache[id] else { return }
+        guard let id = graft.id, let entry = plumtree.cache[id], carries(entry.topic, to: peer.id) else { return }
         counters.payloadBytesOut += entry.payload.count
-        send(.gossip(Gossip(id: id, round: entry.round &+ 1, payload: entry.payload)), to: peer.id)
+        send(.gossip(Gossip(id: id, round: entry.round &+ 1, payload: entry.payload, topic: entry.topic)), to: peer.id)
     }
 
     /// The peer stops pushing to us; we stop pushing to it. If we sent it a GRAFT since its last PRUNE, the two

@@ -31,7 +31,7 @@ extension Node {
             if !lagging, now.since(max(state.lastHeard, resumedAt ?? .zero)) > threshold {
                 counters.silentLinksClosed += 1
                 logger.warning("peer silent, closing link", metadata: ["peer": "\(peer)", "threshold": "\(DurationText.format(threshold))"])
-                closeLink(link, reason: "silent for more than \(DurationText.format(threshold))", failed: true)
+                closeLink(link, reason: "silent for more than \(DurationText.format(threshold))", failed: true, evidence: .silent)
             } else if isTemporary(peer.id), now.since(state.establishedAt) > membership.temporaryLinkTimeout {
                 closeLink(link, reason: "temporary link no longer needed", failed: false)
             } else {

@@ -149,7 +149,7 @@ extension Node {
     }
 
     /// The link to an established peer is gone: a failure unless the peer said DISCONNECT first.
-    mutating func peerLinkLost(_ peer: PeerDescriptor, reason: String, failed: Bool) {
+    mutating func peerLinkLost(_ peer: PeerDescriptor, reason: String, failed: Bool, evidence: FailureEvidence? = .closed) {
         if let request = outstanding.removeValue(forKey: peer.id), request.kind == .join {
             tryNextSeed()
         }
@@ -159,6 +159,7 @@ extension Node {
         if failed {
             counters.failedLinks += 1
             samplingSawFailure(of: peer)
+            if let evidence { reportFailure(of: peer, evidence: evidence) }
             passive.remove(peer.id)
             lost.remember(peer.address, id: peer.id, isSeed: configuration.seeds.contains(peer.address), lostToFailure: true,
                           firstProbe: now + membership.healingProbeInitialDelay, delay: membership.healingProbeInitialDelay)

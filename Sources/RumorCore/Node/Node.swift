@@ -68,6 +68,9 @@ public struct Node {
     // Sampling.
     var samplingState: SamplingState
 
+    // Directory.
+    var directory: DirectoryState
+
     struct LinkState {
         enum Phase {
             case awaitingHandshake
@@ -105,6 +108,8 @@ public struct Node {
         self.lost = LostPeerMemory(capacity: configuration.membership.lostPeerMemory)
         self.plumtree = PlumtreeState(configuration.broadcast)
         self.samplingState = SamplingState(configuration.sampling)
+        self.directory = DirectoryState(limits: configuration.directory.limits,
+                                        epochFloorRetention: configuration.directory.epochFloorRetention)
     }
 
     public var identity: PeerDescriptor { configuration.identity }
@@ -131,7 +136,7 @@ public struct Node {
         case .malformedFrame(let link, let error):
             counters.malformedFrames += 1
             logger.warning("malformed frame, closing link", metadata: ["link": "\(link)", "error": "\(error)"])
-            closeLink(link, reason: "malformed frame: \(error)", failed: true)
+            closeLink(link, reason: "malformed frame: \(error)", failed: true, evidence: nil)
         case .timerFired(let timer):
             armedTimers.remove(timer)
             timerFired(timer)
@@ -155,6 +160,7 @@ public struct Node {
         // The first round comes early, to fill a newcomer's passive view before anything can fail.
         effects.append(.armTimer(.shuffle, after: jittered(min(membership.shuffleInterval, .seconds(1)))))
         effects.append(.armTimer(.antiEntropy, after: jittered(configuration.broadcast.antiEntropyInterval)))
+        startDirectory()
         startJoin()
     }
 
@@ -178,15 +184,16 @@ public struct Node {
         forgetLink(link, reason: reason, failed: true)
     }
 
-    /// Closes `link` on our side and forgets it.
-    mutating func closeLink(_ link: LinkID, reason: String, failed: Bool) {
+    /// Closes `link` on our side and forgets it. A failed link's `evidence` says what it tells of the peer's
+    /// death (nil: nothing, as for a peer that sent garbage).
+    mutating func closeLink(_ link: LinkID, reason: String, failed: Bool, evidence: FailureEvidence? = .closed) {
         guard links[link] != nil else { return }
-        forgetLink(link, reason: reason, failed: failed)
+        forgetLink(link, reason: reason, failed: failed, evidence: evidence)
         effects.append(.close(link, reason: reason))
     }
 
     /// Drops every trace of `link`; membership hears of an established peer's link going away.
-    private mutating func forgetLink(_ link: LinkID, reason: String, failed: Bool) {
+    private mutating func forgetLink(_ link: LinkID, reason: String, failed: Bool, evidence: FailureEvidence? = .closed) {
         supersededLinks[link] = nil
         guard let state = links.removeValue(forKey: link) else { return }
         switch state.phase {
@@ -195,7 +202,7 @@ public struct Node {
         case .established(let peer, _):
             guard linkByPeer[peer.id] == link else { return }
             linkByPeer[peer.id] = nil
-            peerLinkLost(peer, reason: reason, failed: failed)
+            peerLinkLost(peer, reason: reason, failed: failed, evidence: evidence)
         }
     }
 
@@ -318,6 +325,12 @@ public struct Node {
             receivedSampleWalk(walk, from: peer)
         case .sampleReply(let reply):
             receivedSampleReply(reply, from: peer)
+        case .directorySummary(let summary):
+            receivedDirectorySummary(summary, from: peer)
+        case .directoryBuckets(let buckets):
+            receivedDirectoryBuckets(buckets, from: peer)
+        case .directoryEntries(let entries):
+            receivedDirectoryEntries(entries, from: peer)
         }
     }
 
@@ -341,8 +354,11 @@ public struct Node {
             graftsDue()
         case .iHaveBatch:
             sendIHaveBatches()
+        case .suspicion:
+            suspicionsDue()
         case .antiEntropy:
             antiEntropyRound()
+            directoryRound()
             effects.append(.armTimer(.antiEntropy, after: jittered(configuration.broadcast.antiEntropyInterval)))
         }
     }
@@ -355,6 +371,7 @@ public struct Node {
     // MARK: Leaving
 
     private mutating func stop() {
+        announceLeaving()
         for peer in active.entries.map(\.peer) {
             send(.disconnect(Disconnect(alive: false)), to: peer.id)
         }
@@ -390,6 +407,16 @@ public struct Node {
                                 clusterName: configuration.clusterName, active: activePeers, passive: passivePeers,
                                 pendingLinks: pending, broadcast: broadcast, counters: counters)
         status.localHealthScore = localHealth.score
+        for record in directory.records.values {
+            switch record.entry.status {
+            case .alive where record.suspicion != nil: status.directory.suspect += 1
+            case .alive: status.directory.alive += 1
+            case .failed: status.directory.failed += 1
+            case .left: status.directory.left += 1
+            case .removed: break
+            }
+        }
+        status.directory.ownVersion = ownEntry?.version ?? 0
         return status
     }
 

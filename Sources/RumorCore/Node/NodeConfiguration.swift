@@ -24,6 +24,7 @@ public struct NodeConfiguration: Sendable {
     public var membership = MembershipConfiguration()
     public var broadcast = BroadcastConfiguration()
     public var sampling = SamplingConfiguration()
+    public var directory = DirectoryConfiguration()
     /// The largest frame body the links carry; IHAVE batches and digests are cut to fit it.
     public var maximumFrameSize = WireFormat.defaultMaximumFrameSize
     /// The protocol versions this node offers, within `WireFormat.versions`: fewer to run as an older

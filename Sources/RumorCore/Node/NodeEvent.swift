@@ -47,6 +47,8 @@ public enum NodeEffect: Hashable, Sendable {
     case cancelTimer(NodeTimer)
     /// Hand a broadcast message to the application; exactly once per message id.
     case deliver(Delivery)
+    /// A member's entry changed here (docs/directory.md): for the member list's events and hooks.
+    case memberEvent(MemberEvent)
 }
 
 /// The node's timers: a few kinds, each armed at most once at a time, so a driver keeps one handle per kind.
@@ -63,7 +65,9 @@ public enum NodeTimer: Hashable, Sendable, CaseIterable {
     case graftDue
     /// Send the IHAVEs gathered since the last batch.
     case iHaveBatch
-    /// Send a digest of held message ids to a random active peer.
+    /// Send a digest of held message ids, and a directory summary, to a random active peer.
     case antiEntropy
+    /// The earliest suspect's time is up: unrefuted, it is marked failed (D4). One timer for all suspects.
+    case suspicion
 
 }

@@ -82,6 +82,19 @@ public struct NodeStatus: Sendable, Equatable {
         public var graftTimeouts = 0
         public var payloadBytesOut = 0
         public var pulled = 0
+        /// Directory (docs/directory.md): entries of this node's published, entries of others applied,
+        /// reconciliations started, failure reports sent, members marked failed, refutations of reports
+        /// about this node, entries refused for a removed epoch, and updates refused as malformed or over a
+        /// limit. Payloads of topics this build does not know are dropped and counted.
+        public var directoryEntriesPublished = 0
+        public var directoryEntriesApplied = 0
+        public var directoryExchanges = 0
+        public var failureReportsSent = 0
+        public var membersMarkedFailed = 0
+        public var directoryRefutations = 0
+        public var directoryGhostsRefused = 0
+        public var directoryUpdatesRejected = 0
+        public var unknownTopicPayloads = 0
 
         // Limits reached: what each cost the offender (its message, or part of it).
         /// GOSSIP payloads over the payload limit, dropped (never delivered or passed on).
@@ -104,6 +117,18 @@ public struct NodeStatus: Sendable, Equatable {
         public var seenIDs: Int
     }
 
+    /// Members of the directory by status as this node sees them (suspects are alive members under report).
+    public struct Directory: Sendable, Equatable {
+        public var alive = 0
+        public var suspect = 0
+        public var failed = 0
+        public var left = 0
+        /// This node's own entry version.
+        public var ownVersion: UInt64 = 0
+
+        public var total: Int { alive + suspect + failed + left }
+    }
+
     public var identity: PeerDescriptor
     public var epoch: Epoch
     /// The protocol versions this node offers on every link.
@@ -115,6 +140,7 @@ public struct NodeStatus: Sendable, Equatable {
     /// Links still in their handshake.
     public var pendingLinks: Int
     public var broadcast: Broadcast
+    public var directory = Directory()
     public var counters: Counters
     /// Lifeguard's local health score, 0 when this node's loop keeps time; silence thresholds are
     /// multiplied by one more than it (L18).

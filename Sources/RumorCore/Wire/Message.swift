@@ -35,6 +35,11 @@ public enum Message: Hashable, Sendable {
     case sampleWalk(SampleWalk)
     case sampleReply(SampleReply)
 
+    // Directory reconciliation (version 6): a summary, then bucket hashes, then entries where they differ.
+    case directorySummary(DirectorySummary)
+    case directoryBuckets(DirectoryBuckets)
+    case directoryEntries(DirectoryEntries)
+
     public var type: MessageType {
         switch self {
         case .handshake: .handshake
@@ -50,7 +55,7 @@ public enum Message: Hashable, Sendable {
         case .shuffle: .shuffle
         case .shuffleReply: .shuffleReply
         case .keepAlive: .keepAlive
-        case .gossip: .gossip
+        case .gossip(let gossip): gossip.topic == nil ? .gossip : .topicGossip
         case .iHave: .iHave
         case .graft: .graft
         case .prune: .prune
@@ -58,6 +63,9 @@ public enum Message: Hashable, Sendable {
         case .pull: .pull
         case .sampleWalk: .sampleWalk
         case .sampleReply: .sampleReply
+        case .directorySummary: .directorySummary
+        case .directoryBuckets: .directoryBuckets
+        case .directoryEntries: .directoryEntries
         }
     }
 }
@@ -87,6 +95,12 @@ public enum MessageType: UInt8, CaseIterable, Sendable {
     case pull = 0x31
     case sampleWalk = 0x40
     case sampleReply = 0x41
+    case directorySummary = 0x50
+    case directoryBuckets = 0x51
+    case directoryEntries = 0x52
+    /// A GOSSIP on a topic other than the global one: the directory's internal topic (version 6), and the
+    /// application's topics once they exist.
+    case topicGossip = 0x60
 
     /// The set-up types, whose layout never changes between protocol versions; a frame of any version
     /// may carry them.
@@ -98,6 +112,7 @@ public enum MessageType: UInt8, CaseIterable, Sendable {
         switch self {
         case .ping, .pong: 4
         case .sampleWalk, .sampleReply: 5
+        case .directorySummary, .directoryBuckets, .directoryEntries, .topicGossip: 6
         case .handshake, .handshakeRejected, .versions, .join, .forwardJoin, .neighbor, .neighborReply, .disconnect,
              .shuffle, .shuffleReply, .keepAlive, .gossip, .iHave, .graft, .prune, .digest, .pull:
             WireFormat.versions.lowerBound
@@ -271,17 +286,40 @@ public struct ShuffleReply: Hashable, Sendable {
     public init(entries: [ShuffleEntry]) { self.entries = entries }
 }
 
-/// A broadcast payload travelling eagerly; `round` counts the hops from its origin.
+/// A broadcast payload travelling eagerly; `round` counts the hops from its origin. `topic` is nil for the
+/// global broadcast (a GOSSIP frame); any other topic travels as TOPICGOSSIP (version 6).
 public struct Gossip: Hashable, Sendable {
     public var id: MessageID
     public var round: UInt32
     public var payload: [UInt8]
+    public var topic: TopicID?
 
-    public init(id: MessageID, round: UInt32, payload: [UInt8]) {
+    public init(id: MessageID, round: UInt32, payload: [UInt8], topic: TopicID? = nil) {
         self.id = id
         self.round = round
         self.payload = payload
+        self.topic = topic
     }
+}
+
+/// A topic as the wire names it: 16 bytes. Ids whose first 15 bytes are zero are reserved for the node's
+/// internal topics; the directory's is the first.
+public struct TopicID: Hashable, Sendable, CustomStringConvertible {
+    public var high: UInt64
+    public var low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// Member entries and failure reports (docs/directory.md): relayed like any payload, never delivered to
+    /// the application.
+    public static let directory = TopicID(high: 0, low: 1)
+
+    public var isInternal: Bool { high == 0 && low < 256 }
+
+    public var description: String { self == .directory ? "directory" : "topic:\(String(high, radix: 16))\(String(low, radix: 16))" }
 }
 
 public struct Announcement: Hashable, Sendable {
@@ -353,4 +391,34 @@ public struct SampleReply: Hashable, Sendable {
     public var nonce: UInt64
 
     public init(nonce: UInt64) { self.nonce = nonce }
+}
+
+/// The first step of a directory reconciliation: how many entries the sender holds, and one hash of them all.
+public struct DirectorySummary: Hashable, Sendable {
+    public var count: UInt32
+    public var rootHash: UInt64
+
+    public init(count: UInt32, rootHash: UInt64) {
+        self.count = count
+        self.rootHash = rootHash
+    }
+}
+
+/// The answer to a summary that differs: the hash of each of the sender's buckets (always 256).
+public struct DirectoryBuckets: Hashable, Sendable {
+    public var hashes: [UInt64]
+
+    public init(hashes: [UInt64]) { self.hashes = hashes }
+}
+
+/// Entries of the buckets that differ; `wanted` asks for the receiver's entries of those buckets in return
+/// (empty in the answer, which ends the exchange).
+public struct DirectoryEntries: Hashable, Sendable {
+    public var wanted: [UInt8]
+    public var entries: [MemberEntry]
+
+    public init(wanted: [UInt8], entries: [MemberEntry]) {
+        self.wanted = wanted
+        self.entries = entries
+    }
 }

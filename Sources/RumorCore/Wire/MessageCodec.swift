@@ -38,7 +38,13 @@ public enum MessageCodec {
         case .shuffleReply(let reply):
             return size(of: reply.entries)
         case .gossip(let gossip):
-            return size(of: gossip.id) + 4 + 4 + gossip.payload.count
+            return size(of: gossip.id) + (gossip.topic == nil ? 0 : 16) + 4 + 4 + gossip.payload.count
+        case .directorySummary:
+            return 4 + 8
+        case .directoryBuckets(let buckets):
+            return 2 + 8 * buckets.hashes.count
+        case .directoryEntries(let entries):
+            return 2 + entries.wanted.count + 2 + entries.entries.reduce(0) { $0 + DirectoryCodec.encodedSize(of: $1) }
         case .iHave(let iHave):
             return 2 + iHave.announcements.reduce(0) { $0 + size(of: $1.id) + 4 }
         case .graft(let graft):
@@ -63,7 +69,7 @@ public enum MessageCodec {
         return cut
     }
 
-    private static func size(of peer: PeerDescriptor) -> Int {
+    static func size(of peer: PeerDescriptor) -> Int {
         1 + peer.id.rawValue.utf8.count + 1 + peer.address.host.utf8.count + 2
     }
 
@@ -165,6 +171,10 @@ public enum MessageCodec {
             write(reply.entries, into: &writer)
         case .gossip(let gossip):
             write(gossip.id, into: &writer)
+            if let topic = gossip.topic {
+                writer.write(topic.high)
+                writer.write(topic.low)
+            }
             writer.write(gossip.round)
             writer.write(UInt32(gossip.payload.count))
             writer.write(bytes: gossip.payload)
@@ -184,6 +194,17 @@ public enum MessageCodec {
             writer.write(walk.ttl)
         case .sampleReply(let reply):
             writer.write(reply.nonce)
+        case .directorySummary(let summary):
+            writer.write(summary.count)
+            writer.write(summary.rootHash)
+        case .directoryBuckets(let buckets):
+            writer.write(UInt16(buckets.hashes.count))
+            for hash in buckets.hashes { writer.write(hash) }
+        case .directoryEntries(let entries):
+            writer.write(UInt16(entries.wanted.count))
+            for bucket in entries.wanted { writer.write(bucket) }
+            writer.write(UInt16(entries.entries.count))
+            for entry in entries.entries { DirectoryCodec.write(entry, into: &writer) }
         case .digest(let digest), .pull(let digest):
             writer.write(UInt16(digest.entries.count))
             for entry in digest.entries {
@@ -198,7 +219,7 @@ public enum MessageCodec {
         }
     }
 
-    private static func write(_ peer: PeerDescriptor, into writer: inout ByteWriter) {
+    static func write(_ peer: PeerDescriptor, into writer: inout ByteWriter) {
         writer.writeString(peer.id.rawValue, lengthAs: UInt8.self)
         writer.writeString(peer.address.host, lengthAs: UInt8.self)
         writer.write(peer.address.port)
@@ -322,12 +343,43 @@ public enum MessageCodec {
             return .shuffleReply(ShuffleReply(entries: try readEntries(&reader, "shuffleReply.entries")))
         case .keepAlive:
             return .keepAlive
-        case .gossip:
+        case .gossip, .topicGossip:
             let id = try readMessageID(&reader, "gossip.id")
+            var topic: TopicID?
+            if type == .topicGossip {
+                topic = TopicID(high: try reader.read(UInt64.self, "topicGossip.topic"), low: try reader.read(UInt64.self, "topicGossip.topic"))
+            }
             let round = try reader.read(UInt32.self, "gossip.round")
             let length = Int(try reader.read(UInt32.self, "gossip.payloadLength"))
             let payload = try reader.readBytes(count: length, "gossip.payload")
-            return .gossip(Gossip(id: id, round: round, payload: payload))
+            return .gossip(Gossip(id: id, round: round, payload: payload, topic: topic))
+        case .directorySummary:
+            let count = try reader.read(UInt32.self, "directorySummary.count")
+            return .directorySummary(DirectorySummary(count: count, rootHash: try reader.read(UInt64.self, "directorySummary.rootHash")))
+        case .directoryBuckets:
+            let count = try reader.readCount(minimumElementSize: 8, "directoryBuckets.count")
+            guard count == DirectoryState.bucketCount else {
+                throw .invalidValue(field: "directoryBuckets.count", detail: "\(count) buckets where there are \(DirectoryState.bucketCount)")
+            }
+            var hashes: [UInt64] = []
+            hashes.reserveCapacity(count)
+            for _ in 0..<count { hashes.append(try reader.read(UInt64.self, "directoryBuckets.hash")) }
+            return .directoryBuckets(DirectoryBuckets(hashes: hashes))
+        case .directoryEntries:
+            let wantedCount = try reader.readCount(minimumElementSize: 1, "directoryEntries.wantedCount")
+            guard wantedCount <= DirectoryState.bucketCount else {
+                throw .invalidValue(field: "directoryEntries.wanted", detail: "\(wantedCount) buckets where there are \(DirectoryState.bucketCount)")
+            }
+            var wanted: [UInt8] = []
+            wanted.reserveCapacity(wantedCount)
+            for _ in 0..<wantedCount { wanted.append(try reader.read(UInt8.self, "directoryEntries.wanted")) }
+            // An entry is at least a peer (1-byte id and host, a port), two numbers, a status and a tag count.
+            let count = try reader.readCount(minimumElementSize: 24, "directoryEntries.count")
+            var entries: [MemberEntry] = []
+            entries.reserveCapacity(count)
+            let limits = DirectoryLimits()
+            for _ in 0..<count { entries.append(try DirectoryCodec.readEntry(&reader, limits: limits)) }
+            return .directoryEntries(DirectoryEntries(wanted: wanted, entries: entries))
         case .iHave:
             // An announcement is at least a 1-byte origin, two 8-byte numbers and a round.
             let count = try reader.readCount(minimumElementSize: 22, "iHave.count")
@@ -359,13 +411,13 @@ public enum MessageCodec {
         }
     }
 
-    private static func readNodeID(_ reader: inout ByteReader, _ field: StaticString) throws(WireError) -> NodeID {
+    static func readNodeID(_ reader: inout ByteReader, _ field: StaticString) throws(WireError) -> NodeID {
         let text = try reader.readString(lengthAs: UInt8.self, field)
         guard let id = NodeID(text) else { throw .invalidNodeID(field: field.description) }
         return id
     }
 
-    private static func readPeer(_ reader: inout ByteReader, _ field: StaticString) throws(WireError) -> PeerDescriptor {
+    static func readPeer(_ reader: inout ByteReader, _ field: StaticString) throws(WireError) -> PeerDescriptor {
         let id = try readNodeID(&reader, field)
         let host = try reader.readString(lengthAs: UInt8.self, field)
         guard !host.isEmpty else { throw .invalidValue(field: field.description, detail: "empty host") }

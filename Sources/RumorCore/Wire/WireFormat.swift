@@ -6,7 +6,9 @@ public enum WireFormat {
     /// 3: the handshake is followed by a VERSIONS frame; a link runs at the highest version both speak.
     /// 4: round-trip probes (PING, PONG) replace KEEPALIVE and measure each link's round-trip time.
     /// 5: sampling walks (SAMPLEWALK, SAMPLEREPLY) for uniform, validated peer samples.
-    public static let versions: ClosedRange<UInt8> = 3...5
+    /// 6: the cluster directory: TOPICGOSSIP carries member entries and failure reports on the directory's
+    ///    internal topic; DIRECTORY_SUMMARY, _BUCKETS and _ENTRIES reconcile directories.
+    public static let versions: ClosedRange<UInt8> = 3...6
     /// The first version that negotiates: a handshake naming an older one is refused at once, since such a
     /// peer would refuse every version but its own.
     public static let firstNegotiatingVersion: UInt8 = 3
