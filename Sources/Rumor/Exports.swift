@@ -6,6 +6,7 @@
 @_exported import struct RumorUV.DeliveryStream
 @_exported import enum RumorUV.DeliveryEvent
 @_exported import struct RumorUV.RecordedDelivery
+@_exported import struct RumorUV.RecordedMemberEvent
 @_exported import struct RumorUV.ConnectionLimits
 @_exported import struct RumorUV.RumorConfiguration
 @_exported import struct RumorSecurity.Keyring

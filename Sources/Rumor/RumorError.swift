@@ -18,6 +18,8 @@ public enum RumorError: Error, Sendable, Equatable, CustomStringConvertible {
     case system(String)
     /// A payload is larger than `RumorConfiguration.broadcast.maximumPayloadSize`.
     case payloadTooLarge(size: Int, limit: Int)
+    /// Tags broke a directory limit (docs/directory.md, D6); the text names it.
+    case invalidTags(String)
 
     public var description: String {
         switch self {
@@ -30,6 +32,7 @@ public enum RumorError: Error, Sendable, Equatable, CustomStringConvertible {
         case .stopped: "the node has left the overlay"
         case .system(let text): "the system refused: \(text)"
         case .payloadTooLarge(let size, let limit): "payload of \(size) bytes exceeds the limit of \(limit) bytes"
+        case .invalidTags(let text): "tags refused: \(text)"
         }
     }
 }

@@ -173,6 +173,34 @@ public final class RumorNode: Sendable {
         return await runtime.samplePeers(count)
     }
 
+    // MARK: Directory
+
+    /// Every member this node's directory holds, in id order: its entry (address, epoch, version, status,
+    /// tags), whether it is suspect, and when this node last had news of it (docs/directory.md).
+    public func members() async throws(RumorError) -> [Member] {
+        try requireRunning()
+        return await runtime.members()
+    }
+
+    /// Sets and deletes tags of this node's own entry; the change spreads to every member at once. Tags
+    /// over a limit are refused with the limit named, and the entry stays as it was.
+    public func setTags(_ tags: [String: String], deleting keys: [String] = []) async throws(RumorError) {
+        try requireRunning()
+        do throws(DirectoryError) {
+            try await runtime.setTags(tags, deleting: keys)
+        } catch {
+            if case .stopping = error { throw .stopped }
+            throw .invalidTags(error.description)
+        }
+    }
+
+    /// Member events recorded since event number `sequence` (0 for all kept), oldest first, each with the
+    /// wall-clock time this node applied it.
+    public func memberEvents(after sequence: UInt64 = 0) async throws(RumorError) -> [RecordedMemberEvent] {
+        try requireRunning()
+        return await runtime.memberEvents(after: sequence)
+    }
+
     /// What the node knows now: its views, its broadcast tree and its counters.
     public func status() async throws(RumorError) -> RumorStatus {
         try requireRunning()

@@ -46,6 +46,12 @@ enum AdminRoutes {
                 return JSONValue.object(fields).serialized() + "\n"
             }.joined()
             return HTTPResponse(status: 200, contentType: "application/x-ndjson", body: Array(lines.utf8))
+        case ("GET", "/members"):
+            return DirectoryRoutes.members(request.query, runtime: runtime)
+        case ("POST", "/tags"):
+            return DirectoryRoutes.updateTags(request.body, runtime: runtime)
+        case ("GET", "/member-events"):
+            return DirectoryRoutes.memberEvents(request.query, runtime: runtime)
         case ("GET", "/links"):
             return .json(linksJSON(runtime.linkShaping))
         case ("POST", "/links"):
@@ -56,10 +62,12 @@ enum AdminRoutes {
             return .text("\(request.method) is not allowed on /publish; use POST with the payload as the body", status: 405)
         case (_, "/links"):
             return .text("\(request.method) is not allowed on /links; use GET, or POST with query parameters", status: 405)
-        case (_, "/status"), (_, "/metrics"), (_, "/sample"), (_, "/deliveries"):
+        case (_, "/tags"):
+            return .text("\(request.method) is not allowed on /tags; use POST with {\"set\": {...}, \"delete\": [...]}", status: 405)
+        case (_, "/status"), (_, "/metrics"), (_, "/sample"), (_, "/deliveries"), (_, "/members"), (_, "/member-events"):
             return .text("\(request.method) is not allowed on \(request.path); use GET", status: 405)
         default:
-            return .text("no such endpoint: \(request.path) (try /status, /sample?k=N, /deliveries?after=N, POST /publish or /metrics)", status: 404)
+            return .text("no such endpoint: \(request.path) (try /status, /members, /member-events?after=N, /sample?k=N, /deliveries?after=N, POST /publish, POST /tags or /metrics)", status: 404)
         }
     }
 
@@ -159,6 +167,14 @@ enum AdminRoutes {
                                        ("bytes", .int(Int64(node.broadcast.cachedBytes)))])),
             ("seen_ids", .int(Int64(node.broadcast.seenIDs))),
             ("local_health", .int(Int64(node.localHealthScore))),
+            ("directory", .object([
+                ("members", .int(Int64(node.directory.total))),
+                ("alive", .int(Int64(node.directory.alive))),
+                ("suspect", .int(Int64(node.directory.suspect))),
+                ("failed", .int(Int64(node.directory.failed))),
+                ("left", .int(Int64(node.directory.left))),
+                ("own_version", .int(Int64(clamping: node.directory.ownVersion))),
+            ])),
             ("counters", .object([
                 ("handshakes_completed", .int(Int64(counters.handshakesCompleted))),
                 ("handshakes_rejected", .int(Int64(counters.handshakesRejected))),
@@ -191,6 +207,15 @@ enum AdminRoutes {
                 ("graft_timeouts", .int(Int64(counters.graftTimeouts))),
                 ("payload_bytes_out", .int(Int64(counters.payloadBytesOut))),
                 ("pulled", .int(Int64(counters.pulled))),
+                ("directory_entries_published", .int(Int64(counters.directoryEntriesPublished))),
+                ("directory_entries_applied", .int(Int64(counters.directoryEntriesApplied))),
+                ("directory_exchanges", .int(Int64(counters.directoryExchanges))),
+                ("failure_reports_sent", .int(Int64(counters.failureReportsSent))),
+                ("members_marked_failed", .int(Int64(counters.membersMarkedFailed))),
+                ("directory_refutations", .int(Int64(counters.directoryRefutations))),
+                ("directory_ghosts_refused", .int(Int64(counters.directoryGhostsRefused))),
+                ("directory_updates_rejected", .int(Int64(counters.directoryUpdatesRejected))),
+                ("unknown_topic_payloads", .int(Int64(counters.unknownTopicPayloads))),
                 ("oversized_payloads_dropped", .int(Int64(counters.oversizedPayloadsDropped))),
                 ("announcements_ignored", .int(Int64(counters.announcementsIgnored))),
                 ("shuffle_entries_ignored", .int(Int64(counters.shuffleEntriesIgnored))),

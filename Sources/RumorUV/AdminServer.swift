@@ -131,10 +131,29 @@ private final class AdminConnection: LoopHandle {
         if parts.count > 1 {
             for pair in parts[1].split(separator: "&") {
                 let keyValue = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                query[String(keyValue[0])] = keyValue.count > 1 ? String(keyValue[1]) : ""
+                query[Self.percentDecoded(keyValue[0])] = keyValue.count > 1 ? Self.percentDecoded(keyValue[1]) : ""
             }
         }
         return HTTPRequest(method: parser.method, path: String(parts.first ?? ""), query: query, body: parser.body)
+    }
+
+    /// A query component with its %XX escapes (and '+' for space) decoded, so `tag=zone%3Deu%20west` reads
+    /// `zone=eu west`; a malformed escape is kept as it stands.
+    static func percentDecoded(_ component: Substring) -> String {
+        let bytes = Array(component.utf8)
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count, let high = HexDigit.value(bytes[index + 1]), let low = HexDigit.value(bytes[index + 2]) {
+                decoded.append(high << 4 | low)
+                index += 3
+            } else {
+                decoded.append(bytes[index] == UInt8(ascii: "+") ? UInt8(ascii: " ") : bytes[index])
+                index += 1
+            }
+        }
+        return String(decoding: decoded, as: UTF8.self)
     }
 
     private func respond(_ reply: HTTPResponse) {

@@ -54,12 +54,34 @@ final class NodeMetrics {
 
     private var reportedCoreLimits: [String: Int] = [:]
 
+    /// Members of the directory by status, `rumor_members{status="..."}`: four series whatever the cluster's
+    /// size (no label per member).
+    func recordDirectory(_ directory: NodeStatus.Directory) {
+        for (status, count) in [("alive", directory.alive), ("suspect", directory.suspect), ("failed", directory.failed), ("left", directory.left)] {
+            Gauge(label: "rumor_members", dimensions: [("status", status)], factory: factory).record(count)
+        }
+    }
+
+    /// The directory's own counters as they stand: entries applied, reports sent, members marked failed,
+    /// refutations, and updates refused.
+    func recordDirectoryCounters(_ counters: NodeStatus.Counters) {
+        let figures = [
+            ("rumor_directory_entries_applied", counters.directoryEntriesApplied),
+            ("rumor_directory_failure_reports_sent", counters.failureReportsSent),
+            ("rumor_directory_members_marked_failed", counters.membersMarkedFailed),
+            ("rumor_directory_refutations", counters.directoryRefutations),
+            ("rumor_directory_updates_rejected", counters.directoryUpdatesRejected),
+        ]
+        for (label, count) in figures { Gauge(label: label, factory: factory).record(count) }
+    }
+
     /// Brings the core's limit counts (which only grow within a node's life) into `rumor_limit_reached_total`.
     func recordCoreLimits(_ counters: NodeStatus.Counters) {
         let counts = [
             ("payload_size", counters.oversizedPayloadsDropped), ("ihave_announcements", counters.announcementsIgnored),
             ("shuffle_entries", counters.shuffleEntriesIgnored), ("payload_cache", counters.cacheEvictionsForSpace),
             ("seen_ids", counters.seenEvictionsForSpace), ("idle_time", counters.silentLinksClosed),
+            ("directory_entry", counters.directoryUpdatesRejected),
         ]
         for (limit, count) in counts {
             let delta = count - (reportedCoreLimits[limit] ?? 0)

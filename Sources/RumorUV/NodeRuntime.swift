@@ -19,6 +19,8 @@ public struct RuntimeConfiguration: Sendable {
     /// anything. Nil runs the node open.
     public var keyring: Keyring?
     public var randomSeed: UInt64
+    /// Where tags set at run time are written (`TagsFile`); nil: nowhere.
+    public var tagsFile: String?
 
     public init(node: NodeConfiguration, listen: PeerAddress, admin: PeerAddress? = nil, randomSeed: UInt64) {
         self.node = node
@@ -380,6 +382,7 @@ public final class NodeRuntime: @unchecked Sendable {
         do throws(DirectoryError) {
             let effects = try node!.setTags(set, deleting: keys, at: now)
             finishBatch(effects, flushing: true)
+            saveTags()
             return .success(())
         } catch {
             carryingOutEffects = false
@@ -387,7 +390,20 @@ public final class NodeRuntime: @unchecked Sendable {
         }
     }
 
+    /// Keeps the tags just set for the next start. A failure to write is logged, not undone: the change is
+    /// out in the cluster already.
+    private func saveTags() {
+        guard let path = configuration.tagsFile, let tags = node?.ownEntry?.tags else { return }
+        do throws(TagsFile.Problem) {
+            try TagsFile.save(tags, to: path)
+        } catch {
+            logger.error("tags not kept for the next start", metadata: ["error": "\(error)"])
+        }
+    }
+
     func membersOnLoop() -> [Member] { node?.members() ?? [] }
+
+    func ownEntryOnLoop() -> MemberEntry? { node?.ownEntry }
 
     /// Recorded member events numbered above `sequence`.
     public func memberEvents(after sequence: UInt64, limit: Int = 10_000) async -> [RecordedMemberEvent] {
@@ -408,7 +424,11 @@ public final class NodeRuntime: @unchecked Sendable {
     }
 
     func metricsText() -> [UInt8] {
-        if let status = statusOnLoop() { metrics.recordCoreLimits(status.node.counters) }
+        if let status = statusOnLoop() {
+            metrics.recordCoreLimits(status.node.counters)
+            metrics.recordDirectory(status.node.directory)
+            metrics.recordDirectoryCounters(status.node.counters)
+        }
         return metrics.prometheusText()
     }
 }

@@ -25,6 +25,10 @@ public struct RumorConfiguration: Sendable {
     public var clusterKey: ClusterKeySource?
     public var membership: MembershipConfiguration
     public var broadcast: BroadcastConfiguration
+    /// The member list: this node's tags as it starts, and the directory's timings (docs/directory.md).
+    public var directory: DirectoryConfiguration
+    /// Where tags set at run time are kept, to be read back at the next start (`TagsFile`); nil: nowhere.
+    public var tagsFile: String?
     /// A new link must complete its handshakes (cluster key and protocol) within this.
     public var handshakeTimeout: Duration
     /// An idle link gets a keepalive after this (a PING on version 4, at least this often).
@@ -75,6 +79,7 @@ public struct RumorConfiguration: Sendable {
         let defaults = Self.defaults
         membership = defaults.membership
         broadcast = defaults.broadcast
+        directory = defaults.directory
         handshakeTimeout = defaults.handshakeTimeout
         keepAliveInterval = defaults.keepAliveInterval
         probeInterval = defaults.probeInterval
@@ -100,6 +105,7 @@ public struct RumorConfiguration: Sendable {
         var node = NodeConfiguration(identity: identity, epoch: epoch ?? Self.wallClockMilliseconds(), seeds: seeds)
         node.membership = membership
         node.broadcast = broadcast
+        node.directory = directory
         node.handshakeTimeout = handshakeTimeout
         node.keepAliveInterval = keepAliveInterval
         node.probeInterval = probeInterval
@@ -113,6 +119,7 @@ public struct RumorConfiguration: Sendable {
         runtime.limits = limits
         runtime.health = health
         runtime.links = linkConditions
+        runtime.tagsFile = tagsFile
         // One handshake limit for a link: the cluster key's gets the protocol's time.
         runtime.limits.securityHandshakeTimeout = handshakeTimeout
         runtime.keyring = try clusterKey.map { source throws(ConfigurationError) in try source.load() }
@@ -148,6 +155,12 @@ public struct RumorConfiguration: Sendable {
         try require(seedRetryInitialDelay > .zero && seedRetryMaximumDelay >= seedRetryInitialDelay,
                     "seedRetryInitialDelay must be positive and at most seedRetryMaximumDelay")
         try require(leaveTimeout >= .zero, "leaveTimeout must not be negative")
+        do throws(DirectoryError) {
+            try directory.limits.validate(directory.tags)
+        } catch {
+            throw .invalid("tags: \(error)")
+        }
+        try require(directory.suspicionTimeout > .zero, "directory.suspicionTimeout must be positive")
         try require((0...1).contains(linkConditions.loss) && linkConditions.latency >= .zero && linkConditions.jitter >= .zero,
                     "linkConditions: loss must be a share from 0 to 1, latency and jitter not negative")
     }

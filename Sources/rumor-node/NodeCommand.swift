@@ -50,6 +50,12 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Directory kept across restarts (the epoch lives here).")
     var dataDir: String?
 
+    @Option(name: .customLong("tag"), help: ArgumentHelp("A tag of this node's directory entry (KEY=VALUE, shown by `rumor members`); may be repeated. Beats the same key in the tags file.", valueName: "key=value"))
+    var tags: [String] = []
+
+    @Option(help: ArgumentHelp("A JSON file of this node's tags ({\"key\": \"value\"}): read at start, rewritten whenever tags change at run time (POST /tags, `rumor tags`). Default with --data-dir: tags.json in it.", valueName: "file"))
+    var tagsFile: String?
+
     @Option(help: "Largest frame body accepted or sent, in bytes.")
     var maxFrameSize: Int = 1 << 20
 
@@ -122,6 +128,8 @@ struct NodeCommand: AsyncParsableCommand {
         guard connectTimeoutMs > 0 else { throw ValidationError("--connect-timeout-ms must be positive") }
         guard maxInboundLinks > 0 else { throw ValidationError("--max-inbound-links must be positive") }
 
+        _ = try Self.parseTags(tags)
+
         guard linkLatencyMs >= 0, linkJitterMs >= 0, linkLatencyMs <= 600_000, linkJitterMs <= 600_000 else {
             throw ValidationError("--link-latency-ms and --link-jitter-ms must be from 0 to 600000")
         }
@@ -129,6 +137,22 @@ struct NodeCommand: AsyncParsableCommand {
     }
 
     func run() async throws { try await run(unknownVariables: []) }
+
+    /// `--tag KEY=VALUE` options as tags; the key must not be empty, the value may hold anything.
+    static func parseTags(_ options: [String]) throws -> [String: String] {
+        var tags: [String: String] = [:]
+        for option in options {
+            guard let (key, value) = TagText.split(option) else { throw ValidationError("--tag must be KEY=VALUE with a key, got '\(option)'") }
+            tags[key] = value
+        }
+        return tags
+    }
+
+    /// Where run-time tags are kept: `--tags-file`, or tags.json in the data directory.
+    var tagsPath: String? {
+        if let tagsFile { return tagsFile }
+        return dataDir.map { $0.hasSuffix("/") ? $0 + "tags.json" : $0 + "/tags.json" }
+    }
 
     /// The options as the one configuration a node starts from, the library's too (`RumorConfiguration`).
     func nodeConfiguration(seeds: [PeerAddress]) throws -> RumorConfiguration {
@@ -146,6 +170,7 @@ struct NodeCommand: AsyncParsableCommand {
         configuration.wireVersions = try wireVersions.validated()
         configuration.clusterName = cluster ?? ""
         configuration.clusterKey = clusterKey.map { .file($0) }
+        configuration.directory.tags = try Self.parseTags(tags)
         configuration.linkConditions = LinkConditions(latency: .nanoseconds(Int64(linkLatencyMs * 1e6)),
                                                       jitter: .nanoseconds(Int64(linkJitterMs * 1e6)), loss: linkLoss)
         return configuration
@@ -174,6 +199,15 @@ struct NodeCommand: AsyncParsableCommand {
         }
         var configuration = try nodeConfiguration(seeds: seedList)
         configuration.epoch = try EpochStore.nextEpoch(dataDirectory: dataDir)
+        if let path = tagsPath {
+            do throws(TagsFile.Problem) {
+                let kept = try TagsFile.load(path) ?? [:]
+                configuration.directory.tags = kept.merging(configuration.directory.tags) { _, flag in flag }
+            } catch {
+                throw ValidationError(error.description)
+            }
+            configuration.tagsFile = path
+        }
         let runtimeConfiguration: RuntimeConfiguration
         do throws(ConfigurationError) {
             runtimeConfiguration = try configuration.runtimeConfiguration()

@@ -9,7 +9,7 @@ struct RumorCommand: AsyncParsableCommand {
         commandName: "rumor",
         abstract: "A peer-sampling overlay node (HyParView) with tree broadcast (Plumtree), on libuv.",
         version: "rumor \(RumorRelease.summary)",
-        subcommands: [NodeCommand.self, KeygenCommand.self, StatusCommand.self, PublishCommand.self, TailCommand.self, MeshCommand.self, ChurnCommand.self,
+        subcommands: [NodeCommand.self, KeygenCommand.self, StatusCommand.self, MembersCommand.self, TagsCommand.self, PublishCommand.self, TailCommand.self, MeshCommand.self, ChurnCommand.self,
                       SimCommand.self, BenchCommand.self]
     )
 }

@@ -44,6 +44,15 @@ struct RumorNodeTests {
         #expect(String(decoding: recorded.delivery.payload, as: UTF8.self) == "hello, second")
         #expect(recorded.delivery.round == 1)
 
+        // The directory: both list each other; a tag set on the first reaches the second's member list.
+        try await first.setTags(["role": "primary"])
+        #expect(await eventually {
+            let members = (try? await second.members()) ?? []
+            return members.map(\.entry.id.rawValue) == ["first", "second"] && members.first?.entry.tags == ["role": "primary"]
+        })
+        #expect(try await second.memberEvents().contains { $0.event.kind == .updated && $0.event.entry.id == NodeID("first") })
+        await #expect(throws: RumorError.invalidTags("a tag key is empty")) { try await first.setTags(["": "x"]) }
+
         await second.leave()
         await first.leave()
         // Leaving ends the deliveries, and the node is done for good.
