@@ -349,9 +349,10 @@ public enum Scenario {
 
     /// Nodes joining one after another through node 0, then four shuffle periods to settle.
     static func joinedNetwork(_ options: ScenarioOptions, threads: Int = 1, adversaries: [Int] = [], attack: SamplingAttack? = nil,
-                              progress: (Double) -> Void) -> SimulatedNetwork {
+                              directory: Bool = false, recordsMemberEvents: Bool = false, progress: (Double) -> Void) -> SimulatedNetwork {
         var network = SimulatedNetwork(seed: options.seed, threads: threadsUsed(options, requested: threads),
                                        checksInvariants: options.checksInvariants)
+        network.recordsMemberEvents = recordsMemberEvents
         network.latency = .uniform(.microseconds(Int64(options.latencyMilliseconds.lowerBound * 1000)),
                                    .microseconds(Int64(options.latencyMilliseconds.upperBound * 1000)))
         network.lossRate = options.loss
@@ -361,10 +362,10 @@ public enum Scenario {
             let others = advertised.indices.filter { $0 != position }.map { advertised[$0] }
             network.makeAdversary(index, SamplingAdversary(advertised: [advertised[position]] + others, hijacksWalks: attack == .walks))
         }
-        network.add(simulatedConfiguration(0, seeds: []), seed: options.seed)
+        network.add(simulatedConfiguration(0, seeds: [], directory: directory), seed: options.seed)
         for index in 1..<max(1, options.nodes) {
             network.run(for: .nanoseconds(Int64(options.effectiveJoinIntervalMilliseconds * 1_000_000)))
-            var configuration = simulatedConfiguration(index, seeds: [0])
+            var configuration = simulatedConfiguration(index, seeds: [0], directory: directory)
             // An adversary shuffles ten times as often as the others.
             if adversaries.contains(index) { configuration.membership.shuffleInterval = .milliseconds(500) }
             network.add(configuration, seed: options.seed &+ UInt64(index))

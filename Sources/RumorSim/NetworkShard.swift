@@ -51,6 +51,8 @@ struct NetworkShard {
     var recordsMessages = false
     var recordsDeliveries = false
     var recordsMemberEvents = false
+    private(set) var directoryBytesSent = 0
+    mutating func clearMemberEventLog() { memberEventLog.removeAll() }
     private(set) var memberEventLog: [(index: Int, event: MemberEvent, at: Timestamp)] = []
     /// Whether nodes check their invariants after every event, and the shard checks exactly-once delivery.
     var checksInvariants = false
@@ -330,14 +332,15 @@ struct NetworkShard {
     private mutating func carryOut(_ effect: NodeEffect, from index: Int) {
         switch effect {
         case .connect(let target):
-            guard let targetIndex = directory.indexOf[target], !directory.isDown[targetIndex] else {
-                let delay = directory.latency.draw(using: &residents[local(index)].random)
-                schedule(.event(index, .connectFailed(target, reason: "connection refused")), for: index, at: now + delay, from: index)
-                return
-            }
-            if directory.separated(index, targetIndex) {
+            // Across a partition nothing answers, not even a dead host's kernel: the dial times out.
+            if let targetIndex = directory.indexOf[target], directory.separated(index, targetIndex) {
                 schedule(.event(index, .connectFailed(target, reason: "timed out")), for: index,
                          at: now + directory.connectTimeout, from: index)
+                return
+            }
+            guard let targetIndex = directory.indexOf[target], !directory.isDown[targetIndex] else {
+                let delay = directory.latency.draw(using: &residents[local(index)].random)
+                schedule(.event(index, .connectFailed(target, reason: "connection refused", refused: true)), for: index, at: now + delay, from: index)
                 return
             }
             let latency = directory.shapedConditions(index, targetIndex)?.delay(using: &residents[local(index)].random)
@@ -357,6 +360,11 @@ struct NetworkShard {
             let end = linkEnds[link]
             if recordsMessages {
                 sent.append((directory.addressOf[index], end.map { directory.addressOf[$0.peer] }, now, message))
+            }
+            switch message {
+            case .directorySummary, .directoryBuckets, .directoryEntries: directoryBytesSent += MessageCodec.frameSize(of: message)
+            case .gossip(let gossip) where gossip.topic == .directory: directoryBytesSent += MessageCodec.frameSize(of: message)
+            default: break
             }
             guard let end, !directory.separated(index, end.peer) else { return }
             let loss = directory.lossRate(index, end.peer)

@@ -60,6 +60,11 @@ public struct SimulatedNetwork {
     public var memberEventLog: [(index: Int, event: MemberEvent, at: Timestamp)] {
         shards.count == 1 ? shards[0].memberEventLog : mergedByTime(shards.map(\.memberEventLog), at: \.at)
     }
+    public mutating func clearMemberEventLog() { for shard in shards.indices { shards[shard].clearMemberEventLog() } }
+    /// Bytes of directory frames sent by every node so far: entries and reports (TopicGossip on the directory
+    /// topic), summaries, buckets and entries of reconciliation. IHAVEs and GRAFTs naming directory ids are
+    /// not told apart from the others'.
+    public var directoryBytesSent: Int { shards.reduce(0) { $0 + $1.directoryBytesSent } }
     public var eventsProcessed: Int { shards.reduce(0) { $0 + $1.eventsProcessed } }
     /// Who published each broadcast, and when.
     private var publishedMessages: [MessageID: (origin: Int, at: Timestamp)] = [:]

@@ -45,7 +45,7 @@ extension NodeRuntime {
                 self.linkOpened(connection, dialled: address, reached: address)
             case .failure(let error):
                 if self.seedReports.contains(address) { self.seedReports.recordOutcome(of: address, "connect failed: \(error)", at: self.now) }
-                self.feed(.connectFailed(address, reason: error.description))
+                self.feed(.connectFailed(address, reason: error.description, refused: error.refused))
             }
         }
     }

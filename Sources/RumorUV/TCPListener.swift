@@ -50,6 +50,8 @@ package final class TCPConnector {
 
     package struct ConnectError: Error, CustomStringConvertible {
         package var description: String
+        /// The host answered that nothing listens there (ECONNREFUSED): the process is gone, not slow.
+        package var refused = false
     }
 
     /// Connects `handle` (an initialised, unconnected TCP handle) to `address`.
@@ -71,13 +73,14 @@ package final class TCPConnector {
                 guard let request, let data = request.pointee.data else { return }
                 let connector = Unmanaged<TCPConnector>.fromOpaque(data).takeRetainedValue()
                 connector.request.deallocate()
-                connector.finish(status == 0 ? .success(()) : .failure(ConnectError(description: describeUVError(status))))
+                connector.finish(status == 0 ? .success(()) : .failure(ConnectError(description: describeUVError(status),
+                                                                                     refused: status == UV_ECONNREFUSED.rawValue)))
             }
         }
         if result < 0 {
             Unmanaged<TCPConnector>.fromOpaque(request.pointee.data!).release()
             request.deallocate()
-            finish(.failure(ConnectError(description: describeUVError(result))))
+            finish(.failure(ConnectError(description: describeUVError(result), refused: result == UV_ECONNREFUSED.rawValue)))
             return
         }
         let timer = LoopTimer(eventLoop: handle.eventLoop) { [weak self] in

@@ -18,6 +18,9 @@ enum SimExperiment: String, ExpressibleByArgument, CaseIterable {
     /// Plumtree's tree beside flooding from the same origins on the same overlay: random one-shot senders,
     /// one sender, 16 repeat senders; latency, LDH and RMR against the broadcast issue's goals.
     case trees
+    /// The cluster directory: join convergence, steady traffic, tag changes, a crash and a mass crash marked
+    /// failed (docs/directory.md).
+    case directory
 }
 
 /// What an experiment's results offer: a table for people, series as CSV, charts through gnuplot.
@@ -61,6 +64,12 @@ extension SimCommand {
             options.seed = seed
             options.latencyMilliseconds = try latencyRange()
             try emit(TreeShapeTable(report: TreeShapeExperiment.run(options, threads: effectiveThreads, progress: Self.progressBar)), started: started)
+        case .directory:
+            var options = DirectoryExperiment.Options()
+            options.nodes = nodes
+            options.seed = seed
+            options.latencyMilliseconds = try latencyRange()
+            try emit(DirectoryTable(report: DirectoryExperiment.run(options, threads: effectiveThreads, progress: Self.progressBar)), started: started)
         }
     }
 

@@ -201,7 +201,7 @@ extension NodeEvent {
         switch self {
         case .start: "start"
         case .linkOpened(let link, _): "link opened \(link)"
-        case .connectFailed(let address, _): "connect to \(address) failed"
+        case .connectFailed(let address, _, _): "connect to \(address) failed"
         case .linkClosed(let link, _): "link closed \(link)"
         case .received(let link, let message): "\(message.type) on \(link)"
         case .malformedFrame(let link, _): "malformed frame on \(link)"

@@ -156,12 +156,22 @@ extension Node {
     /// An active peer's link failed: its neighbours are the first to know (D4). Nothing is reported while this
     /// node's own loop lags (the silence may be its own) or for a peer whose entry is not alive here.
     mutating func reportFailure(of peer: PeerDescriptor, evidence: FailureEvidence) {
-        guard configuration.directory.enabled, !stopping, localHealth.score == 0, let record = directory[peer.id], record.entry.status == .alive else { return }
+        guard configuration.directory.enabled, !stopping, localHealth.score == 0, let record = directory[peer.id], record.entry.status == .alive,
+              record.suspicion?.reporters[identity.id] == nil else { return }
         let report = FailureReport(subject: peer.id, subjectEpoch: record.entry.epoch, subjectVersion: record.entry.version,
                                    reporter: identity.id, evidence: evidence)
         counters.failureReportsSent += 1
         if configuration.directory.broadcastsUpdates { publishInternal(DirectoryCodec.encode(.report(report)), topic: .directory) }
         applyReport(report)
+    }
+
+    /// A dial to a member's address was refused: nothing listens there any more. This is how the members whose
+    /// neighbours all died with them are found (shuffles probe passive entries, healing probes lost peers).
+    mutating func reportRefusedDial(to address: PeerAddress) {
+        guard configuration.directory.enabled, address.isLiteral,
+              let member = directory.records.values.first(where: { $0.entry.peer.address == address && $0.entry.status == .alive }),
+              member.entry.id != identity.id else { return }
+        reportFailure(of: member.entry.peer, evidence: .closed)
     }
 
     mutating func suspicionsDue() {

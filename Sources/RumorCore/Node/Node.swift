@@ -126,9 +126,10 @@ public struct Node {
             start()
         case .linkOpened(let link, let direction):
             linkOpened(link, direction: direction)
-        case .connectFailed(let address, let reason):
+        case .connectFailed(let address, let reason, let refused):
             logger.debug("connect failed", metadata: ["address": "\(address)", "reason": "\(reason)"])
             dialFailed(address)
+            if refused { reportRefusedDial(to: address) }
         case .linkClosed(let link, let reason):
             linkClosed(link, reason: reason)
         case .received(let link, let message):

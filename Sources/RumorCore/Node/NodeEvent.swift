@@ -22,8 +22,9 @@ public enum NodeEvent: Sendable {
     /// The driver is running: the node reaches out to its seeds.
     case start
     case linkOpened(LinkID, LinkDirection)
-    /// A connect the node asked for did not produce a link.
-    case connectFailed(PeerAddress, reason: String)
+    /// A connect the node asked for did not produce a link. `refused`: the host answered that nothing
+    /// listens there (a reset), which says the process is gone; a timeout or a lookup failure says less.
+    case connectFailed(PeerAddress, reason: String, refused: Bool = false)
     /// The link closed: the peer closed it, it failed, or the driver closed it on the node's request.
     case linkClosed(LinkID, reason: String)
     case received(LinkID, Message)
