@@ -1,6 +1,7 @@
 import Glibc
 import RumorCore
 import RumorSim
+import RumorTopology
 
 /// The cluster directory in the simulator (issue 20's figures): how fast every member lists every member
 /// after a join, what the directory costs in steady state, how fast a tag change reaches everyone, and how
@@ -164,9 +165,5 @@ public enum DirectoryExperiment {
 
     private static func milliseconds(_ duration: Duration) -> Double { Double(duration.nanosecondsRounded) / 1e6 }
 
-    private static func percentile(_ values: [Double], _ share: Double) -> Double {
-        guard !values.isEmpty else { return 0 }
-        let sorted = values.sorted()
-        return sorted[min(sorted.count - 1, Int((Double(sorted.count) * share).rounded(.up)) - 1)]
-    }
+    private static func percentile(_ values: [Double], _ share: Double) -> Double { RunEvaluation.percentile(values.sorted(), share) ?? 0 }
 }
