@@ -194,6 +194,16 @@ public final class RumorNode: Sendable {
         }
     }
 
+    /// Every member event from now on (joined, updated, suspect, alive, failed, left, reaped), each with the
+    /// wall-clock time this node applied it. At most `buffer` wait unread: a reader that falls further behind
+    /// is told how many it missed with `.lagged(missed:)`. The sequence ends when the node leaves. May be
+    /// called before ``start()``, to miss nothing.
+    public func memberEventStream(buffer: Int = 1024) async throws(RumorError) -> MemberEventStream {
+        let left = state.withLock { state in if case .left = state.phase { true } else { false } }
+        guard !left else { throw .stopped }
+        return await runtime.memberEventStream(buffer: buffer)
+    }
+
     /// Member events recorded since event number `sequence` (0 for all kept), oldest first, each with the
     /// wall-clock time this node applied it.
     public func memberEvents(after sequence: UInt64 = 0) async throws(RumorError) -> [RecordedMemberEvent] {

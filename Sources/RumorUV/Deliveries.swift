@@ -1,6 +1,5 @@
 import Glibc
 import RumorCore
-import Synchronization
 
 /// A delivery as the runtime records it: numbered in arrival order, with the local wall-clock time.
 public struct RecordedDelivery: Sendable {
@@ -16,59 +15,26 @@ public enum DeliveryEvent: Sendable {
     case lagged(missed: Int)
 }
 
-/// The deliveries of one subscriber, from when it subscribed. At most `buffer` wait unread; beyond that new
-/// deliveries are skipped and counted, and the subscriber's next read reports them as `.lagged`, so a slow
-/// consumer never slows the node and always learns what it lost.
+/// The deliveries of one subscriber, from when it subscribed: a `BoundedStream` whose records are
+/// deliveries (at most `buffer` unread; a reader that falls behind is told how many it missed).
 public struct DeliveryStream: AsyncSequence, Sendable {
     public typealias Element = DeliveryEvent
 
-    let deliveries: AsyncStream<RecordedDelivery>
-    let backlog: Backlog
-
-    /// Unread and skipped counts, shared by the node's loop (which offers) and the reader (which takes).
-    final class Backlog: Sendable {
-        private let counts = Mutex<(unread: Int, skipped: Int)>((0, 0))
-        let limit: Int
-
-        init(limit: Int) { self.limit = Swift.max(1, limit) }
-
-        /// Whether one more delivery may be queued; if not, it is counted as skipped.
-        func admit() -> Bool {
-            counts.withLock { counts in
-                guard counts.unread < limit else {
-                    counts.skipped += 1
-                    return false
-                }
-                counts.unread += 1
-                return true
-            }
-        }
-
-        func read() { counts.withLock { $0.unread -= 1 } }
-
-        func takeSkipped() -> Int? {
-            counts.withLock { counts in
-                defer { counts.skipped = 0 }
-                return counts.skipped > 0 ? counts.skipped : nil
-            }
-        }
-    }
+    let stream: BoundedStream<RecordedDelivery>
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var deliveries: AsyncStream<RecordedDelivery>.AsyncIterator
-        let backlog: Backlog
+        var records: BoundedStream<RecordedDelivery>.AsyncIterator
 
         public mutating func next() async -> DeliveryEvent? {
-            if let skipped = backlog.takeSkipped() { return .lagged(missed: skipped) }
-            guard let delivery = await deliveries.next() else { return nil }
-            backlog.read()
-            return .delivery(delivery)
+            switch await records.next() {
+            case .record(let delivery): .delivery(delivery)
+            case .lagged(let missed): .lagged(missed: missed)
+            case nil: nil
+            }
         }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(deliveries: deliveries.makeAsyncIterator(), backlog: backlog)
-    }
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(records: stream.makeAsyncIterator()) }
 }
 
 /// The recent deliveries of a node, for `/deliveries?after=N`, and the live subscribers.
@@ -82,10 +48,7 @@ final class DeliveryLog {
     /// The oldest delivery that still holds its payload.
     private var oldestWithPayload: UInt64 = 1
     private(set) var nextSequence: UInt64 = 1
-    private var subscribers: [UInt64: (continuation: AsyncStream<RecordedDelivery>.Continuation, backlog: DeliveryStream.Backlog)] = [:]
-    private var nextSubscriber: UInt64 = 0
-    /// Set when the node stopped: a later subscriber gets a stream that has already ended.
-    private var finished = false
+    private let subscribers = StreamSubscribers<RecordedDelivery>()
 
     init(capacity: Int, maximumBytes: Int) {
         self.capacity = capacity
@@ -112,9 +75,7 @@ final class DeliveryLog {
             ring[position].delivery.payload = []
             oldestWithPayload += 1
         }
-        for subscriber in subscribers.values where subscriber.backlog.admit() {
-            subscriber.continuation.yield(recorded)
-        }
+        subscribers.offer(recorded)
     }
 
     /// Deliveries numbered above `sequence`, oldest first, at most `limit`.
@@ -124,26 +85,12 @@ final class DeliveryLog {
     }
 
     func subscribe(buffer: Int, removal: @escaping @Sendable (UInt64) -> Void) -> DeliveryStream {
-        let key = nextSubscriber
-        nextSubscriber += 1
-        let backlog = DeliveryStream.Backlog(limit: buffer)
-        let (stream, continuation) = AsyncStream<RecordedDelivery>.makeStream(bufferingPolicy: .unbounded)
-        if finished {
-            continuation.finish()
-        } else {
-            continuation.onTermination = { _ in removal(key) }
-            subscribers[key] = (continuation, backlog)
-        }
-        return DeliveryStream(deliveries: stream, backlog: backlog)
+        DeliveryStream(stream: subscribers.subscribe(buffer: buffer, removal: removal))
     }
 
-    func unsubscribe(_ key: UInt64) { subscribers[key] = nil }
+    func unsubscribe(_ key: UInt64) { subscribers.unsubscribe(key) }
 
-    func finishAll() {
-        finished = true
-        for subscriber in subscribers.values { subscriber.continuation.finish() }
-        subscribers.removeAll()
-    }
+    func finishAll() { subscribers.finishAll() }
 }
 
 /// Standard base64 (RFC 4648) for payloads in JSON.

@@ -10,8 +10,13 @@ public struct RecordedMemberEvent: Sendable {
     public var appliedNanoseconds: UInt64
 }
 
-/// The recent member events of a node, for `/member-events?after=N`: a ring of the last `capacity`.
+/// Member events as a subscriber reads them: `.record(event)`, or `.lagged(missed:)` after falling behind.
+public typealias MemberEventStream = BoundedStream<RecordedMemberEvent>
+
+/// The recent member events of a node, for `/member-events?after=N` (a ring of the last `capacity`), and the
+/// live subscribers (`--on-member`, the library's `memberEvents`).
 final class MemberEventLog {
+    let subscribers = StreamSubscribers<RecordedMemberEvent>()
     private var ring: [RecordedMemberEvent] = []
     private var start = 0
     let capacity: Int
@@ -28,6 +33,7 @@ final class MemberEventLog {
             ring[start] = recorded
             start = (start + 1) % capacity
         }
+        subscribers.offer(recorded)
     }
 
     /// Events numbered above `sequence`, oldest first, at most `limit`.

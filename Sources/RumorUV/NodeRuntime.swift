@@ -177,6 +177,7 @@ public final class NodeRuntime: @unchecked Sendable {
         shapingTimer?.close()
         shapingTimer = nil
         deliveries.finishAll()
+        memberEvents.subscribers.finishAll()
         for (connection, _) in securing.values { connection.abort(reason: "node stopped") }
         securing.removeAll()
         for connection in connections.values {
@@ -404,6 +405,16 @@ public final class NodeRuntime: @unchecked Sendable {
     func membersOnLoop() -> [Member] { node?.members() ?? [] }
 
     func ownEntryOnLoop() -> MemberEntry? { node?.ownEntry }
+
+    /// Every member event from now on; a consumer that falls more than `buffer` behind is told it lagged.
+    public func memberEventStream(buffer: Int = 1024) async -> MemberEventStream {
+        await eventLoop.submit {
+            self.memberEvents.subscribers.subscribe(buffer: buffer) { [weak self] key in
+                guard let self else { return }
+                self.eventLoop.execute { self.memberEvents.subscribers.unsubscribe(key) }
+            }
+        }
+    }
 
     /// Recorded member events numbered above `sequence`.
     public func memberEvents(after sequence: UInt64, limit: Int = 10_000) async -> [RecordedMemberEvent] {

@@ -68,6 +68,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "A shell command run for each delivery, one at a time: the payload on its standard input, RUMOR_ID, RUMOR_ORIGIN, RUMOR_ROUND and RUMOR_SEQ in its environment.")
     var exec: String?
 
+    @Option(help: ArgumentHelp("A shell command run once per batch of member events (within 100 ms): 'failed,left=CMD' for some kinds (joined, updated, suspect, alive, failed, left, reaped), 'CMD' for all; one member a line on its standard input (id, address, status, tags; tab-separated), RUMOR_EVENT naming the kind.", valueName: "events=command"))
+    var onMember: String?
+
     @Option(help: "Largest payload a broadcast may carry, in bytes.")
     var maxPayloadSize: Int = 256 << 10
 
@@ -129,6 +132,9 @@ struct NodeCommand: AsyncParsableCommand {
         guard maxInboundLinks > 0 else { throw ValidationError("--max-inbound-links must be positive") }
 
         _ = try Self.parseTags(tags)
+        if let onMember, case .failure(let problem) = MemberHandler.parse(onMember, logger: Logger(label: "rumor")) {
+            throw ValidationError(problem.description)
+        }
 
         guard linkLatencyMs >= 0, linkJitterMs >= 0, linkLatencyMs <= 600_000, linkJitterMs <= 600_000 else {
             throw ValidationError("--link-latency-ms and --link-jitter-ms must be from 0 to 600000")
@@ -221,6 +227,12 @@ struct NodeCommand: AsyncParsableCommand {
         let eventLoop = try EventLoop()
         eventLoop.start()
         let runtime = NodeRuntime(configuration: runtimeConfiguration, eventLoop: eventLoop, logger: logger)
+        // Subscribed before the start, so the handler sees this node's own entry too.
+        var memberHandler: Task<Void, Never>?
+        if let onMember, case .success(let handler) = MemberHandler.parse(onMember, logger: logger) {
+            let stream = await runtime.memberEventStream()
+            memberHandler = Task { await handler.run(stream) }
+        }
         let endpoints: NodeRuntime.Endpoints
         do {
             endpoints = try await runtime.start()
@@ -239,11 +251,11 @@ struct NodeCommand: AsyncParsableCommand {
         if seedList.isEmpty { logger.notice("no seeds given: this node waits for others to join it") }
         logger.notice("listening", metadata: ["peers": "\(endpoints.listen)", "admin": "\(endpoints.admin.map { "\($0)" } ?? "off")",
                                               "health": "\(endpoints.health.map { "\($0)" } ?? "off")"])
-        let handlers = exec.map { command in
-            Task { await DeliveryHandler(command: command, logger: logger).run(await runtime.deliveryStream()) }
-        }
+        let handlers = (exec.map { command in
+            [Task { await DeliveryHandler(command: command, logger: logger).run(await runtime.deliveryStream()) }]
+        } ?? []) + (memberHandler.map { [$0] } ?? [])
         let signal = await eventLoop.waitForTerminationSignal()
-        handlers?.cancel()
+        for handler in handlers { handler.cancel() }
         logger.notice("leaving", metadata: ["signal": "\(signal.map { "\($0)" } ?? "none")", "timeout": "\(leaveTimeout.defaultValueDescription)"])
         Task.detached {
             guard let second = await eventLoop.waitForTerminationSignal() else { return }

@@ -45,7 +45,20 @@ struct RumorNodeTests {
         #expect(recorded.delivery.round == 1)
 
         // The directory: both list each other; a tag set on the first reaches the second's member list.
+        let memberEvents = try await second.memberEventStream(buffer: 64)
         try await first.setTags(["role": "primary"])
+        var memberIterator = memberEvents.makeAsyncIterator()
+        var sawUpdate = false
+        // Should the update never come, leaving ends the sequence and the expectation fails instead of hanging.
+        let watchdog = Task { [second] in
+            try await Task.sleep(for: .seconds(10))
+            await second.leave()
+        }
+        while !sawUpdate, let event = await memberIterator.next() {
+            if case .record(let recorded) = event, recorded.event.kind == .updated, recorded.event.entry.tags == ["role": "primary"] { sawUpdate = true }
+        }
+        watchdog.cancel()
+        #expect(sawUpdate)
         #expect(await eventually {
             let members = (try? await second.members()) ?? []
             return members.map(\.entry.id.rawValue) == ["first", "second"] && members.first?.entry.tags == ["role": "primary"]

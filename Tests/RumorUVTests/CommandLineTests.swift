@@ -152,6 +152,36 @@ struct CommandLineTests {
         #expect(identity.hasPrefix("alpha alpha/"), "RUMOR_ORIGIN and RUMOR_ID: \(identity)")
     }
 
+    @Test("`--on-member 'joined,failed=CMD'` runs its command per batch of those member events: members a line on standard input, RUMOR_EVENT set; an unknown event kind is refused")
+    func memberHandler() async throws {
+        let (listenA, adminA, listenB) = (freePort(), freePort(), freePort())
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rumor-on-member-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let log = directory.appendingPathComponent("events").path
+        let first = try RumorBinary.start(["node", "--listen", "127.0.0.1:\(listenA)", "--admin", "127.0.0.1:\(adminA)", "--id", "alpha",
+                                           "--on-member", "joined,failed=echo \"== $RUMOR_EVENT\" >> '\(log)'; cat >> '\(log)'"])
+        let second = try RumorBinary.start(["node", "--listen", "127.0.0.1:\(listenB)", "--id", "beta", "--tag", "role=db",
+                                            "--seed", "127.0.0.1:\(listenA)"])
+        defer {
+            if first.isRunning { first.terminate() }
+            if second.isRunning { second.terminate() }
+        }
+        let joined = await eventually(within: .seconds(10)) {
+            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("beta\t127.0.0.1:\(listenB)\talive\trole=db")
+        }
+        #expect(joined, "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        kill(second.processIdentifier, SIGKILL)
+        let failed = await eventually(within: .seconds(10)) {
+            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("== failed\nbeta\t127.0.0.1:\(listenB)\tfailed\trole=db")
+        }
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(failed, "\(text)")
+        #expect(!text.contains("== updated") && text.hasPrefix("== joined\nalpha"), "only the kinds asked for, the node's own entry first: \(text)")
+        let unknown = try RumorBinary.run(["node", "--listen", "127.0.0.1:\(freePort())", "--on-member", "exploded=true"])
+        #expect(unknown.status != 0 && unknown.output.contains("--on-member: unknown event 'exploded'"), "\(unknown.output)")
+    }
+
     @Test("`rumor --version` and `rumor node --version` (rumor-node's own) name the release and the wire protocol")
     func versions() throws {
         let tool = try RumorBinary.run(["--version"])
