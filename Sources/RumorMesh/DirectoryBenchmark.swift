@@ -4,10 +4,11 @@ import RumorCore
 import RumorTopology
 import RumorUV
 
-/// The cluster directory live (issue 20's figures, Rumor's side): `rumor-node` processes on loopback, started
-/// together; tag changes through `POST /tags`; kill -9 of one member, then of half; SIGSTOP of one member for
-/// 2 s and for long. Every latency comes from the wall-clock time each node records as it applies a member
-/// event (`/member-events`, one host clock), read after each phase, never by polling during it.
+/// The cluster directory live (issue 20's figures): Rumor's `rumor-node` processes, and Serf's agents in the
+/// same run when Serf is installed, each started together on loopback; tag changes; kill -9 of one member,
+/// then of half; SIGSTOP of one member for 2 s and for long. Every latency comes from the wall-clock time each
+/// member records as it applies a member event (Rumor's `/member-events`, Serf's event handler: one host
+/// clock), read after each phase, never by polling during it.
 public struct DirectoryBenchmark {
     public struct Options: Sendable {
         public var executable: String
@@ -16,6 +17,8 @@ public struct DirectoryBenchmark {
         public var tagChanges = 100
         public var tagSpacing: Duration = .milliseconds(50)
         public var massKill = 0.5
+        /// Which systems run, in order: "rumor", "serf".
+        public var systems = ["rumor", "serf"]
 
         public init(executable: String, workDirectory: String) {
             self.executable = executable
@@ -24,12 +27,13 @@ public struct DirectoryBenchmark {
     }
 
     public struct Report: Codable, Sendable {
+        public var system: String
         public var nodes: Int
-        /// From the last start until every node listed every node alive; nil if some pair never was.
+        /// From the last start until every member listed every member alive; nil if some pair never was.
         public var joinSeconds: Double?
         public var tagChanges: Int
-        public var tagChangeP50Milliseconds: Double
-        public var tagChangeP99Milliseconds: Double
+        public var tagChangeP50Milliseconds: Double?
+        public var tagChangeP99Milliseconds: Double?
         /// Share of (change, other member) pairs applied.
         public var tagChangeReach: Double
         /// One kill -9: the 99th percentile and the last survivor to mark it failed.
@@ -49,79 +53,92 @@ public struct DirectoryBenchmark {
         public var survivorsMarkedFailed: Int
     }
 
-    struct Member {
-        var id: String
-        var admin: PeerAddress
-        var process: NodeProcess?
-        var cursor: UInt64 = 0
-    }
-
-    /// One recorded member event: who saw what about whom, when.
-    struct Seen {
-        var observer: Int
-        var event: String
-        var member: String
-        var version: UInt64
-        var appliedNanoseconds: Int64
+    /// A system that could not run, and why (Serf not installed).
+    public struct Skipped: Sendable {
+        public var system: String
+        public var reason: String
     }
 
     let options: Options
     public init(options: Options) { self.options = options }
 
-    public func run(progress: (String) -> Void) async throws -> Report {
-        let nodeExecutable = try NodeExecutable.locate(beside: options.executable)
-        try FileManager.default.createDirectory(atPath: options.workDirectory + "/logs", withIntermediateDirectories: true)
-        var random = SeededRandom(seed: UInt64(options.nodes))
-        var members = (1...options.nodes).map { index in
-            Member(id: "node-\(index)", admin: PeerAddress(host: "127.0.14.\(index)", port: 8000))
+    public func run(progress: (String) -> Void) async throws -> (reports: [Report], skipped: [Skipped]) {
+        var reports: [Report] = []
+        var skipped: [Skipped] = []
+        for system in options.systems {
+            let cluster: any DirectoryCluster
+            switch system {
+            case "rumor":
+                cluster = try RumorDirectoryCluster(size: options.nodes, executable: options.executable,
+                                                    workDirectory: "\(options.workDirectory)/rumor-\(options.nodes)")
+            case "serf":
+                do {
+                    cluster = try SerfDirectoryCluster(size: options.nodes, workDirectory: "\(options.workDirectory)/serf-\(options.nodes)")
+                } catch let missing as SerfCluster.Missing {
+                    skipped.append(Skipped(system: "serf", reason: missing.description))
+                    continue
+                }
+            default:
+                throw MeshLaunchError(description: "unknown system '\(system)' (rumor or serf)")
+            }
+            do {
+                reports.append(try await measure(cluster) { progress("\(system): \($0)") })
+            } catch {
+                await cluster.stop()
+                throw error
+            }
+            await cluster.stop()
         }
-        defer { for member in members { member.process?.kill() } }
-        progress("starting \(options.nodes) nodes together")
-        var lastStart: Int64 = 0
-        for index in members.indices {
-            let peers = (0..<members.count).filter { $0 != index }.shuffled(using: &random).prefix(3)
-            var arguments = ["--listen", "127.0.14.\(index + 1):7000", "--admin", members[index].admin.description, "--id", members[index].id,
-                             "--log-level", "warning", "--exit-with-parent"]
-            for peer in peers { arguments += ["--seed", "127.0.14.\(peer + 1):7000"] }
-            members[index].process = try NodeProcess(executable: nodeExecutable, arguments: arguments,
-                                                     logFile: "\(options.workDirectory)/logs/\(members[index].id).log", node: members[index].id)
-            lastStart = Int64(WallClock.nanoseconds())
+        return (reports, skipped)
+    }
+
+    private func measure(_ cluster: any DirectoryCluster, progress: (String) -> Void) async throws -> Report {
+        var random = SeededRandom(seed: UInt64(options.nodes) &* 31)
+        let all = Array(0..<cluster.size)
+        let everyone = Set(all.map(cluster.memberID))
+        progress("starting \(cluster.size) members together")
+        let lastStart = try await cluster.start()
+        _ = await waitUntil(timeout: .seconds(90)) { await cluster.pairs(listing: everyone, as: "alive", seenBy: all) == all.count * all.count }
+        try? await Task.sleep(for: cluster.eventSettle)
+        var seen = await cluster.newEvents(from: all)
+        // A member is listed from its first event (Serf's coalescing may report a join as an update); its
+        // own entry counts from its start.
+        let listings = Self.firstMarks(seen.map { record in
+            var record = record
+            if record.event == "updated" { record.event = "joined" }
+            return record
+        }, event: "joined", about: everyone, since: 0).filter { key, _ in
+            let parts = key.split(separator: "/")
+            guard let observer = Int(parts[0]) else { return false }
+            return cluster.memberID(observer) != parts[1]
         }
-        let everyone = Set(members.map(\.id))
-        _ = await waitUntil(timeout: .seconds(30)) { await self.aliveCount(members, at: Array(members.indices)) == members.count * members.count }
-        var seen = await collect(&members, from: Array(members.indices))
-        let joined = seen.filter { $0.event == "joined" }
-        let pairs = Set(joined.map { "\($0.observer)/\($0.member)" })
-        let joinSeconds = pairs.count == members.count * everyone.count ? joined.map(\.appliedNanoseconds).max().map { Double($0 - lastStart) / 1e9 } : nil
+        let joinSeconds = listings.count == all.count * (all.count - 1) ? listings.values.max().map { max(0, Double($0 - lastStart) / 1e9) } : nil
 
         progress("\(options.tagChanges) tag changes")
-        var changes: [(member: Int, version: UInt64, at: Int64)] = []
+        var changes: [(member: Int, version: UInt64?, at: Int64)] = []
         for change in 0..<options.tagChanges {
-            let index = Int.random(in: 0..<members.count, using: &random)
+            let index = Int.random(in: 0..<all.count, using: &random)
             let at = Int64(WallClock.nanoseconds())
-            let body = Array("{\"set\": {\"bench\": \"\(change)\"}}".utf8)
-            if let reply = try? await AdminClient.request("POST", "/tags", to: members[index].admin, body: body), reply.status == 200,
-               let version = Self.version(in: reply.text) {
-                changes.append((index, version, at))
-            }
+            let result = await cluster.setTag(index, value: "\(change)")
+            if result.done { changes.append((index, result.version, at)) }
             try? await Task.sleep(for: options.tagSpacing)
         }
-        try? await Task.sleep(for: .seconds(1))
-        seen = await collect(&members, from: Array(members.indices))
-        var firstApplied: [String: Int64] = [:]
-        for event in seen where event.event == "updated" {
-            let key = "\(event.observer)/\(event.member)/\(event.version)"
-            firstApplied[key] = min(firstApplied[key] ?? .max, event.appliedNanoseconds)
-        }
+        try? await Task.sleep(for: .seconds(cluster.system == "serf" ? 5 : 1))
+        seen = await cluster.newEvents(from: all)
+        let updates = seen.filter { $0.event == "updated" }
         var tagLatencies: [Double] = []
         var reached = 0
         for change in changes {
-            var last: Int64 = change.at
+            let member = cluster.memberID(change.member)
+            var last = change.at
             var complete = true
-            for observer in members.indices where observer != change.member {
-                // A later change of the same member carries this one: the first version at or above it counts.
-                let at = (change.version..<(change.version + UInt64(options.tagChanges) + 1)).lazy
-                    .compactMap { firstApplied["\(observer)/\(members[change.member].id)/\($0)"] }.first
+            for observer in all where observer != change.member {
+                // With versions (Rumor), the first update at or above the change's own; without (Serf), the
+                // first update of the member after the change. A later change of the same member carries it.
+                let at = updates.filter { update in
+                    update.observer == observer && update.member == member
+                        && (change.version.map { update.version >= $0 } ?? (update.appliedNanoseconds >= change.at))
+                }.map(\.appliedNanoseconds).min()
                 guard let at else { complete = false; continue }
                 reached += 1
                 last = max(last, at)
@@ -130,57 +147,69 @@ public struct DirectoryBenchmark {
         }
 
         progress("kill -9 of one member")
-        var live = Array(members.indices)
+        var live = all
         let victim = live.remove(at: Int.random(in: 0..<live.count, using: &random))
         let killedAt = Int64(WallClock.nanoseconds())
-        members[victim].process?.kill()
-        try? await Task.sleep(for: .seconds(2))
-        seen = await collect(&members, from: live)
-        let killMarks = Self.firstMarks(seen, event: "failed", about: [members[victim].id], since: killedAt)
+        cluster.kill([victim])
+        _ = await waitUntil(timeout: .seconds(30)) { await cluster.pairs(listing: [cluster.memberID(victim)], as: "failed", seenBy: live) == live.count }
+        try? await Task.sleep(for: cluster.eventSettle)
+        seen = await cluster.newEvents(from: live)
+        let killMarks = Self.firstMarks(seen, event: "failed", about: [cluster.memberID(victim)], since: killedAt)
             .map { Double($0.value - killedAt) / 1e6 }.sorted()
 
         progress("SIGSTOP of one member for 2 s")
         let brief = live[Int.random(in: 0..<live.count, using: &random)]
         let briefAt = Int64(WallClock.nanoseconds())
-        members[brief].process?.pause()
+        cluster.pause(brief)
         try? await Task.sleep(for: .seconds(2))
-        members[brief].process?.resume()
+        cluster.resume(brief)
         try? await Task.sleep(for: .seconds(5))
-        seen = await collect(&members, from: live)
-        let briefFailedBy = Self.firstMarks(seen, event: "failed", about: [members[brief].id], since: briefAt).count
+        seen = await cluster.newEvents(from: live)
+        let briefFailedBy = Self.firstMarks(seen, event: "failed", about: [cluster.memberID(brief)], since: briefAt).count
+        _ = await waitUntil(timeout: .seconds(60)) {
+            await cluster.pairs(listing: [cluster.memberID(brief)], as: "alive", seenBy: live) == live.count
+        }
 
         progress("SIGSTOP of one member until it is failed everywhere, then SIGCONT")
         let hung = live[Int.random(in: 0..<live.count, using: &random)]
         let others = live.filter { $0 != hung }
+        let hungID = cluster.memberID(hung)
         let hungAt = Int64(WallClock.nanoseconds())
-        members[hung].process?.pause()
-        _ = await waitUntil(timeout: .seconds(15)) { await self.statusCount(members, at: others, of: members[hung].id, status: "failed") == others.count }
+        cluster.pause(hung)
+        _ = await waitUntil(timeout: .seconds(60)) { await cluster.pairs(listing: [hungID], as: "failed", seenBy: others) == others.count }
         let thawedAt = Int64(WallClock.nanoseconds())
-        members[hung].process?.resume()
-        _ = await waitUntil(timeout: .seconds(15)) { await self.statusCount(members, at: others, of: members[hung].id, status: "alive") == others.count }
-        seen = await collect(&members, from: live)
-        let hungMarks = Self.firstMarks(seen, event: "failed", about: [members[hung].id], since: hungAt)
-        let aliveAgain = Self.firstMarks(seen, event: "alive", about: [members[hung].id], since: thawedAt)
+        cluster.resume(hung)
+        _ = await waitUntil(timeout: .seconds(60)) { await cluster.pairs(listing: [hungID], as: "alive", seenBy: others) == others.count }
+        try? await Task.sleep(for: cluster.eventSettle)
+        seen = await cluster.newEvents(from: live)
+        let hungMarks = Self.firstMarks(seen, event: "failed", about: [hungID], since: hungAt)
+        // Back alive at the others: Rumor says `alive` (or `updated`, the refutation), Serf `member-join`.
+        let aliveAgain = Self.firstMarks(seen.filter { $0.observer != hung }.map { record in
+            var record = record
+            if record.event == "joined" || record.event == "updated" { record.event = "alive" }
+            return record
+        }, event: "alive", about: [hungID], since: thawedAt)
 
         progress("kill -9 of \(Int(options.massKill * 100))% of the members")
         live.shuffle(using: &random)
         let dead = Array(live.prefix(Int((Double(live.count) * options.massKill).rounded())))
         let survivors = Array(live.dropFirst(dead.count))
-        let deadIDs = Set(dead.map { members[$0].id })
+        let deadIDs = Set(dead.map(cluster.memberID))
         let massAt = Int64(WallClock.nanoseconds())
-        for index in dead { members[index].process?.kill() }
-        _ = await waitUntil(timeout: .seconds(30)) { await self.failedPairs(members, at: survivors, of: deadIDs) == survivors.count * dead.count }
-        seen = await collect(&members, from: survivors)
+        cluster.kill(dead)
+        _ = await waitUntil(timeout: .seconds(60)) { await cluster.pairs(listing: deadIDs, as: "failed", seenBy: survivors) == survivors.count * dead.count }
+        try? await Task.sleep(for: cluster.eventSettle)
+        seen = await cluster.newEvents(from: survivors)
         let massMarks = Self.firstMarks(seen, event: "failed", about: deadIDs, since: massAt)
         let massPairs = survivors.count * dead.count
-        let survivorIDs = Set(survivors.map { members[$0].id })
+        let survivorIDs = Set(survivors.map(cluster.memberID))
         let falseMarks = seen.filter { $0.event == "failed" && survivorIDs.contains($0.member) && $0.appliedNanoseconds >= massAt }.count
 
         func percentile(_ values: [Double], _ share: Double) -> Double? { RunEvaluation.percentile(values.sorted(), share) }
         return Report(
-            nodes: options.nodes, joinSeconds: joinSeconds, tagChanges: changes.count,
-            tagChangeP50Milliseconds: percentile(tagLatencies, 0.5) ?? .nan, tagChangeP99Milliseconds: percentile(tagLatencies, 0.99) ?? .nan,
-            tagChangeReach: changes.isEmpty ? 0 : Double(reached) / Double(changes.count * (members.count - 1)),
+            system: cluster.system, nodes: cluster.size, joinSeconds: joinSeconds, tagChanges: changes.count,
+            tagChangeP50Milliseconds: percentile(tagLatencies, 0.5), tagChangeP99Milliseconds: percentile(tagLatencies, 0.99),
+            tagChangeReach: changes.isEmpty ? 0 : Double(reached) / Double(changes.count * (all.count - 1)),
             killMarkedP99Milliseconds: percentile(killMarks, 0.99), killMarkedAllMilliseconds: killMarks.count == live.count ? killMarks.last : nil,
             shortFreezeFailedBy: briefFailedBy,
             freezeFailedAllSeconds: hungMarks.count == others.count ? hungMarks.values.max().map { Double($0 - hungAt) / 1e9 } : nil,
@@ -192,62 +221,13 @@ public struct DirectoryBenchmark {
     }
 
     /// The first `event` each observer applied about each of `ids` after `since`.
-    static func firstMarks(_ seen: [Seen], event: String, about ids: Set<String>, since: Int64) -> [String: Int64] {
+    static func firstMarks(_ seen: [SeenMemberEvent], event: String, about ids: Set<String>, since: Int64) -> [String: Int64] {
         var firsts: [String: Int64] = [:]
         for record in seen where record.event == event && ids.contains(record.member) && record.appliedNanoseconds >= since {
             let key = "\(record.observer)/\(record.member)"
             firsts[key] = min(firsts[key] ?? .max, record.appliedNanoseconds)
         }
         return firsts
-    }
-
-    static func version(in text: String) -> UInt64? {
-        guard let range = text.range(of: "\"version\":") else { return nil }
-        return UInt64(text[range.upperBound...].prefix { $0.isNumber })
-    }
-
-    /// Reads every new member event from the nodes named, advancing each one's cursor.
-    private func collect(_ members: inout [Member], from indices: [Int]) async -> [Seen] {
-        var seen: [Seen] = []
-        for index in indices {
-            guard let reply = try? await AdminClient.request("GET", "/member-events?after=\(members[index].cursor)", to: members[index].admin) else { continue }
-            for line in reply.text.split(separator: "\n") {
-                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                      let sequence = object["seq"] as? Int, let event = object["event"] as? String, let id = object["id"] as? String,
-                      let version = object["version"] as? Int, let applied = object["applied_ns"] as? Int else { continue }
-                members[index].cursor = max(members[index].cursor, UInt64(sequence))
-                seen.append(Seen(observer: index, event: event, member: id, version: UInt64(version), appliedNanoseconds: Int64(applied)))
-            }
-        }
-        return seen
-    }
-
-    private func members(of member: Member) async -> [[String: Any]] {
-        guard let reply = try? await AdminClient.request("GET", "/members", to: member.admin),
-              let object = try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any] else { return [] }
-        return object["members"] as? [[String: Any]] ?? []
-    }
-
-    private func aliveCount(_ members: [Member], at indices: [Int]) async -> Int {
-        var count = 0
-        for index in indices { count += await self.members(of: members[index]).filter { $0["status"] as? String == "alive" }.count }
-        return count
-    }
-
-    private func statusCount(_ members: [Member], at indices: [Int], of id: String, status: String) async -> Int {
-        var count = 0
-        for index in indices where await self.members(of: members[index]).contains(where: { $0["id"] as? String == id && $0["status"] as? String == status }) {
-            count += 1
-        }
-        return count
-    }
-
-    private func failedPairs(_ members: [Member], at indices: [Int], of ids: Set<String>) async -> Int {
-        var count = 0
-        for index in indices {
-            count += await self.members(of: members[index]).filter { ids.contains($0["id"] as? String ?? "") && $0["status"] as? String == "failed" }.count
-        }
-        return count
     }
 
     private func waitUntil(timeout: Duration, _ condition: () async -> Bool) async -> Bool {

@@ -38,14 +38,23 @@ final class SerfCluster: @unchecked Sendable {
         }
         let handler = """
             #!/bin/sh
-            # Records when a user event reached this agent: wall-clock nanoseconds and the event's name.
-            [ "$SERF_EVENT" = "user" ] && echo "$(date +%s%N) $SERF_USER_EVENT" >> "$RUMOR_ARRIVALS"
+            # Records when a user event reached this agent (wall-clock nanoseconds and the event's name), and
+            # each member of a member event (nanoseconds, the event, the member's name).
+            if [ "$SERF_EVENT" = "user" ]; then
+                echo "$(date +%s%N) $SERF_USER_EVENT" >> "$RUMOR_ARRIVALS"
+            else
+                now=$(date +%s%N)
+                while read -r name rest; do echo "$now $SERF_EVENT $name" >> "$RUMOR_ARRIVALS.members"; done
+            fi
             exit 0
 
             """
         try handler.write(toFile: directory + "/handler.sh", atomically: true, encoding: .utf8)
         chmod(directory + "/handler.sh", 0o755)
-        for agent in agents { try? FileManager.default.removeItem(atPath: agent.arrivals) }
+        for agent in agents {
+            try? FileManager.default.removeItem(atPath: agent.arrivals)
+            try? FileManager.default.removeItem(atPath: agent.arrivals + ".members")
+        }
     }
 
     /// Starts every agent (LAN profile); all join the first.
@@ -117,6 +126,27 @@ final class SerfCluster: @unchecked Sendable {
             }
         }
         return result
+    }
+
+    /// Sets one tag of agent `index` (`serf tags -set`); false when the command failed.
+    func setTag(_ index: Int, key: String, value: String) -> Bool {
+        command(["tags", "-rpc-addr=\(agents[index].rpc)", "-set", "\(key)=\(value)"]) != nil
+    }
+
+    /// The member-event lines agent `index`'s handler wrote from byte `offset` on, and the offset after them.
+    func memberEventLines(of index: Int, from offset: Int) -> ([Substring], Int) {
+        guard let data = FileManager.default.contents(atPath: agents[index].arrivals + ".members"), data.count > offset else { return ([], offset) }
+        let text = String(decoding: data[offset...], as: UTF8.self)
+        // Only whole lines: the handler may be writing the next one.
+        guard let lastNewline = text.lastIndex(of: "\n") else { return ([], offset) }
+        let complete = text[...lastNewline]
+        return (complete.split(separator: "\n"), offset + complete.utf8.count)
+    }
+
+    /// Lets one frozen agent go on.
+    func thaw(_ index: Int) {
+        guard frozen.remove(index) != nil else { return }
+        agents[index].process?.resume()
     }
 
     func kill(_ indices: [Int]) {

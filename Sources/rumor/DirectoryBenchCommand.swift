@@ -7,9 +7,12 @@ import RumorMesh
 struct DirectoryBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "directory",
-        abstract: "The cluster directory live: join, tag changes, kill -9 of one and of half, a 2 s and a long SIGSTOP, all timed from the nodes' own member events.",
-        discussion: "Runs rumor-node processes on 127.0.14.0/24 (ports 7000 and 8000)."
+        abstract: "The cluster directory live beside Serf's member list: join, tag changes, kill -9 of one and of half, a 2 s and a long SIGSTOP, all timed from the members' own event records.",
+        discussion: "Runs rumor-node processes on 127.0.14.0/24 (ports 7000 and 8000), then Serf agents (LAN profile) on 127.0.12.0/24 when serf is installed (apt-get install -y serf); without it Serf's side is skipped and said so."
     )
+
+    @Flag(help: "Leave Serf out.")
+    var noSerf = false
 
     @Option(help: "Members.")
     var nodes = 64
@@ -33,9 +36,12 @@ struct DirectoryBench: AsyncParsableCommand {
                                                  workDirectory: workDir ?? "\(NSTemporaryDirectory())rumor-bench-directory-\(getpid())")
         options.nodes = nodes
         options.tagChanges = tagChanges
-        let report: DirectoryBenchmark.Report
+        if noSerf { options.systems = ["rumor"] }
+        let reports: [DirectoryBenchmark.Report]
         do {
-            report = try await DirectoryBenchmark(options: options).run { FileHandle.standardError.write(Data("  \($0)\n".utf8)) }
+            let outcome = try await DirectoryBenchmark(options: options).run { FileHandle.standardError.write(Data("  \($0)\n".utf8)) }
+            reports = outcome.reports
+            for skipped in outcome.skipped { FileHandle.standardError.write(Data("skipped \(skipped.system): \(skipped.reason)\n".utf8)) }
         } catch {
             throw CommandFailure("rumor bench directory: \(error)")
         }
@@ -43,20 +49,19 @@ struct DirectoryBench: AsyncParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(String(decoding: try encoder.encode(reports), as: UTF8.self))
             return
         }
-        print(Self.render(report))
+        print(reports.map(Self.render).joined(separator: "\n\n"))
     }
 
     static func render(_ report: DirectoryBenchmark.Report) -> String {
         func seconds(_ value: Double?) -> String { value.map { String(format: "%.3f s", $0) } ?? "not all" }
         func ms(_ value: Double?) -> String { value.map { String(format: "%.1f ms", $0) } ?? "not all" }
         return [
-            "cluster directory, \(report.nodes) rumor-node processes on loopback",
+            "cluster directory: \(report.system), \(report.nodes) members on loopback",
             "join (started together): every member lists all \(report.nodes) alive \(seconds(report.joinSeconds)) after the last start (goal <= 1.5 s)",
-            String(format: "tag change (%d): p50 %.1f ms, p99 %.1f ms to the last member (goal p99 <= 10 ms), reach %.4f",
-                   report.tagChanges, report.tagChangeP50Milliseconds, report.tagChangeP99Milliseconds, report.tagChangeReach),
+            "tag change (\(report.tagChanges)): p50 \(ms(report.tagChangeP50Milliseconds)), p99 \(ms(report.tagChangeP99Milliseconds)) to the last member (goal p99 <= 10 ms), reach \(String(format: "%.4f", report.tagChangeReach))",
             "kill -9 of one: failed at every survivor p99 \(ms(report.killMarkedP99Milliseconds)), last \(ms(report.killMarkedAllMilliseconds)) (goal p99 <= 100 ms)",
             "SIGSTOP for 2 s: marked failed by \(report.shortFreezeFailedBy) members (goal none)",
             "SIGSTOP until failed: failed everywhere after \(seconds(report.freezeFailedAllSeconds)) (goal <= 5 s), alive everywhere \(seconds(report.freezeAliveAgainSeconds)) after SIGCONT",

@@ -7,10 +7,13 @@ struct DirectoryBenchTests {
     func liveDirectory() throws {
         let workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("rumor-bench-directory-test-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: workDirectory) }
-        let (status, output) = try RumorBinary.run(["bench", "directory", "--nodes", "8", "--tag-changes", "10", "--work-dir", workDirectory, "--json"])
+        let (status, output) = try RumorBinary.run(["bench", "directory", "--nodes", "8", "--tag-changes", "10", "--no-serf",
+                                                    "--work-dir", workDirectory, "--json"])
         #expect(status == 0, "\(output)")
-        let start = output.firstIndex(of: "{") ?? output.startIndex
-        let report = try JSONSerialization.jsonObject(with: Data(output[start...].utf8)) as? [String: Any] ?? [:]
+        let start = output.firstIndex(of: "[") ?? output.startIndex
+        let reports = try JSONSerialization.jsonObject(with: Data(output[start...].utf8)) as? [[String: Any]] ?? []
+        #expect(reports.map { $0["system"] as? String } == ["rumor"], "\(output)")
+        let report = reports.first ?? [:]
         #expect(report["joinSeconds"] is Double, "every member listed every member: \(report)")
         #expect(report["tagChanges"] as? Int == 10 && report["tagChangeReach"] as? Double == 1, "\(report)")
         #expect(report["killMarkedAllMilliseconds"] is Double, "\(report)")

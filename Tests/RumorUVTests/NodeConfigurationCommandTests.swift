@@ -34,7 +34,7 @@ struct NodeConfigurationCommandTests {
             "listen": "127.0.0.1:7300", "advertise": "127.0.0.1:7300", "admin": "127.0.0.1:7302", "health": "127.0.0.1:7303",
             "seeds": seedFile.path, "seed": "127.0.0.1:7304", "id": "configured", "data-dir": directory.appendingPathComponent("data").path,
             "cluster": "lab", "exec": "cat > /dev/null", "cluster-key": keyring, "admin-any-address": "true",
-            "tag": "role=db", "tags-file": directory.appendingPathComponent("tags.json").path,
+            "tag": "role=db", "on-member": "failed=true", "tags-file": directory.appendingPathComponent("tags.json").path,
         ]
     }
 

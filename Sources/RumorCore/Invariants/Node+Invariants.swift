@@ -164,7 +164,11 @@ extension Node {
         for record in directory.records.values where record.entry.status == .removed {
             broken("\(record.entry.id) is stored as removed")
         }
-        for record in directory.records.values where record.suspicion != nil {
+        let suspects = directory.records.values.filter { $0.suspicion != nil }
+        if Set(suspects.map(\.entry.id)) != Set(directory.suspicionDeadlines.keys) {
+            broken("suspicion deadlines name \(directory.suspicionDeadlines.keys.sorted()), the records' suspects \(suspects.map(\.entry.id).sorted())")
+        }
+        for record in suspects {
             if record.entry.status != .alive { broken("\(record.entry.id) is suspect while \(record.entry.status)") }
             if !stopping, !armedTimers.contains(.suspicion) { broken("\(record.entry.id) is suspect and no suspicion timer is armed") }
         }

@@ -40,9 +40,8 @@ extension Node {
 
     /// A new version of this node's own entry: kept, announced as an event, and broadcast.
     private mutating func applyOwn(_ entry: MemberEntry, toEveryPeer: Bool = false) {
-        if let outcome = Optional(directory.merge(entry, at: now)), outcome != .stale {
-            memberChanged(entry, outcome: outcome)
-        }
+        let outcome = directory.merge(entry, at: now)
+        if outcome != .stale { memberChanged(entry, outcome: outcome) }
         counters.directoryEntriesPublished += 1
         if configuration.directory.broadcastsUpdates {
             publishInternal(DirectoryCodec.encode(.entry(entry)), topic: .directory, toEveryPeer: toEveryPeer)
@@ -89,6 +88,7 @@ extension Node {
             }
             return nil
         }
+        let hadSuspects = !directory.suspicionDeadlines.isEmpty
         let outcome = directory.merge(entry, at: now)
         switch outcome {
         case .stale:
@@ -98,14 +98,15 @@ extension Node {
             return directory.removalNotice(for: entry)
         case .removed(let previous):
             effects.append(.memberEvent(MemberEvent(kind: .reaped, entry: previous)))
-            armSuspicionTimer()
+            if hadSuspects { armSuspicionTimer() }
         case .full:
             counters.directoryUpdatesRejected += 1
             logger.warning("directory full, entry refused", metadata: ["member": "\(entry.id)", "limit": "\(directory.limits.maximumEntries)"])
         case .added, .replaced:
             counters.directoryEntriesApplied += 1
             memberChanged(entry, outcome: outcome)
-            armSuspicionTimer()
+            // A newer entry settles its member's suspicion: the timer follows the suspects left.
+            if hadSuspects { armSuspicionTimer() }
         }
         return nil
     }
