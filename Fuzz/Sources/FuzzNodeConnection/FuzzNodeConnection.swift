@@ -111,7 +111,7 @@ private struct Driver {
                 armings += 1
             case .cancelTimer(let timer):
                 timers.removeAll { $0.timer == timer }
-            case .deliver:
+            case .deliver, .memberEvent:
                 break
             }
         }
@@ -155,7 +155,7 @@ private struct Driver {
 
     mutating func failConnect() {
         guard !pendingConnects.isEmpty else { return }
-        deliver(.connectFailed(pendingConnects.removeFirst(), reason: "refused by the fuzzer"))
+        deliver(.connectFailed(pendingConnects.removeFirst(), reason: "refused by the fuzzer", refused: true))
     }
 
     mutating func publish(_ payload: [UInt8]) {
