@@ -14,11 +14,10 @@ struct DirectoryState {
         var suspicion: Suspicion?
     }
 
-    /// Reports against a member's current version, by reporter, and when it is failed unless refuted.
+    /// Reports against a member's current version, by reporter. Any newer entry of the member settles them,
+    /// and when it fails unless refuted is kept in `suspicionDeadlines`.
     struct Suspicion: Equatable {
-        var version: UInt64
         var reporters: [NodeID: FailureEvidence] = [:]
-        var failsAt: Timestamp
 
         var closedReports: Int { reporters.values.filter { $0 == .closed }.count }
     }
@@ -109,7 +108,7 @@ struct DirectoryState {
         guard var record = records[report.subject], record.entry.status == .alive,
               record.entry.epoch == report.subjectEpoch, record.entry.version <= report.subjectVersion else { return nil }
         if record.suspicion == nil {
-            record.suspicion = Suspicion(version: record.entry.version, failsAt: failsAt)
+            record.suspicion = Suspicion()
             record.since = now
             suspicionDeadlines[report.subject] = failsAt
         }
