@@ -24,7 +24,7 @@ enum DirectoryRoutes {
             ("status", .string(member.statusName)),
             ("epoch", .int(Int64(clamping: entry.epoch))),
             ("version", .int(Int64(clamping: entry.version))),
-            ("tags", .object(entry.tags.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("tags", .object(entry.tags.pairs.map { ($0.key, .string($0.value)) })),
             ("last_seen_ns", .int(clock.wallNanoseconds(at: member.lastSeen))),
             ("since_ns", .int(clock.wallNanoseconds(at: member.since))),
         ])
@@ -66,7 +66,7 @@ enum DirectoryRoutes {
                 ("status", .string(entry.status.description)),
                 ("epoch", .int(Int64(clamping: entry.epoch))),
                 ("version", .int(Int64(clamping: entry.version))),
-                ("tags", .object(entry.tags.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+                ("tags", .object(entry.tags.pairs.map { ($0.key, .string($0.value)) })),
                 ("applied_ns", .int(Int64(clamping: recorded.appliedNanoseconds))),
             ]).serialized() + "\n"
         }.joined()

@@ -394,7 +394,7 @@ public final class NodeRuntime: @unchecked Sendable {
     /// Keeps the tags just set for the next start. A failure to write is logged, not undone: the change is
     /// out in the cluster already.
     private func saveTags() {
-        guard let path = configuration.tagsFile, let tags = node?.ownEntry?.tags else { return }
+        guard let path = configuration.tagsFile, let tags = node?.ownEntry?.tags.dictionary else { return }
         do throws(TagsFile.Problem) {
             try TagsFile.save(tags, to: path)
         } catch {

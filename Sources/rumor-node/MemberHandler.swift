@@ -78,7 +78,7 @@ struct MemberHandler {
             guard !events.isEmpty else { continue }
             let lines = events.map { recorded in
                 let entry = recorded.event.entry
-                let tags = entry.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+                let tags = entry.tags.description
                 return "\(entry.id)\t\(entry.peer.address)\t\(entry.status)\t\(tags)\n"
             }.joined()
             let status = command.run(input: Array(lines.utf8), environment: ["RUMOR_EVENT=\(kind.rawValue)", "RUMOR_MEMBERS=\(events.count)"])

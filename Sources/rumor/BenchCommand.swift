@@ -9,7 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print their figures.",
-        subcommands: [TransportBench.self, SerfBench.self, DirectoryBench.self, SamplingBench.self, HostileBench.self, RelayMember.self]
+        subcommands: [TransportBench.self, SerfBench.self, DirectoryBench.self, DirectoryMemoryBench.self, SamplingBench.self, HostileBench.self, RelayMember.self]
     )
 }
 

@@ -102,7 +102,7 @@ struct MessageGenerator {
         var tags: [String: String] = [:]
         for _ in 0..<int(0...5) { tags[text(1...20)] = int(0...3) == 0 ? "" : text(1...60) }
         return MemberEntry(peer: peer(), epoch: random.next(), version: random.next(),
-                           status: MemberStatus.allCases[int(0...MemberStatus.allCases.count - 1)], tags: tags)
+                           status: MemberStatus.allCases[int(0...MemberStatus.allCases.count - 1)], tags: MemberTags(tags))
     }
 
     mutating func anyMessage() -> Message {

@@ -37,6 +37,16 @@ public struct DirectoryLimits: Sendable, Equatable {
     public var maximumEntries = 100_000
 
     public init() {}
+
+    /// No limit at all: for decoding what this node itself encoded after checking it.
+    static let unchecked: DirectoryLimits = {
+        var limits = DirectoryLimits()
+        limits.maximumTagBytes = .max
+        limits.maximumTagKeys = .max
+        limits.maximumEntryBytes = .max
+        limits.maximumEntries = .max
+        return limits
+    }()
 }
 
 /// Why tags, or an entry, were refused.
@@ -82,6 +92,14 @@ extension DirectoryLimits {
         }
         let size = Self.encodedSize(of: tags)
         guard size <= maximumTagBytes else { throw .tagsTooLarge(bytes: size, limit: maximumTagBytes) }
+    }
+
+    public func validate(_ tags: MemberTags) throws(DirectoryError) {
+        // Tags the wire cannot carry fail the dictionary's checks, which name the key at fault.
+        guard tags.isEncodable else { return try validate(tags.dictionary) }
+        guard tags.count <= maximumTagKeys else { throw .tooManyTagKeys(count: tags.count, limit: maximumTagKeys) }
+        if tags[""] != nil { throw .emptyTagKey }
+        guard tags.encodedSize <= maximumTagBytes else { throw .tagsTooLarge(bytes: tags.encodedSize, limit: maximumTagBytes) }
     }
 
     public func validate(_ entry: MemberEntry) throws(DirectoryError) {

@@ -6,18 +6,21 @@ struct DirectoryState {
     static let bucketCount = 256
 
     struct Record {
-        var entry: MemberEntry
+        var stored: StoredEntry
         /// The latest evidence of the member: a newer entry from it, or a frame on a link to it.
         var lastSeen: Timestamp
         /// When the entry's status (or suspicion) last changed here.
         var since: Timestamp
-        var suspicion: Suspicion?
+
+        var entry: MemberEntry { stored.entry }
     }
 
-    /// Reports against a member's current version, by reporter. Any newer entry of the member settles them,
-    /// and when it fails unless refuted is kept in `suspicionDeadlines`.
+    /// Reports against a member's current version, by reporter, and when it fails unless refuted. Any newer
+    /// entry of the member settles them. Kept apart from the records, which stay small (every member has
+    /// one, few are suspect) and so that the suspicion timer is found in O(suspects).
     struct Suspicion: Equatable {
         var reporters: [NodeID: FailureEvidence] = [:]
+        var deadline: Timestamp
 
         var closedReports: Int { reporters.values.filter { $0 == .closed }.count }
     }
@@ -37,9 +40,7 @@ struct DirectoryState {
     }
 
     private(set) var records: [NodeID: Record] = [:]
-    /// When each suspect fails unless refuted: kept apart from the records so that the suspicion timer is
-    /// found in O(suspects), not O(members), on every entry applied.
-    private(set) var suspicionDeadlines: [NodeID: Timestamp] = [:]
+    private(set) var suspicions: [NodeID: Suspicion] = [:]
     private(set) var bucketHashes = [UInt64](repeating: 0, count: bucketCount)
     /// Ids removed after their tombstone time: entries of their epoch or older are refused until `until`.
     private(set) var epochFloors: [NodeID: (epoch: Epoch, until: Timestamp)] = [:]
@@ -63,21 +64,21 @@ struct DirectoryState {
         if let floor = epochFloors[entry.id], entry.epoch <= floor.epoch { return .belowEpochFloor }
         guard let current = records[entry.id] else {
             guard records.count < limits.maximumEntries else { return .full }
-            records[entry.id] = Record(entry: entry, lastSeen: now, since: now)
+            records[entry.id] = Record(stored: StoredEntry(entry), lastSeen: now, since: now)
             epochFloors[entry.id] = nil
             bucketHashes[DirectoryHash.bucket(of: entry.id)] ^= DirectoryHash.hash(of: entry)
             return .added
         }
-        guard entry.precedence > current.entry.precedence else { return .stale }
+        let held = current.stored.precedence
+        guard entry.precedence > held else { return .stale }
         let bucket = DirectoryHash.bucket(of: entry.id)
-        bucketHashes[bucket] ^= DirectoryHash.hash(of: current.entry) ^ DirectoryHash.hash(of: entry)
+        bucketHashes[bucket] ^= current.stored.summaryHash ^ DirectoryHash.hash(of: entry)
         var record = current
-        record.entry = entry
+        record.stored = StoredEntry(entry)
         record.lastSeen = now
-        if entry.status != current.entry.status || entry.epoch != current.entry.epoch || record.suspicion != nil { record.since = now }
         // A newer version, or a verdict, settles every report against the old one.
-        record.suspicion = nil
-        suspicionDeadlines[entry.id] = nil
+        let settled = suspicions.removeValue(forKey: entry.id) != nil
+        if entry.status != held.status || entry.epoch != held.epoch || settled { record.since = now }
         records[entry.id] = record
         return .replaced(previous: current.entry)
     }
@@ -85,13 +86,13 @@ struct DirectoryState {
     /// A removal notice (D5): the floor rises to its epoch, and a copy of that epoch or older goes.
     private mutating func applyRemoval(_ notice: MemberEntry, at now: Timestamp) -> MergeOutcome {
         let floor = max(notice.epoch, epochFloors[notice.id]?.epoch ?? 0)
-        guard let current = records[notice.id], current.entry.epoch <= notice.epoch else {
+        guard let current = records[notice.id], current.stored.epoch <= notice.epoch else {
             if records[notice.id] == nil { epochFloors[notice.id] = (floor, now + epochFloorRetention) }
             return .stale
         }
         records[notice.id] = nil
-        suspicionDeadlines[notice.id] = nil
-        bucketHashes[DirectoryHash.bucket(of: notice.id)] ^= DirectoryHash.hash(of: current.entry)
+        suspicions[notice.id] = nil
+        bucketHashes[DirectoryHash.bucket(of: notice.id)] ^= current.stored.summaryHash
         epochFloors[notice.id] = (floor, now + epochFloorRetention)
         return .removed(previous: current.entry)
     }
@@ -105,25 +106,25 @@ struct DirectoryState {
     /// Records a report against the member's current version; nil when the report is stale (an older epoch or
     /// version, or a member not alive) and changes nothing.
     mutating func suspect(_ report: FailureReport, failsAt: Timestamp, at now: Timestamp) -> Suspicion? {
-        guard var record = records[report.subject], record.entry.status == .alive,
-              record.entry.epoch == report.subjectEpoch, record.entry.version <= report.subjectVersion else { return nil }
-        if record.suspicion == nil {
-            record.suspicion = Suspicion()
+        guard var record = records[report.subject] else { return nil }
+        let held = record.stored.precedence
+        guard held.status == .alive, held.epoch == report.subjectEpoch, held.version <= report.subjectVersion else { return nil }
+        if suspicions[report.subject] == nil {
+            suspicions[report.subject] = Suspicion(deadline: failsAt)
             record.since = now
-            suspicionDeadlines[report.subject] = failsAt
+            records[report.subject] = record
         }
-        record.suspicion!.reporters[report.reporter] = report.evidence
-        records[report.subject] = record
-        return record.suspicion
+        suspicions[report.subject]!.reporters[report.reporter] = report.evidence
+        return suspicions[report.subject]
     }
 
     /// Suspects whose time ran out, in id order.
     func suspicionsDue(at now: Timestamp) -> [NodeID] {
-        suspicionDeadlines.filter { $0.value <= now }.keys.sorted()
+        suspicions.filter { $0.value.deadline <= now }.keys.sorted()
     }
 
     var earliestSuspicionDeadline: Timestamp? {
-        suspicionDeadlines.values.min()
+        suspicions.values.lazy.map(\.deadline).min()
     }
 
     /// Removes tombstones past their time and floors past theirs; returns the entries removed.
@@ -132,7 +133,7 @@ struct DirectoryState {
         var removed: [MemberEntry] = []
         for (id, record) in records {
             let retention: Duration
-            switch record.entry.status {
+            switch record.stored.status {
             case .alive, .removed: continue
             case .failed: retention = configuration.failedRetention
             case .left: retention = configuration.leftRetention
@@ -140,9 +141,9 @@ struct DirectoryState {
             guard now.since(record.since) >= retention else { continue }
             removed.append(record.entry)
             records[id] = nil
-            suspicionDeadlines[id] = nil
-            bucketHashes[DirectoryHash.bucket(of: id)] ^= DirectoryHash.hash(of: record.entry)
-            epochFloors[id] = (record.entry.epoch, now + epochFloorRetention)
+            suspicions[id] = nil
+            bucketHashes[DirectoryHash.bucket(of: id)] ^= record.stored.summaryHash
+            epochFloors[id] = (record.stored.epoch, now + epochFloorRetention)
         }
         return removed.sorted { $0.id < $1.id }
     }
@@ -151,12 +152,12 @@ struct DirectoryState {
     func entries(inBuckets buckets: Set<Int>, byteBudget: Int) -> [MemberEntry] {
         var chosen: [MemberEntry] = []
         var bytes = 0
-        let wanted = records.values.filter { buckets.contains(DirectoryHash.bucket(of: $0.entry.id)) }.map(\.entry)
-        for entry in wanted.sorted(by: { $0.id < $1.id }) {
-            let size = DirectoryCodec.encodedSize(of: entry)
+        let wanted = records.filter { buckets.contains(DirectoryHash.bucket(of: $0.key)) }.sorted { $0.key < $1.key }
+        for (_, record) in wanted {
+            let size = record.stored.encodedSize
             if bytes + size > byteBudget { break }
             bytes += size
-            chosen.append(entry)
+            chosen.append(record.entry)
         }
         return chosen
     }
@@ -164,7 +165,7 @@ struct DirectoryState {
     /// The bucket hashes computed afresh, for the invariant checker.
     func recomputedBucketHashes() -> [UInt64] {
         var hashes = [UInt64](repeating: 0, count: Self.bucketCount)
-        for record in records.values { hashes[DirectoryHash.bucket(of: record.entry.id)] ^= DirectoryHash.hash(of: record.entry) }
+        for (id, record) in records { hashes[DirectoryHash.bucket(of: id)] ^= DirectoryHash.hash(of: record.entry) }
         return hashes
     }
 }

@@ -29,9 +29,9 @@ public struct MemberEntry: Hashable, Sendable {
     public var epoch: Epoch
     public var version: UInt64
     public var status: MemberStatus
-    public var tags: [String: String]
+    public var tags: MemberTags
 
-    public init(peer: PeerDescriptor, epoch: Epoch, version: UInt64, status: MemberStatus, tags: [String: String] = [:]) {
+    public init(peer: PeerDescriptor, epoch: Epoch, version: UInt64, status: MemberStatus, tags: MemberTags = .none) {
         self.peer = peer
         self.epoch = epoch
         self.version = version

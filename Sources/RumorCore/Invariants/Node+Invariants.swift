@@ -161,16 +161,18 @@ extension Node {
             if let entry = directory[id]?.entry, entry.epoch <= floor.epoch { broken("\(id) of epoch \(entry.epoch) at or below its floor \(floor.epoch)") }
         }
         if directory.count > directory.limits.maximumEntries { broken("\(directory.count) entries, above the limit") }
-        for record in directory.records.values where record.entry.status == .removed {
-            broken("\(record.entry.id) is stored as removed")
+        for (id, record) in directory.records {
+            if record.stored.status == .removed { broken("\(id) is stored as removed") }
+            if record.stored.id != id { broken("the record of \(id) holds the entry of \(record.stored.id)") }
         }
-        let suspects = directory.records.values.filter { $0.suspicion != nil }
-        if Set(suspects.map(\.entry.id)) != Set(directory.suspicionDeadlines.keys) {
-            broken("suspicion deadlines name \(directory.suspicionDeadlines.keys.sorted()), the records' suspects \(suspects.map(\.entry.id).sorted())")
-        }
-        for record in suspects {
-            if record.entry.status != .alive { broken("\(record.entry.id) is suspect while \(record.entry.status)") }
-            if !stopping, !armedTimers.contains(.suspicion) { broken("\(record.entry.id) is suspect and no suspicion timer is armed") }
+        for (id, suspicion) in directory.suspicions {
+            guard let status = directory[id]?.stored.status else {
+                broken("\(id) is suspect and has no entry")
+                continue
+            }
+            if status != .alive { broken("\(id) is suspect while \(status)") }
+            if suspicion.reporters.isEmpty { broken("\(id) is suspect with no reporter") }
+            if !stopping, !armedTimers.contains(.suspicion) { broken("\(id) is suspect and no suspicion timer is armed") }
         }
         return found
     }

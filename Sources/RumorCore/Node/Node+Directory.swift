@@ -11,7 +11,7 @@ extension Node {
         guard configuration.directory.enabled else { return }
         let settings = configuration.directory
         let entry = MemberEntry(peer: identity, epoch: configuration.epoch, version: max(1, settings.initialVersion), status: .alive,
-                                tags: settings.tags)
+                                tags: MemberTags(settings.tags))
         applyOwn(entry)
     }
 
@@ -23,11 +23,12 @@ extension Node {
     public mutating func setTags(_ set: [String: String], deleting keys: [String] = [],
                                  at now: Timestamp) throws(DirectoryError) -> [NodeEffect] {
         guard !stopping, let current = ownEntry else { throw .stopping }
-        var tags = current.tags
+        var tags = current.tags.dictionary
         for key in keys { tags[key] = nil }
         tags.merge(set) { _, new in new }
+        try configuration.directory.limits.validate(tags)
         var entry = current
-        entry.tags = tags
+        entry.tags = MemberTags(tags)
         entry.version += 1
         try configuration.directory.limits.validate(entry)
         effects.removeAll(keepingCapacity: true)
@@ -66,6 +67,24 @@ extension Node {
         applyOwn(entry)
     }
 
+    /// Takes `entries` as a reconciliation would, without events: for a simulator that starts a large run from
+    /// a settled directory (so the experiment measures changes, not the mass join) and for measuring what the
+    /// directory costs in memory. An entry that breaks a limit is refused and counted, as from the wire.
+    public mutating func preloadDirectory(_ entries: [MemberEntry]) {
+        guard configuration.directory.enabled else { return }
+        for entry in entries {
+            do throws(DirectoryError) {
+                try directory.limits.validate(entry)
+            } catch {
+                counters.directoryUpdatesRejected += 1
+                continue
+            }
+            applyEntry(entry)
+        }
+        effects.removeAll(keepingCapacity: false)
+        if checksInvariants { checkInvariants(after: "preloadDirectory") }
+    }
+
     // MARK: Updates from the overlay
 
     mutating func applyDirectoryUpdate(_ update: DirectoryUpdate, from sender: NodeID) {
@@ -88,7 +107,7 @@ extension Node {
             }
             return nil
         }
-        let hadSuspects = !directory.suspicionDeadlines.isEmpty
+        let hadSuspects = !directory.suspicions.isEmpty
         let outcome = directory.merge(entry, at: now)
         switch outcome {
         case .stale:
@@ -118,7 +137,7 @@ extension Node {
             if report.subjectEpoch == configuration.epoch { refute(version: report.subjectVersion) }
             return
         }
-        let wasSuspect = directory[report.subject]?.suspicion != nil
+        let wasSuspect = directory.suspicions[report.subject] != nil
         guard let suspicion = directory.suspect(report, failsAt: now + configuration.directory.suspicionTimeout, at: now) else { return }
         if suspicion.closedReports >= 2 {
             markFailed(report.subject)
@@ -157,9 +176,9 @@ extension Node {
     /// An active peer's link failed: its neighbours are the first to know (D4). Nothing is reported while this
     /// node's own loop lags (the silence may be its own) or for a peer whose entry is not alive here.
     mutating func reportFailure(of peer: PeerDescriptor, evidence: FailureEvidence) {
-        guard configuration.directory.enabled, !stopping, localHealth.score == 0, let record = directory[peer.id], record.entry.status == .alive,
-              record.suspicion?.reporters[identity.id] == nil else { return }
-        let report = FailureReport(subject: peer.id, subjectEpoch: record.entry.epoch, subjectVersion: record.entry.version,
+        guard configuration.directory.enabled, !stopping, localHealth.score == 0, let record = directory[peer.id], record.stored.status == .alive,
+              directory.suspicions[peer.id]?.reporters[identity.id] == nil else { return }
+        let report = FailureReport(subject: peer.id, subjectEpoch: record.stored.epoch, subjectVersion: record.stored.version,
                                    reporter: identity.id, evidence: evidence)
         counters.failureReportsSent += 1
         if configuration.directory.broadcastsUpdates { publishInternal(DirectoryCodec.encode(.report(report)), topic: .directory) }
@@ -170,9 +189,9 @@ extension Node {
     /// neighbours all died with them are found (shuffles probe passive entries, healing probes lost peers).
     mutating func reportRefusedDial(to address: PeerAddress) {
         guard configuration.directory.enabled, address.isLiteral,
-              let member = directory.records.values.first(where: { $0.entry.peer.address == address && $0.entry.status == .alive }),
-              member.entry.id != identity.id else { return }
-        reportFailure(of: member.entry.peer, evidence: .closed)
+              let member = directory.records.values.lazy.filter({ $0.stored.status == .alive }).map(\.entry).first(where: { $0.peer.address == address }),
+              member.id != identity.id else { return }
+        reportFailure(of: member.peer, evidence: .closed)
     }
 
     mutating func suspicionsDue() {
@@ -256,8 +275,8 @@ extension Node {
 
     /// Every member this node knows of, in id order.
     public func members() -> [Member] {
-        directory.records.values.sorted { $0.entry.id < $1.entry.id }.map { record in
-            Member(entry: record.entry, isSuspect: record.suspicion != nil, lastSeen: record.lastSeen, since: record.since)
+        directory.records.sorted { $0.key < $1.key }.map { id, record in
+            Member(entry: record.entry, isSuspect: directory.suspicions[id] != nil, lastSeen: record.lastSeen, since: record.since)
         }
     }
 

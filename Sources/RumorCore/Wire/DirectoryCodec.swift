@@ -3,7 +3,7 @@
 /// entry has one encoding and its size is known before it is written.
 public enum DirectoryCodec {
     public static func encodedSize(of entry: MemberEntry) -> Int {
-        MessageCodec.size(of: entry.peer) + 8 + 8 + 1 + DirectoryLimits.encodedSize(of: entry.tags)
+        MessageCodec.size(of: entry.peer) + 8 + 8 + 1 + entry.tags.encodedSize
     }
 
     public static func encodedSize(of report: FailureReport) -> Int {
@@ -76,11 +76,7 @@ public enum DirectoryCodec {
         writer.write(entry.epoch)
         writer.write(entry.version)
         writer.write(entry.status.rawValue)
-        writer.write(UInt8(entry.tags.count))
-        for (key, value) in entry.tags.sorted(by: { $0.key < $1.key }) {
-            writer.writeString(key, lengthAs: UInt8.self)
-            writer.writeString(value, lengthAs: UInt16.self)
-        }
+        entry.tags.write(into: &writer)
     }
 
     static func readEntry(_ reader: inout ByteReader, limits: DirectoryLimits) throws(WireError) -> MemberEntry {
@@ -92,31 +88,8 @@ public enum DirectoryCodec {
         guard let status = MemberStatus(rawValue: statusByte) else {
             throw .invalidValue(field: "memberEntry.status", detail: "unknown status \(statusByte)")
         }
-        // The count is checked before anything is reserved: each tag takes at least 4 bytes.
-        let count = Int(try reader.read(UInt8.self, "memberEntry.tagCount"))
-        guard count <= limits.maximumTagKeys else {
-            throw .invalidValue(field: "memberEntry.tags", detail: "\(count) keys, more than the limit of \(limits.maximumTagKeys)")
-        }
-        try reader.require(count * 4, for: "memberEntry.tags")
-        var tags: [String: String] = [:]
-        tags.reserveCapacity(count)
-        // Keys come in ascending order, each once: an entry has one encoding, so its size and hash agree everywhere.
-        var previousKey: String?
-        for _ in 0..<count {
-            let key = try reader.readString(lengthAs: UInt8.self, "memberEntry.tagKey")
-            let value = try reader.readString(lengthAs: UInt16.self, "memberEntry.tagValue")
-            guard !key.isEmpty else { throw .invalidValue(field: "memberEntry.tagKey", detail: "empty key") }
-            if let previousKey, !(previousKey < key) {
-                throw .invalidValue(field: "memberEntry.tagKey", detail: "key \"\(key)\" out of order or repeated")
-            }
-            previousKey = key
-            tags[key] = value
-        }
+        let tags = try MemberTags.read(&reader, limits: limits)
         let entry = MemberEntry(peer: peer, epoch: epoch, version: version, status: status, tags: tags)
-        let tagBytes = DirectoryLimits.encodedSize(of: tags)
-        guard tagBytes <= limits.maximumTagBytes else {
-            throw .invalidValue(field: "memberEntry.tags", detail: "\(tagBytes) bytes, more than the limit of \(limits.maximumTagBytes)")
-        }
         let entryBytes = reader.offset - start
         guard entryBytes <= limits.maximumEntryBytes else {
             throw .invalidValue(field: "memberEntry", detail: "\(entryBytes) bytes, more than the limit of \(limits.maximumEntryBytes)")
@@ -161,11 +134,15 @@ enum DirectoryHash {
     /// What a summary compares of an entry: its id and precedence. Tags follow from (epoch, version): only
     /// the owner writes them.
     static func hash(of entry: MemberEntry) -> UInt64 {
+        hash(id: entry.id.rawValue.utf8, precedence: entry.precedence)
+    }
+
+    static func hash<Bytes: Sequence<UInt8>>(id: Bytes, precedence: MemberEntry.Precedence) -> UInt64 {
         var hash = offsetBasis
-        fnv1a(entry.id.rawValue.utf8, into: &hash)
-        fnv1a(entry.epoch, into: &hash)
-        fnv1a(entry.version, into: &hash)
-        hash ^= UInt64(entry.status.rawValue)
+        fnv1a(id, into: &hash)
+        fnv1a(precedence.epoch, into: &hash)
+        fnv1a(precedence.version, into: &hash)
+        hash ^= UInt64(precedence.status.rawValue)
         hash &*= 0x100_0000_01b3
         return finalize(hash)
     }
