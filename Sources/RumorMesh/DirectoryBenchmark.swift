@@ -17,6 +17,10 @@ public struct DirectoryBenchmark {
         public var tagChanges = 100
         public var tagSpacing: Duration = .milliseconds(50)
         public var massKill = 0.5
+        /// Rumor's members prove a cluster key made for the run (a deployment's setting); off, links are open.
+        public var clusterKey = true
+        /// Quiet time after the join, measured for the steady traffic figure.
+        public var steadyTime: Duration = .seconds(30)
         /// Which systems run, in order: "rumor", "serf".
         public var systems = ["rumor", "serf"]
 
@@ -29,8 +33,14 @@ public struct DirectoryBenchmark {
     public struct Report: Codable, Sendable {
         public var system: String
         public var nodes: Int
+        /// Whether links proved a cluster key (Serf runs unencrypted here).
+        public var clusterKey: Bool
         /// From the last start until every member listed every member alive; nil if some pair never was.
         public var joinSeconds: Double?
+        /// Bytes per member per second while nothing changes, as on the wire (cluster key on, sealing
+        /// included): the directory's own frames, and all frames for scale; nil where not counted (Serf).
+        public var steadyDirectoryBytesPerMemberPerSecond: Double?
+        public var steadyAllBytesPerMemberPerSecond: Double?
         public var tagChanges: Int
         public var tagChangeP50Milliseconds: Double?
         public var tagChangeP99Milliseconds: Double?
@@ -70,7 +80,7 @@ public struct DirectoryBenchmark {
             switch system {
             case "rumor":
                 cluster = try RumorDirectoryCluster(size: options.nodes, executable: options.executable,
-                                                    workDirectory: "\(options.workDirectory)/rumor-\(options.nodes)")
+                                                    workDirectory: "\(options.workDirectory)/rumor-\(options.nodes)", keyed: options.clusterKey)
             case "serf":
                 do {
                     cluster = try SerfDirectoryCluster(size: options.nodes, workDirectory: "\(options.workDirectory)/serf-\(options.nodes)")
@@ -113,6 +123,21 @@ public struct DirectoryBenchmark {
             return cluster.memberID(observer) != parts[1]
         }
         let joinSeconds = listings.count == all.count * (all.count - 1) ? listings.values.max().map { max(0, Double($0 - lastStart) / 1e9) } : nil
+
+        // Steady traffic: after the join's exchanges have settled, counters read before and after a quiet spell.
+        try? await Task.sleep(for: .seconds(5))
+        let steadyStart = ContinuousClock.now
+        let before = await cluster.bytesSent(by: all)
+        if before != nil { progress("steady traffic for \(options.steadyTime)") }
+        if before != nil { try? await Task.sleep(for: options.steadyTime) }
+        let after = await cluster.bytesSent(by: all)
+        let steadyElapsed = (ContinuousClock.now - steadyStart).components
+        let steadySeconds = Double(steadyElapsed.seconds) + Double(steadyElapsed.attoseconds) / 1e18
+        var steady: (directory: Double, all: Double)?
+        if let before, let after, steadySeconds > 0 {
+            let perMemberSecond = Double(all.count) * steadySeconds
+            steady = (Double(after.directory - before.directory) / perMemberSecond, Double(after.all - before.all) / perMemberSecond)
+        }
 
         progress("\(options.tagChanges) tag changes")
         var changes: [(member: Int, version: UInt64?, at: Int64)] = []
@@ -207,7 +232,8 @@ public struct DirectoryBenchmark {
 
         func percentile(_ values: [Double], _ share: Double) -> Double? { RunEvaluation.percentile(values.sorted(), share) }
         return Report(
-            system: cluster.system, nodes: cluster.size, joinSeconds: joinSeconds, tagChanges: changes.count,
+            system: cluster.system, nodes: cluster.size, clusterKey: cluster.system == "rumor" && options.clusterKey, joinSeconds: joinSeconds,
+            steadyDirectoryBytesPerMemberPerSecond: steady?.directory, steadyAllBytesPerMemberPerSecond: steady?.all, tagChanges: changes.count,
             tagChangeP50Milliseconds: percentile(tagLatencies, 0.5), tagChangeP99Milliseconds: percentile(tagLatencies, 0.99),
             tagChangeReach: changes.isEmpty ? 0 : Double(reached) / Double(changes.count * (all.count - 1)),
             killMarkedP99Milliseconds: percentile(killMarks, 0.99), killMarkedAllMilliseconds: killMarks.count == live.count ? killMarks.last : nil,

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import RumorCore
+import RumorSecurity
 import RumorUV
 
 /// One member event as a directory benchmark reads it back: who saw what about whom, and when (the observer's
@@ -34,7 +35,22 @@ protocol DirectoryCluster: AnyObject {
     func newEvents(from indices: [Int]) async -> [SeenMemberEvent]
     /// How many (observer, member) pairs list a member of `ids` with `status`.
     func pairs(listing ids: Set<String>, as status: String, seenBy indices: [Int]) async -> Int
+    /// Bytes these members have sent so far: the directory's own frames and all frames; nil where the system
+    /// does not count its traffic by channel (Serf).
+    func bytesSent(by indices: [Int]) async -> (directory: Int, all: Int)?
     func stop() async
+}
+
+/// The sum over one metric's series in Prometheus text, where each series' labels contain `labels`.
+func metricTotal(_ name: String, labels: String = "", in text: String) -> Int {
+    var total = 0
+    for line in text.split(separator: "\n") where line.hasPrefix(name) {
+        let rest = line.dropFirst(name.count)
+        guard rest.first == " " || rest.first == "{", labels.isEmpty || rest.contains(labels),
+              let value = rest.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
+        total += Int(value)
+    }
+    return total
 }
 
 /// `rumor-node` processes on 127.0.14.0/24, asked through their admin endpoints.
@@ -47,8 +63,11 @@ final class RumorDirectoryCluster: DirectoryCluster {
     private var processes: [NodeProcess?]
     private var cursors: [UInt64]
     private var random: SeededRandom
+    /// Every member proves this cluster key on every link, as a deployment would: sealing adds its bytes to
+    /// each frame, and the traffic figures include them.
+    private let keyFile: String?
 
-    init(size: Int, executable: String, workDirectory: String) throws {
+    init(size: Int, executable: String, workDirectory: String, keyed: Bool = true) throws {
         self.size = size
         nodeExecutable = try NodeExecutable.locate(beside: executable)
         self.workDirectory = workDirectory
@@ -56,6 +75,16 @@ final class RumorDirectoryCluster: DirectoryCluster {
         cursors = Array(repeating: 0, count: size)
         random = SeededRandom(seed: UInt64(size))
         try FileManager.default.createDirectory(atPath: workDirectory + "/logs", withIntermediateDirectories: true)
+        guard keyed else {
+            keyFile = nil
+            return
+        }
+        let keyFile = workDirectory + "/cluster.keys"
+        guard FileManager.default.createFile(atPath: keyFile, contents: Data(Keyring(ClusterKey.generate()).text.utf8),
+                                             attributes: [.posixPermissions: 0o600]) else {
+            throw MeshLaunchError(description: "cannot write \(keyFile)")
+        }
+        self.keyFile = keyFile
     }
 
     func memberID(_ index: Int) -> String { "node-\(index + 1)" }
@@ -67,6 +96,7 @@ final class RumorDirectoryCluster: DirectoryCluster {
             let peers = (0..<size).filter { $0 != index }.shuffled(using: &random).prefix(3)
             var arguments = ["--listen", "127.0.14.\(index + 1):7000", "--admin", admin(index).description, "--id", memberID(index),
                              "--log-level", "warning", "--exit-with-parent"]
+            if let keyFile { arguments += ["--cluster-key", keyFile] }
             for peer in peers { arguments += ["--seed", "127.0.14.\(peer + 1):7000"] }
             processes[index] = try NodeProcess(executable: nodeExecutable, arguments: arguments,
                                                logFile: "\(workDirectory)/logs/\(memberID(index)).log", node: memberID(index))
@@ -109,6 +139,17 @@ final class RumorDirectoryCluster: DirectoryCluster {
             count += (object["members"] as? [[String: Any]] ?? []).filter { ids.contains($0["id"] as? String ?? "") }.count
         }
         return count
+    }
+
+    func bytesSent(by indices: [Int]) async -> (directory: Int, all: Int)? {
+        var directory = 0
+        var all = 0
+        for index in indices {
+            guard let reply = try? await AdminClient.request("GET", "/metrics", to: admin(index)) else { return nil }
+            directory += metricTotal("rumor_channel_bytes_out_total", labels: "channel=\"directory\"", in: reply.text)
+            all += metricTotal("rumor_channel_bytes_out_total", in: reply.text)
+        }
+        return (directory, all)
     }
 
     func stop() async { for process in processes { process?.kill() } }
@@ -168,6 +209,8 @@ final class SerfDirectoryCluster: DirectoryCluster {
     func pairs(listing ids: Set<String>, as status: String, seenBy indices: [Int]) async -> Int {
         indices.reduce(0) { $0 + (cluster.members(seenBy: $1, status: status) ?? []).intersection(ids).count }
     }
+
+    func bytesSent(by indices: [Int]) async -> (directory: Int, all: Int)? { nil }
 
     func stop() async { await cluster.stop() }
 }

@@ -361,11 +361,7 @@ struct NetworkShard {
             if recordsMessages {
                 sent.append((directory.addressOf[index], end.map { directory.addressOf[$0.peer] }, now, message))
             }
-            switch message {
-            case .directorySummary, .directoryBuckets, .directoryEntries: directoryBytesSent += MessageCodec.frameSize(of: message)
-            case .gossip(let gossip) where gossip.topic == .directory: directoryBytesSent += MessageCodec.frameSize(of: message)
-            default: break
-            }
+            if message.channel == .directory { directoryBytesSent += MessageCodec.frameSize(of: message) }
             guard let end, !directory.separated(index, end.peer) else { return }
             let loss = directory.lossRate(index, end.peer)
             if loss > 0, Double.random(in: 0..<1, using: &residents[local(index)].random) < loss { return }

@@ -22,6 +22,10 @@ final class NodeMetrics {
     private let factory: PrometheusMetricsFactory
     let activePeers: CoreMetrics.Gauge
     let pendingLinks: CoreMetrics.Gauge
+    /// Frames and bytes (as on the wire, sealing included) queued per channel: which part of the protocol
+    /// the traffic is, `rumor_channel_bytes_out_total{channel="directory"}`. Five series, made once.
+    private let channelFramesOut: [MessageChannel: CoreMetrics.Counter]
+    private let channelBytesOut: [MessageChannel: CoreMetrics.Counter]
 
     init() {
         let factory = PrometheusMetricsFactory(registry: registry)
@@ -39,6 +43,19 @@ final class NodeMetrics {
         shapedDrops = Counter(label: "rumor_link_shaping_dropped_frames_total", factory: factory)
         activePeers = Gauge(label: "rumor_active_peers", factory: factory)
         pendingLinks = Gauge(label: "rumor_pending_links", factory: factory)
+        channelFramesOut = Dictionary(uniqueKeysWithValues: MessageChannel.allCases.map { channel in
+            (channel, Counter(label: "rumor_channel_frames_out_total", dimensions: [("channel", channel.rawValue)], factory: factory))
+        })
+        channelBytesOut = Dictionary(uniqueKeysWithValues: MessageChannel.allCases.map { channel in
+            (channel, Counter(label: "rumor_channel_bytes_out_total", dimensions: [("channel", channel.rawValue)], factory: factory))
+        })
+    }
+
+    /// A frame queued on a link, counted on its channel.
+    func sent(_ message: Message, wireBytes: Int) {
+        let channel = message.channel
+        channelFramesOut[channel]?.increment()
+        channelBytesOut[channel]?.increment(by: Int64(wireBytes))
     }
 
     /// Links closed because the cluster key was not proved or a sealed frame did not open, by reason.

@@ -224,7 +224,9 @@ public final class NodeRuntime: @unchecked Sendable {
             connect(to: address)
         case .send(let link, let message):
             guard let connection = connections[link] else { return }
-            if connection.send(message), !connection.isQueuedForFlush {
+            guard connection.send(message) else { return }
+            metrics.sent(message, wireBytes: MessageCodec.frameSize(of: message) + connection.sealOverhead)
+            if !connection.isQueuedForFlush {
                 connection.isQueuedForFlush = true
                 needsFlush.append(connection)
             }

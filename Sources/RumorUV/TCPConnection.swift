@@ -307,6 +307,11 @@ package final class TCPConnection: LoopHandle {
 
     // MARK: Writing
 
+    /// What sealing adds to each frame on this link: its wire cost beyond the encoded frame.
+    package var sealOverhead: Int {
+        if case .sealed = security { SealedChannel.overhead } else { 0 }
+    }
+
     /// Queues `message`; it goes out at the next `flush`. Returns false when the link is closing or the
     /// peer's queue is over its limit, in which case the link is being closed.
     @discardableResult
@@ -320,8 +325,7 @@ package final class TCPConnection: LoopHandle {
             delegate?.connection(self, couldNotSend: message.type, size: bodySize)
             return false
         }
-        let sealedOverhead = if case .sealed = security { SealedChannel.overhead } else { 0 }
-        guard queuedBytes + size + sealedOverhead <= limits.maximumQueuedBytes else {
+        guard queuedBytes + size + sealOverhead <= limits.maximumQueuedBytes else {
             overflowed = true
             abort(reason: "write queue over its limit of \(limits.maximumQueuedBytes) bytes: peer too slow")
             return false

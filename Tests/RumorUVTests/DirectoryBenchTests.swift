@@ -7,7 +7,7 @@ struct DirectoryBenchTests {
     func liveDirectory() throws {
         let workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("rumor-bench-directory-test-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: workDirectory) }
-        let (status, output) = try RumorBinary.run(["bench", "directory", "--nodes", "8", "--tag-changes", "10", "--no-serf",
+        let (status, output) = try RumorBinary.run(["bench", "directory", "--nodes", "8", "--tag-changes", "10", "--no-serf", "--steady-seconds", "2",
                                                     "--work-dir", workDirectory, "--json"])
         #expect(status == 0, "\(output)")
         let start = output.firstIndex(of: "[") ?? output.startIndex
@@ -15,6 +15,10 @@ struct DirectoryBenchTests {
         #expect(reports.map { $0["system"] as? String } == ["rumor"], "\(output)")
         let report = reports.first ?? [:]
         #expect(report["joinSeconds"] is Double, "every member listed every member: \(report)")
+        // Keyed links, counted per channel: the directory's steady share is there and part of all traffic.
+        let directoryTraffic = report["steadyDirectoryBytesPerMemberPerSecond"] as? Double ?? -1
+        let allTraffic = report["steadyAllBytesPerMemberPerSecond"] as? Double ?? -1
+        #expect(directoryTraffic >= 0 && allTraffic > 0 && directoryTraffic <= allTraffic, "\(report)")
         #expect(report["tagChanges"] as? Int == 10 && report["tagChangeReach"] as? Double == 1, "\(report)")
         #expect(report["killMarkedAllMilliseconds"] is Double, "\(report)")
         #expect(report["shortFreezeFailedBy"] as? Int == 0, "\(report)")

@@ -70,6 +70,32 @@ public enum Message: Hashable, Sendable {
     }
 }
 
+/// Which part of the protocol a frame serves, for traffic counted per channel (`/metrics`, the
+/// simulator): a handful of fixed values, never one per topic or per member. The directory's channel holds
+/// its reconciliation frames and the payloads of its internal topic; the IHAVEs, GRAFTs and digests that
+/// name directory messages belong to the broadcast, since those frames name no topic.
+public enum MessageChannel: String, CaseIterable, Sendable {
+    /// Handshakes, version offers, keep-alives and round-trip probes.
+    case link
+    case membership
+    case broadcast
+    case sampling
+    case directory
+}
+
+extension Message {
+    public var channel: MessageChannel {
+        switch self {
+        case .handshake, .handshakeRejected, .versions, .ping, .pong, .keepAlive: .link
+        case .join, .forwardJoin, .neighbor, .neighborReply, .disconnect, .shuffle, .shuffleReply: .membership
+        case .gossip(let gossip): gossip.topic == .directory ? .directory : .broadcast
+        case .iHave, .graft, .prune, .digest, .pull: .broadcast
+        case .sampleWalk, .sampleReply: .sampling
+        case .directorySummary, .directoryBuckets, .directoryEntries: .directory
+        }
+    }
+}
+
 /// The type byte of a frame body. Each feature has a range of its own (docs/protocol.md, "Message types"):
 /// 0x01–0x0F link set-up, 0x10–0x1F membership and link liveness, 0x20–0x2F broadcast, 0x30–0x3F
 /// anti-entropy, 0x40–0x4F sampling, 0x50–0x5F directory, 0x60–0x6F topics.
