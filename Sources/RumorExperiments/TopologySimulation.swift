@@ -49,6 +49,9 @@ public struct TopologySimulation {
         network.latency = low == high ? .fixed(low) : .uniform(low, high)
         network.lossRate = links.loss
         network.recordsDeliveries = true
+        // Member events only for a `false failures` check: the log holds every entry each node applies.
+        let judgesFailures = topology.checks.contains { if case .falseFailures = $0.kind { true } else { false } }
+        network.recordsMemberEvents = judgesFailures
 
         var observation = RunObservation(duration: topology.duration)
         var lifeOf: [String: Int] = [:]
@@ -176,6 +179,12 @@ public struct TopologySimulation {
             }
         }
         takeSnapshot()
+        if judgesFailures {
+            observation.memberFailures = network.memberEventLog.filter { $0.event.kind == .failed }.map { record in
+                .init(observer: network.node(index: record.index).identity.id.rawValue, member: record.event.entry.id.rawValue,
+                      at: .nanoseconds(Int64(record.at.nanoseconds)))
+            }
+        }
         return (observation, InvariantFigures(network))
     }
 

@@ -136,6 +136,12 @@ public final class MeshRunner: Sendable {
                 stats.append(figures)
             }
         }
+        // Failures each node marked, for the `false failures` check: read from the nodes still running (a
+        // killed node's record goes with it).
+        for node in await state.liveNodeIDs.sorted() {
+            guard let current = await current(node, state: state), let lines = try? await admin.memberEvents(of: current) else { continue }
+            await state.recordMemberFailures(lines, seenBy: node)
+        }
         if bench != nil { await state.recordIPv4Sockets(NamespaceBench.ipv4Sockets(of: pids)) }
         await tearDown(state: state)
         view.finish()

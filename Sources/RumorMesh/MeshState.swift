@@ -54,8 +54,11 @@ actor MeshState {
         // A node told to leave (an upgrade's SIGTERM) may be seen gone by a poll before its step says so.
         let toldToLeave = leaving.contains(node)
         changes += 1
+        // The life ends as the signal goes: peers see the node's sockets reset while the kernel tears the
+        // process down, before `kill` has reaped it.
+        let endedAt = elapsed
         process.kill()
-        if let life = currentLife.removeValue(forKey: node) { observation.lives[life].end = elapsed }
+        if let life = currentLife.removeValue(forKey: node) { observation.lives[life].end = endedAt }
         latestViews.removeValue(forKey: node)
         readyNodeIDs.remove(node)
         leaving.remove(node)
@@ -152,6 +155,15 @@ actor MeshState {
     }
 
     func recordIPv4Sockets(_ counts: [String: Int]) { observation.ipv4Sockets = counts }
+
+    /// The `failed` events `observer` recorded, stamped with its wall clock.
+    func recordMemberFailures(_ lines: [NodeAdmin.MemberEventLine], seenBy observer: String) {
+        var failures = observation.memberFailures ?? []
+        for line in lines where line.event == "failed" {
+            failures.append(.init(observer: observer, member: line.id, at: .nanoseconds(line.applied_ns - startWallNanoseconds)))
+        }
+        observation.memberFailures = failures
+    }
 
     func noteProblem(_ problem: String) {
         if !problems.contains(problem) { problems.append(problem) }

@@ -44,6 +44,23 @@ struct NodeAdmin: Sendable {
         return lines
     }
 
+    struct MemberEventLine: Decodable {
+        var seq: UInt64
+        var event: String
+        var id: String
+        var applied_ns: Int64
+    }
+
+    /// The member events the node still holds (its recent ones, docs/directory.md "Surface").
+    func memberEvents(of node: MeshNode) async throws -> [MemberEventLine] {
+        let reply = try await request("GET", "/member-events?after=0", node)
+        var lines: [MemberEventLine] = []
+        for line in reply.body.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
+            lines.append(try decode(MemberEventLine.self, Array(line), node))
+        }
+        return lines
+    }
+
     /// Publishes and returns the message id.
     func publish(_ payload: [UInt8], on node: MeshNode) async throws -> String {
         struct Published: Decodable { var id: String }

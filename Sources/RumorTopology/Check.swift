@@ -12,6 +12,8 @@ import RumorCore
 ///     clustering <= 0.3                            clustering coefficient of the final overlay
 ///     ipv4 sockets == 0                            IPv4 sockets in the nodes' namespaces at the end
 ///                                                  (namespace meshes: an IPv6-only run has none)
+///     false failures == 0                          members marked failed in the directory while their
+///                                                  process had been running and unfrozen for 10 s
 public struct Check: Hashable, Sendable, CustomStringConvertible {
     public enum Kind: Hashable, Sendable {
         case reliability(minimum: Double, scope: ReliabilityScope)
@@ -22,6 +24,7 @@ public struct Check: Hashable, Sendable, CustomStringConvertible {
         case averagePath(maximum: Double)
         case clustering(maximum: Double)
         case ipv4Sockets(maximum: Int)
+        case falseFailures(maximum: Int)
     }
 
     /// Which messages a reliability check counts.
@@ -107,8 +110,13 @@ public struct Check: Hashable, Sendable, CustomStringConvertible {
             try comparison(2, ["<=", "=="])
             guard let maximum = Int(words[3]), maximum >= 0 else { throw fail("a whole number after '\(words[2])'") }
             kind = .ipv4Sockets(maximum: maximum)
+        case "false":
+            guard words.count == 4, words[1] == "failures" else { throw fail("'false failures == 0'") }
+            try comparison(2, ["<=", "=="])
+            guard let maximum = Int(words[3]), maximum >= 0 else { throw fail("a whole number after '\(words[2])'") }
+            kind = .falseFailures(maximum: maximum)
         default:
-            throw fail("a check starting with reliability, connected, repaired, duplicates, latency, path, clustering or ipv4, not '\(metric)'")
+            throw fail("a check starting with reliability, connected, repaired, duplicates, latency, path, clustering, ipv4 or false, not '\(metric)'")
         }
         return Check(kind: kind, text: words.joined(separator: " "), line: line, onlyAfter: onlyAfter)
     }

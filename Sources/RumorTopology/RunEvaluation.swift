@@ -141,6 +141,13 @@ public struct RunEvaluation: Codable, Sendable {
             let total = counts.values.reduce(0, +)
             let holders = counts.filter { $0.value > 0 }.keys.sorted().prefix(3).joined(separator: ", ")
             return result(total <= maximum, "\(total) over \(counts.count) nodes" + (holders.isEmpty ? "" : " (\(holders))"))
+        case .falseFailures(let maximum):
+            guard let failures = evaluator.observation.memberFailures else {
+                return result(false, "not collected: the nodes' member events were not read")
+            }
+            let unexplained = evaluator.observation.falseFailures()
+            let examples = unexplained.prefix(3).map { "\($0.member) by \($0.observer) at \(Self.format($0.at.seconds)) s" }.joined(separator: ", ")
+            return result(unexplained.count <= maximum, "\(unexplained.count) false of \(failures.count) failures marked" + (examples.isEmpty ? "" : " (\(examples))"))
         }
     }
 

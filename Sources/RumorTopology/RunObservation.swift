@@ -61,6 +61,18 @@ public struct RunObservation: Codable, Sendable {
         }
     }
 
+    /// A member marked `failed` in one node's directory.
+    public struct MemberFailure: Codable, Sendable {
+        public var observer: String
+        public var member: String
+        public var at: Duration
+        public init(observer: String, member: String, at: Duration) {
+            self.observer = observer
+            self.member = member
+            self.at = at
+        }
+    }
+
     public var duration: Duration
     public var lives: [Life] = []
     public var publications: [Publication] = []
@@ -71,8 +83,22 @@ public struct RunObservation: Codable, Sendable {
     /// node's listed; nil where nothing counted them (loopback meshes share the host's namespace, and the
     /// simulator has no sockets).
     public var ipv4Sockets: [String: Int]?
+    /// Every `failed` member event the nodes recorded (live: read from the nodes still running at the end);
+    /// nil where nothing collected them.
+    public var memberFailures: [MemberFailure]?
 
     public init(duration: Duration) { self.duration = duration }
+
+    /// Failures marked while the member's process had been running, unfrozen, for `settled` or longer: no
+    /// kill, freeze or restart explains them. A mark of a member killed, frozen or restarted shortly before
+    /// (its old incarnation's failure) is a true one.
+    public func falseFailures(settled: Duration = .seconds(10)) -> [MemberFailure] {
+        (memberFailures ?? []).filter { failure in
+            lives.contains { life in
+                life.node == failure.member && life.start <= failure.at - settled && (life.end.map { failure.at < $0 } ?? true)
+            }
+        }
+    }
 
     /// Nodes whose process runs at `time`.
     public func liveNodes(at time: Duration) -> Set<String> {

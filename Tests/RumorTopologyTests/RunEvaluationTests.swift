@@ -58,4 +58,31 @@ struct RunEvaluationTests {
         #expect(evaluation.checks.map(\.passed) == [true, false, true])
         #expect(evaluation.overlay[1].components == 2 && evaluation.overlay[1].deadEntries == 2)
     }
+
+    @Test("false failures counts only marks of members running and unfrozen for 10 s: a killed, frozen or just restarted member's marks are true")
+    func falseFailures() throws {
+        var observation = RunObservation(duration: .seconds(60))
+        observation.lives = [
+            .init(node: "a", start: .zero), .init(node: "b", start: .zero),
+            .init(node: "c", start: .zero, end: .seconds(20)),                                     // killed at 20 s
+            .init(node: "d", start: .zero, end: .seconds(30)), .init(node: "d", start: .seconds(35)), // frozen 30-35 s
+        ]
+        let check = try Check.parse("false failures == 0")
+        #expect(check.kind == .falseFailures(maximum: 0))
+        #expect(RunEvaluation(observation: observation, checks: [check]).checks.first?.passed == false,
+                "without collected member events the check cannot pass")
+        observation.memberFailures = [
+            .init(observer: "a", member: "c", at: .milliseconds(20_030)),  // killed: true
+            .init(observer: "a", member: "d", at: .seconds(34)),           // frozen: true
+            .init(observer: "b", member: "d", at: .seconds(37)),           // its frozen life's mark, 2 s after the thaw: true
+        ]
+        var evaluation = RunEvaluation(observation: observation, checks: [check])
+        #expect(evaluation.checks.first?.passed == true, "\(evaluation.checks)")
+        observation.memberFailures?.append(.init(observer: "a", member: "b", at: .seconds(40)))
+        evaluation = RunEvaluation(observation: observation, checks: [check, try Check.parse("false failures <= 1")])
+        #expect(evaluation.checks.map(\.passed) == [false, true])
+        #expect(evaluation.checks.first?.measured.contains("b by a at 40 s") == true, "\(evaluation.checks)")
+        #expect(throws: (any Error).self) { try Check.parse("false failures >= 0") }
+        #expect(throws: (any Error).self) { try Check.parse("false alarms == 0") }
+    }
 }

@@ -23,7 +23,7 @@ struct TopologyFileTests {
     func shippedTopologies() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: topologiesDirectory).filter { $0.hasSuffix(".yaml") }.sorted()
         #expect(names == ["churn-64.yaml", "freeze-32.yaml", "line-32.yaml", "local-16.yaml", "lossy-32.yaml", "netns-cuts-16.yaml", "netns-dns-16.yaml",
-                          "netns-ipv6-16.yaml", "netns-loss-32.yaml", "netns-partition-32.yaml", "partition-32.yaml", "rolling-64.yaml", "upgrade-32.yaml"])
+                          "netns-ipv6-16.yaml", "netns-loss-32.yaml", "netns-partition-32.yaml", "netns-soak-64.yaml", "partition-32.yaml", "rolling-64.yaml", "upgrade-32.yaml"])
         for name in names {
             let topology = try TopologyLoader.load("\(topologiesDirectory)/\(name)")
             #expect(topology.name + ".yaml" == name)
