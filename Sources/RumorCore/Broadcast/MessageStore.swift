@@ -44,6 +44,8 @@ struct PayloadCache {
     private(set) var bytes = 0
     /// Payloads evicted for count or bytes before their retention ran out.
     private(set) var evictionsForSpace = 0
+    /// Payloads ever inserted: grows exactly when the digest gains an id.
+    private(set) var insertions: UInt64 = 0
     /// The digest's ranges, per origin and epoch, sorted by origin and epoch.
     private var held: [(key: OriginEpoch, sequences: SequenceRanges)] = []
 
@@ -61,6 +63,7 @@ struct PayloadCache {
     mutating func insert(_ id: MessageID, _ entry: Entry) -> [Departure] {
         guard entries[id] == nil else { return [] }
         entries[id] = entry
+        insertions += 1
         order.append(id)
         bytes += entry.payload.count
         let key = OriginEpoch(origin: id.origin, epoch: id.epoch)

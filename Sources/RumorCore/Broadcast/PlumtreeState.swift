@@ -29,6 +29,10 @@ struct PlumtreeState {
     /// Ids asked for by anti-entropy, from whom and when: the answer arrives off the tree and must not
     /// reshape it.
     var pulled: [MessageID: (peer: NodeID, at: Timestamp)] = [:]
+    /// The cache's insertion count when each active peer last got a digest: a digest goes to a peer again
+    /// only once something new is held (an idle cluster's digests would otherwise repeat every origin of the
+    /// last `payloadRetention`, every tick, for nothing).
+    var digestedInsertions: [NodeID: UInt64] = [:]
 
     init(_ configuration: BroadcastConfiguration) {
         cache = PayloadCache(maximumCount: configuration.payloadCacheCount, maximumBytes: configuration.payloadCacheBytes,
@@ -82,6 +86,7 @@ struct PlumtreeState {
         lazyQueue[peer] = nil
         duplicateStreak[peer] = nil
         graftedSincePrune.remove(peer)
+        digestedInsertions[peer] = nil
         // Pulls it never answered may be asked of others at once: waiting out their patience can outlast
         // the retention of the payloads (or the life of a node that just joined through a busy peer).
         pulled = pulled.filter { $0.value.peer != peer }

@@ -54,7 +54,8 @@ extension Node {
         let treeRepeats = eager.indices.contains { eager[..<$0].contains(eager[$0]) } || lazy.indices.contains { lazy[..<$0].contains(lazy[$0]) }
         let treeIsActiveView = eager.count + lazy.count == activeEntries.count && eager.allSatisfy(isActive) && lazy.allSatisfy(isActive)
             && !eager.contains(where: lazy.contains)
-        if treeRepeats || !treeIsActiveView || !plumtree.duplicateStreak.keys.allSatisfy(isActive) || !plumtree.graftedSincePrune.allSatisfy(isActive) {
+        if treeRepeats || !treeIsActiveView || !plumtree.duplicateStreak.keys.allSatisfy(isActive) || !plumtree.graftedSincePrune.allSatisfy(isActive)
+            || !plumtree.digestedInsertions.keys.allSatisfy(isActive) {
             broken(.treeMatchesActiveView, "eager \(eager), lazy \(lazy), active \(activeIDs)")
         }
 

@@ -17,8 +17,12 @@ extension Node {
         if let peer = active.randomPeer(using: &random) { sendDigest(to: peer.id) }
     }
 
+    /// Sends this node's digest to `peer`, unless the peer already has a digest of everything held and has
+    /// pulled nothing since: ids only leave the digest after that (so the peer cannot lack them from this
+    /// node), a new link starts with none sent, and a pull asks for the next one.
     mutating func sendDigest(to peer: NodeID) {
-        guard plumtree.cache.count > 0 else { return }
+        guard plumtree.cache.count > 0, plumtree.digestedInsertions[peer] != plumtree.cache.insertions else { return }
+        plumtree.digestedInsertions[peer] = plumtree.cache.insertions
         var entries: [DigestEntry] = []
         var size = 0
         let budget = configuration.maximumFrameSize - WireFormat.bodyHeaderSize - 2
@@ -70,6 +74,9 @@ extension Node {
 
     /// Sends the payloads a peer asked for that this node still holds.
     mutating func receivedPull(_ pull: Digest, from peer: PeerDescriptor) {
+        // A peer that pulls is catching up, perhaps beyond what one exchange serves: it gets the next tick's
+        // digest even if nothing new came, until it pulls no more.
+        if active.contains(peer.id) { plumtree.digestedInsertions[peer.id] = nil }
         var budget = Self.maximumPulledPerExchange
         var bytes = 0
         for entry in pull.entries {
