@@ -347,6 +347,27 @@ struct BroadcastRuleSpecs {
         #expect(first >= .milliseconds(1500) && first <= .milliseconds(2500))
     }
 
+    @Test("B14: a peer that got a digest of everything cached gets none again until an id is added or it pulls")
+    func digestOnlyWithNews() {
+        var harness = NodeHarness(active: ["a"])
+        harness.publish()
+        harness.take()
+        harness.fire(.antiEntropy)
+        #expect(harness.sent(to: "a") == [.digest("me", [0...0])])
+        harness.take()
+        harness.fire(.antiEntropy)
+        #expect(harness.sent.isEmpty, "nothing new since the last digest to a")
+        harness.publish()
+        harness.take()
+        harness.fire(.antiEntropy)
+        #expect(harness.sent(to: "a") == [.digest("me", [0...1])], "a new id")
+        harness.take()
+        harness.receive(.pull("me", [0...0]), from: "a")
+        harness.take()
+        harness.fire(.antiEntropy)
+        #expect(harness.sent(to: "a") == [.digest("me", [0...1])], "a pulled: it may want more than one exchange gave")
+    }
+
     @Test("B15: a DIGEST is answered with a PULL of the ids never seen, each asked once")
     func digestAnsweredWithPull() {
         var harness = NodeHarness(active: ["a"])
