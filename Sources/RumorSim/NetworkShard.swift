@@ -265,7 +265,7 @@ struct NetworkShard {
     /// Nothing is in flight anywhere (this shard holds every node): the global and deep invariants must hold.
     /// At most once per `QuietPointCheck.spacing`, so that a small quiet network is not checked on every timer.
     mutating func checkQuietPoint() {
-        nextQuietCheck = now + QuietPointCheck.spacing
+        nextQuietCheck = now + QuietPointCheck.spacing(nodes: directory.addressOf.count)
         invariantViolations += QuietPointCheck.violations(at: now, directory: directory) { self.residents[self.local($0)].node }
     }
 

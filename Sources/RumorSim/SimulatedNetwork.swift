@@ -112,7 +112,7 @@ public struct SimulatedNetwork {
     /// own at quiet points while it runs.
     public mutating func checkQuietPoint() {
         guard checksInvariants, isQuiet else { return }
-        nextQuietCheck = now + QuietPointCheck.spacing
+        nextQuietCheck = now + QuietPointCheck.spacing(nodes: directory.addressOf.count)
         let found = QuietPointCheck.violations(at: now, directory: directory) { node(index: $0) }
         shards[0].record(found)
     }

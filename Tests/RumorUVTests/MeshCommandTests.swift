@@ -20,7 +20,9 @@ private func nodeProcessesRunning(matching text: String) -> Int {
 
 @Suite("rumor mesh and rumor churn: real processes on loopback", .serialized)
 struct MeshCommandTests {
-    @Test("the shipped churn topologies pass their own checks and leave a full report", arguments: ["churn-64", "partition-32", "upgrade-32", "freeze-32"])
+    // Live here: the kill -9 churn and the hang. partition-32 and upgrade-32 (95 s between them) run in the
+    // simulator's tests; a live partition runs on the namespace bench, live mixed versions in their own suite.
+    @Test("the shipped churn topologies pass their own checks and leave a full report", arguments: ["churn-64", "freeze-32"])
     func churnTopologyPasses(name: String) throws {
         let report = FileManager.default.temporaryDirectory.appendingPathComponent("rumor-churn-\(name)-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: report) }

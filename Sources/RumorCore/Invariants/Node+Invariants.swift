@@ -3,7 +3,22 @@
 /// `deepInvariantViolations()` at quiet points. Each check is one `Invariant`, named in what it reports.
 extension Node {
     /// The local invariants that do not hold now, in O(views + links + timers).
-    public func invariantViolations() -> [InvariantViolation] {
+    public func invariantViolations() -> [InvariantViolation] { invariantViolations(unchangedSince: nil) }
+
+    /// The revisions of the views and the sample reservoir when the checks last found nothing broken. The
+    /// checks that read only a view (pairwise, so the costliest per event) are skipped while it is the same.
+    struct CheckedRevisions: Equatable {
+        var active: UInt64
+        var passive: UInt64
+        var samples: UInt64
+    }
+
+    var currentRevisions: CheckedRevisions {
+        CheckedRevisions(active: active.revision, passive: passive.revision, samples: samplingState.reservoir.revision)
+    }
+
+    /// All local invariants but those of views unchanged since `checked`, which held then and hold now.
+    func invariantViolations(unchangedSince checked: CheckedRevisions?) -> [InvariantViolation] {
         var found: [InvariantViolation] = []
         func broken(_ invariant: Invariant, _ detail: @autoclosure () -> String) {
             found.append(InvariantViolation(invariant, node: identity.id, detail: detail()))
@@ -15,19 +30,22 @@ extension Node {
         var activeIDs: [NodeID] { activeEntries.map(\.peer.id) }
         var passiveIDs: [NodeID] { passive.entries.map(\.peer.id) }
 
-        if isActive(identity.id) || passive.entries.contains(where: { $0.peer.id == identity.id || $0.peer.address == identity.address }) {
-            broken(.selfNotInViews, "active \(activeIDs), passive \(passiveIDs)")
-        }
+        let revisions = currentRevisions
+        if checked?.active != revisions.active || checked?.passive != revisions.passive {
+            if isActive(identity.id) || passive.entries.contains(where: { $0.peer.id == identity.id || $0.peer.address == identity.address }) {
+                broken(.selfNotInViews, "active \(activeIDs), passive \(passiveIDs)")
+            }
 
-        let activeRepeats = activeEntries.indices.contains { index in
-            activeEntries[..<index].contains { $0.peer.id == activeEntries[index].peer.id }
-        }
-        if activeRepeats || activeEntries.contains(where: { passive.contains($0.peer.id) }) {
-            broken(.viewsDistinctAndDisjoint, "active \(activeIDs), passive \(passiveIDs)")
-        }
+            let activeRepeats = activeEntries.indices.contains { index in
+                activeEntries[..<index].contains { $0.peer.id == activeEntries[index].peer.id }
+            }
+            if activeRepeats || activeEntries.contains(where: { passive.contains($0.peer.id) }) {
+                broken(.viewsDistinctAndDisjoint, "active \(activeIDs), passive \(passiveIDs)")
+            }
 
-        if active.count > membership.activeViewSize || passive.count > membership.passiveViewSize {
-            broken(.viewsWithinBounds, "active \(active.count) of \(membership.activeViewSize), passive \(passive.count) of \(membership.passiveViewSize)")
+            if active.count > membership.activeViewSize || passive.count > membership.passiveViewSize {
+                broken(.viewsWithinBounds, "active \(active.count) of \(membership.activeViewSize), passive \(passive.count) of \(membership.passiveViewSize)")
+            }
         }
 
         for entry in activeEntries where linkByPeer[entry.peer.id].flatMap({ links[$0]?.peer?.id }) != entry.peer.id {
@@ -104,11 +122,13 @@ extension Node {
         }
 
         let samples = samplingState.reservoir.entries
-        let sampleRepeats = samples.indices.contains { index in
-            samples[..<index].contains { $0.peer.id == samples[index].peer.id || $0.peer.address == samples[index].peer.address }
-        }
-        if sampleRepeats || samples.contains(where: { $0.peer.id == identity.id || $0.peer.address == identity.address }) {
-            broken(.samplesDistinctNotSelf, "samples \(samples.map(\.peer.id))")
+        if checked?.samples != revisions.samples {
+            let sampleRepeats = samples.indices.contains { index in
+                samples[..<index].contains { $0.peer.id == samples[index].peer.id || $0.peer.address == samples[index].peer.address }
+            }
+            if sampleRepeats || samples.contains(where: { $0.peer.id == identity.id || $0.peer.address == identity.address }) {
+                broken(.samplesDistinctNotSelf, "samples \(samples.map(\.peer.id))")
+            }
         }
         if samples.count > sampling.reservoirSize || samplingState.outstanding.count > sampling.maximumOutstandingWalks {
             broken(.samplingBounded, "\(samples.count) samples of \(sampling.reservoirSize), \(samplingState.outstanding.count) walks in flight of \(sampling.maximumOutstandingWalks)")
@@ -181,7 +201,8 @@ extension Node {
     /// Runs the local checks after an event (when switched on), keeping the first violations found.
     mutating func checkInvariants(after event: @autoclosure () -> String) {
         invariantChecks += 1
-        let violations = invariantViolations()
+        let violations = invariantViolations(unchangedSince: lastCleanRevisions)
+        lastCleanRevisions = violations.isEmpty ? currentRevisions : nil
         guard !violations.isEmpty else { return }
         let cause = event()
         for violation in violations {

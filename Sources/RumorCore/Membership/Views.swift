@@ -7,7 +7,9 @@ struct ActiveView {
         var since: Timestamp
     }
 
-    private(set) var entries: [Entry] = []
+    private(set) var entries: [Entry] = [] { didSet { revision &+= 1 } }
+    /// Counts changes to `entries`: the invariant checker skips the view's own checks while it is unchanged.
+    private(set) var revision: UInt64 = 0
 
     var count: Int { entries.count }
     var isEmpty: Bool { entries.isEmpty }
@@ -42,7 +44,9 @@ struct PassiveView {
     }
 
     let capacity: Int
-    private(set) var entries: [Entry] = []
+    private(set) var entries: [Entry] = [] { didSet { revision &+= 1 } }
+    /// Counts changes to `entries` (see `ActiveView.revision`).
+    private(set) var revision: UInt64 = 0
 
     init(capacity: Int) { self.capacity = capacity }
 

@@ -37,6 +37,8 @@ public struct Node {
     public internal(set) var invariantChecks = 0
     /// The first violations found (at most `violationsKept`), each with the event after which it was seen.
     public internal(set) var invariantViolationsFound: [InvariantViolation] = []
+    /// The views' revisions at the last check that found nothing broken (see `CheckedRevisions`).
+    var lastCleanRevisions: CheckedRevisions?
 
     // Dialing: what to do with a peer once a link to its address is up.
     var dialIntents: [PeerAddress: [DialIntent]] = [:]

@@ -21,7 +21,9 @@ struct SampleReservoir: Equatable {
 
     let capacity: Int
     /// Oldest walk first.
-    private(set) var entries: [Entry] = []
+    private(set) var entries: [Entry] = [] { didSet { revision &+= 1 } }
+    /// Counts changes to `entries` (see `ActiveView.revision`).
+    private(set) var revision: UInt64 = 0
 
     init(capacity: Int) { self.capacity = max(1, capacity) }
 
