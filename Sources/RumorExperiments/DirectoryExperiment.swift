@@ -44,6 +44,10 @@ public enum DirectoryExperiment {
         public var massCrashMarkedByEnd: Double
         public var massCrashAllMarkedMilliseconds: Double?
         public var survivorsMarkedFailed: Int
+        /// Members marked failed by anyone while nobody had crashed (the steady state and the tag changes), and
+        /// members other than the victim marked failed around the one crash: false failures, all of them.
+        public var falseFailuresBeforeCrashes: Int
+        public var falseFailuresAroundOneCrash: Int
         public var peakResidentMiB: Double
     }
 
@@ -63,10 +67,16 @@ public enum DirectoryExperiment {
         let joinConvergence = everyoneListed ? milliseconds(latestListing.since(lastStart)) : nil
         network.clearMemberEventLog()
         progress(0.35)
+        let steadyStart = network.now
 
         // Steady state.
         let bytesBefore = network.directoryBytesSent
-        network.run(for: .seconds(options.steadySeconds))
+        // Long runs (an hour, for the false-failure figure) in slices, so the progress bar moves.
+        while network.now.since(steadyStart) < .seconds(options.steadySeconds) {
+            let left = Duration.seconds(options.steadySeconds) - network.now.since(steadyStart)
+            network.run(for: min(left, .seconds(60)))
+            progress(0.35 + 0.15 * Double(network.now.since(steadyStart).nanosecondsRounded) / (Double(options.steadySeconds) * 1e9))
+        }
         let steadyBytes = Double(network.directoryBytesSent - bytesBefore) / Double(nodes) / Double(options.steadySeconds)
         progress(0.5)
 
@@ -81,6 +91,7 @@ public enum DirectoryExperiment {
             network.run(for: .microseconds(Int64(options.tagChangeIntervalMilliseconds * 1000)))
         }
         network.run(for: .seconds(2))
+        let falseFailuresBeforeCrashes = network.memberEventLog.filter { $0.event.kind == .failed }.count
         var changeLatencies: [Double] = []
         var applied = 0
         var firstApplied: [String: Timestamp] = [:]
@@ -111,6 +122,7 @@ public enum DirectoryExperiment {
         let markTimes = firstFailed(in: network, about: [victimID], since: crashedAt)
         let survivorsOfOne = nodes - 1
         let crashMarks = markTimes.values.map { milliseconds($0.since(crashedAt)) }.sorted()
+        let falseFailuresAroundOneCrash = network.memberEventLog.filter { $0.event.kind == .failed && $0.event.entry.id != victimID }.count
         network.clearMemberEventLog()
         progress(0.7)
 
@@ -144,6 +156,7 @@ public enum DirectoryExperiment {
             massCrashMarkedWithinOneSecond: pairs == 0 ? 0 : Double(withinSecond) / Double(pairs),
             massCrashMarkedByEnd: pairs == 0 ? 0 : Double(survivorMarks.count) / Double(pairs),
             massCrashAllMarkedMilliseconds: allMarked, survivorsMarkedFailed: falseMarks,
+            falseFailuresBeforeCrashes: falseFailuresBeforeCrashes, falseFailuresAroundOneCrash: falseFailuresAroundOneCrash,
             peakResidentMiB: Double(usage.ru_maxrss) / 1024)
     }
 

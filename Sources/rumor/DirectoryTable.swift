@@ -18,6 +18,8 @@ struct DirectoryTable: ExperimentTable {
             String(format: "%.0f%% crash: %.4f of (survivor, dead) pairs marked within 1 s, %.4f after %d s, all at %@; survivors marked failed: %d (goal all <= 30 s, none)",
                    options.massCrash * 100, report.massCrashMarkedWithinOneSecond, report.massCrashMarkedByEnd, options.massCrashSeconds,
                    ms(report.massCrashAllMarkedMilliseconds), report.survivorsMarkedFailed),
+            String(format: "false failures: %d in %d s of steady state and the tag changes, %d around the one crash, %d in the mass crash (goal none)",
+                   report.falseFailuresBeforeCrashes, options.steadySeconds, report.falseFailuresAroundOneCrash, report.survivorsMarkedFailed),
             String(format: "peak resident memory %.0f MiB", report.peakResidentMiB),
         ].joined(separator: "\n")
     }
@@ -26,11 +28,12 @@ struct DirectoryTable: ExperimentTable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         func cell(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
         var text = "seed,nodes,join_ms,steady_bytes_per_member_s,tag_p50_ms,tag_p99_ms,tag_reach,crash_all_ms,crash_p99_ms,"
-        text += "mass_within_1s,mass_by_end,mass_all_ms,survivors_marked,peak_mib\n"
+        text += "mass_within_1s,mass_by_end,mass_all_ms,survivors_marked,false_failures_steady,false_failures_one_crash,steady_s,peak_mib\n"
         text += "\(report.options.seed),\(report.options.nodes),\(cell(report.joinConvergenceMilliseconds)),\(report.steadyBytesPerMemberPerSecond),"
         text += "\(report.tagChangeP50Milliseconds),\(report.tagChangeP99Milliseconds),\(report.tagChangeReach),\(cell(report.crashMarkedAllMilliseconds)),"
         text += "\(cell(report.crashMarkedP99Milliseconds)),\(report.massCrashMarkedWithinOneSecond),\(report.massCrashMarkedByEnd),"
-        text += "\(cell(report.massCrashAllMarkedMilliseconds)),\(report.survivorsMarkedFailed),\(report.peakResidentMiB)\n"
+        text += "\(cell(report.massCrashAllMarkedMilliseconds)),\(report.survivorsMarkedFailed),\(report.falseFailuresBeforeCrashes),"
+        text += "\(report.falseFailuresAroundOneCrash),\(report.options.steadySeconds),\(report.peakResidentMiB)\n"
         try text.write(toFile: "\(directory)/directory.csv", atomically: true, encoding: .utf8)
     }
 

@@ -68,6 +68,7 @@ extension SimCommand {
             var options = DirectoryExperiment.Options()
             options.nodes = nodes
             options.seed = seed
+            if let steadySeconds { options.steadySeconds = steadySeconds }
             options.latencyMilliseconds = try latencyRange()
             try emit(DirectoryTable(report: DirectoryExperiment.run(options, threads: effectiveThreads, progress: Self.progressBar)), started: started)
         }

@@ -230,6 +230,17 @@ struct CommandLineTests {
         #expect(refused.status != 0 && refused.output.contains("--threads must be 1 to 64"))
     }
 
+    @Test("`rumor sim --experiment directory --steady-seconds N` watches N s of steady state and counts its false failures: none; the option goes with that experiment only")
+    func directoryExperimentSteadySeconds() throws {
+        let result = try RumorBinary.run(["sim", "--experiment", "directory", "--nodes", "32", "--steady-seconds", "5", "--seed", "2"])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("false failures: 0 in 5 s of steady state and the tag changes, 0 around the one crash, 0 in the mass crash"), "\(result.output)")
+        let misplaced = try RumorBinary.run(["sim", "--nodes", "32", "--steady-seconds", "5"])
+        #expect(misplaced.status != 0 && misplaced.output.contains("--steady-seconds goes with --experiment directory"), "\(misplaced.output)")
+        let tooLong = try RumorBinary.run(["sim", "--experiment", "directory", "--steady-seconds", "0"])
+        #expect(tooLong.status != 0 && tooLong.output.contains("--steady-seconds must be 1 to 86,400"), "\(tooLong.output)")
+    }
+
     @Test("a bad line in a seed file stops the node with the file, the line and the problem")
     func badSeedFile() throws {
         let seedFile = FileManager.default.temporaryDirectory.appendingPathComponent("rumor-bad-seeds-\(getpid()).txt")
