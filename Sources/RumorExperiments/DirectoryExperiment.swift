@@ -20,6 +20,9 @@ public enum DirectoryExperiment {
         public var massCrash = 0.5
         /// How long the mass crash is watched.
         public var massCrashSeconds = 30
+        /// Start every node from a filled directory (every node's first entry), so that a large run measures
+        /// changes and not the mass join (whose figure it then leaves out); nil: above 2,000 nodes.
+        public var warmStart: Bool?
         /// See `ScenarioOptions.checksInvariants`.
         public var checksInvariants = true
         public init() {}
@@ -49,12 +52,16 @@ public enum DirectoryExperiment {
         public var falseFailuresBeforeCrashes: Int
         public var falseFailuresAroundOneCrash: Int
         public var peakResidentMiB: Double
+        /// The peak before the mass crash: the reports of a mass crash each reach every survivor's payload cache.
+        public var peakResidentBeforeMassCrashMiB: Double
     }
 
     public static func run(_ options: Options, threads: Int = 1, progress: (Double) -> Void = { _ in }) -> Report {
         let scenario = ScenarioOptions.experiment(nodes: options.nodes, seed: options.seed,
                                                   latencyMilliseconds: options.latencyMilliseconds, checksInvariants: options.checksInvariants)
-        var network = Scenario.joinedNetwork(scenario, threads: threads, directory: true, recordsMemberEvents: true) { progress(0.3 * $0) }
+        let warmStart = options.warmStart ?? (options.nodes > 2_000)
+        var network = Scenario.joinedNetwork(scenario, threads: threads, directory: true, preloadsDirectory: warmStart,
+                                             recordsMemberEvents: true) { progress(0.3 * $0) }
         let nodes = network.nodeCount
         var random = SeededRandom(seed: options.seed &* 0xD1EC)
 
@@ -64,7 +71,7 @@ public enum DirectoryExperiment {
             .map(\.at).min() ?? network.now
         let latestListing = network.memberEventLog.filter { $0.event.kind == .joined }.map(\.at).max() ?? lastStart
         let everyoneListed = (0..<nodes).allSatisfy { network.node(index: $0).memberCount == nodes }
-        let joinConvergence = everyoneListed ? milliseconds(latestListing.since(lastStart)) : nil
+        let joinConvergence = everyoneListed && !warmStart ? milliseconds(latestListing.since(lastStart)) : nil
         network.clearMemberEventLog()
         progress(0.35)
         let steadyStart = network.now
@@ -127,6 +134,7 @@ public enum DirectoryExperiment {
         progress(0.7)
 
         // A mass crash.
+        let peakBeforeMassCrash = peakResidentMiB()
         var live = (0..<nodes).filter { !network.isDown(index: $0) }
         live.shuffle(using: &random)
         let dead = Array(live.prefix(Int(Double(live.count) * options.massCrash)))
@@ -145,8 +153,6 @@ public enum DirectoryExperiment {
         let falseMarks = network.memberEventLog.filter { $0.event.kind == .failed && survivorIDs.contains($0.event.entry.id) }.count
         progress(1)
 
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
         return Report(
             options: options, joinConvergenceMilliseconds: joinConvergence, steadyBytesPerMemberPerSecond: steadyBytes,
             tagChangeP50Milliseconds: percentile(changeLatencies, 0.5), tagChangeP99Milliseconds: percentile(changeLatencies, 0.99),
@@ -157,7 +163,13 @@ public enum DirectoryExperiment {
             massCrashMarkedByEnd: pairs == 0 ? 0 : Double(survivorMarks.count) / Double(pairs),
             massCrashAllMarkedMilliseconds: allMarked, survivorsMarkedFailed: falseMarks,
             falseFailuresBeforeCrashes: falseFailuresBeforeCrashes, falseFailuresAroundOneCrash: falseFailuresAroundOneCrash,
-            peakResidentMiB: Double(usage.ru_maxrss) / 1024)
+            peakResidentMiB: peakResidentMiB(), peakResidentBeforeMassCrashMiB: peakBeforeMassCrash)
+    }
+
+    private static func peakResidentMiB() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
     }
 
     /// When each (observer, member) pair was first marked failed after `since`.

@@ -349,7 +349,8 @@ public enum Scenario {
 
     /// Nodes joining one after another through node 0, then four shuffle periods to settle.
     static func joinedNetwork(_ options: ScenarioOptions, threads: Int = 1, adversaries: [Int] = [], attack: SamplingAttack? = nil,
-                              directory: Bool = false, recordsMemberEvents: Bool = false, progress: (Double) -> Void) -> SimulatedNetwork {
+                              directory: Bool = false, preloadsDirectory: Bool = false, recordsMemberEvents: Bool = false,
+                              progress: (Double) -> Void) -> SimulatedNetwork {
         var network = SimulatedNetwork(seed: options.seed, threads: threadsUsed(options, requested: threads),
                                        checksInvariants: options.checksInvariants)
         network.recordsMemberEvents = recordsMemberEvents
@@ -362,13 +363,16 @@ public enum Scenario {
             let others = advertised.indices.filter { $0 != position }.map { advertised[$0] }
             network.makeAdversary(index, SamplingAdversary(advertised: [advertised[position]] + others, hijacksWalks: attack == .walks))
         }
-        network.add(simulatedConfiguration(0, seeds: [], directory: directory), seed: options.seed)
+        // A warm start: every node starts holding every node's first entry, one buffer each shared by all.
+        let settled = directory && preloadsDirectory
+            ? (0..<max(1, options.nodes)).map { simulatedOwnEntry(simulatedConfiguration($0, seeds: [], directory: true)) } : []
+        network.add(simulatedConfiguration(0, seeds: [], directory: directory), seed: options.seed, preloading: settled)
         for index in 1..<max(1, options.nodes) {
             network.run(for: .nanoseconds(Int64(options.effectiveJoinIntervalMilliseconds * 1_000_000)))
             var configuration = simulatedConfiguration(index, seeds: [0], directory: directory)
             // An adversary shuffles ten times as often as the others.
             if adversaries.contains(index) { configuration.membership.shuffleInterval = .milliseconds(500) }
-            network.add(configuration, seed: options.seed &+ UInt64(index))
+            network.add(configuration, seed: options.seed &+ UInt64(index), preloading: settled)
             if index % 1000 == 0 { progress(Double(index) / Double(options.nodes)) }
         }
         network.run(for: MembershipConfiguration().shuffleInterval * 4)

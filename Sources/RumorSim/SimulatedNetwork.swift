@@ -149,11 +149,14 @@ public struct SimulatedNetwork {
     public func address(of index: Int) -> PeerAddress { directory.addressOf[index] }
 
     /// Starts a node (a new one, or a crashed one again with its new configuration).
-    public mutating func add(_ configuration: NodeConfiguration, seed nodeSeed: UInt64) {
+    /// `preloading`: a settled directory the node holds before it starts (`Node.preloadDirectory`), its
+    /// buffers shared with every other node given the same entries.
+    public mutating func add(_ configuration: NodeConfiguration, seed nodeSeed: UInt64, preloading entries: [StoredEntry] = []) {
         let address = configuration.identity.address
         let known = directory.indexOf[address]
         let index = known ?? nodeCount
-        let node = Node(configuration: configuration, randomSeed: nodeSeed, logger: quietLoggers[shard(of: index)])
+        var node = Node(configuration: configuration, randomSeed: nodeSeed, logger: quietLoggers[shard(of: index)])
+        if !entries.isEmpty { node.preloadDirectory(entries) }
         if known == nil {
             updateDirectories {
                 $0.addressOf.append(address)
@@ -490,4 +493,11 @@ public func simulatedConfiguration(_ index: Int, seeds: [Int], epoch: Epoch = 1,
                                           epoch: epoch, seeds: seeds.map(PeerAddress.local))
     configuration.directory.enabled = directory
     return configuration
+}
+
+/// The entry a node of `configuration` starts with, as the directory stores it: what a warm start preloads.
+public func simulatedOwnEntry(_ configuration: NodeConfiguration) -> StoredEntry {
+    let settings = configuration.directory
+    return StoredEntry(MemberEntry(peer: configuration.identity, epoch: configuration.epoch, version: max(1, settings.initialVersion),
+                                   status: .alive, tags: MemberTags(settings.tags)))
 }

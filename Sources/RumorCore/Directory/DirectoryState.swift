@@ -5,15 +5,7 @@
 struct DirectoryState {
     static let bucketCount = 256
 
-    struct Record {
-        var stored: StoredEntry
-        /// The latest evidence of the member: a newer entry from it, or a frame on a link to it.
-        var lastSeen: Timestamp
-        /// When the entry's status (or suspicion) last changed here.
-        var since: Timestamp
-
-        var entry: MemberEntry { stored.entry }
-    }
+    typealias Record = RecordTable.Record
 
     /// Reports against a member's current version, by reporter, and when it fails unless refuted. Any newer
     /// entry of the member settles them. Kept apart from the records, which stay small (every member has
@@ -39,7 +31,7 @@ struct DirectoryState {
         case removed(previous: MemberEntry)
     }
 
-    private(set) var records: [NodeID: Record] = [:]
+    private(set) var records = RecordTable()
     private(set) var suspicions: [NodeID: Suspicion] = [:]
     private(set) var bucketHashes = [UInt64](repeating: 0, count: bucketCount)
     /// Ids removed after their tombstone time: entries of their epoch or older are refused until `until`.
@@ -53,6 +45,9 @@ struct DirectoryState {
     }
 
     var count: Int { records.count }
+
+    /// Room for `count` members without growing (a simulator preloading a settled directory).
+    mutating func reserveCapacity(_ count: Int) { records.reserveCapacity(count) }
     subscript(id: NodeID) -> Record? { records[id] }
 
     /// The summary two nodes compare first: one hash over every entry (the XOR of the buckets).
@@ -60,40 +55,67 @@ struct DirectoryState {
 
     /// Keeps `entry` if it outranks what this node holds of its id (D1).
     mutating func merge(_ entry: MemberEntry, at now: Timestamp) -> MergeOutcome {
-        if entry.status == .removed { return applyRemoval(entry, at: now) }
-        if let floor = epochFloors[entry.id], entry.epoch <= floor.epoch { return .belowEpochFloor }
-        guard let current = records[entry.id] else {
+        merge(StoredEntry(entry), at: now)
+    }
+
+    /// Keeps `stored` as it is (its buffer shared with whoever else holds it) if it outranks what this node
+    /// holds of its id (D1).
+    mutating func merge(_ stored: StoredEntry, at now: Timestamp) -> MergeOutcome {
+        let id = stored.id
+        let incoming = stored.precedence
+        if incoming.status == .removed { return applyRemoval(id: id, epoch: incoming.epoch, at: now) }
+        if let floor = epochFloors[id], incoming.epoch <= floor.epoch { return .belowEpochFloor }
+        guard var record = records[id] else {
             guard records.count < limits.maximumEntries else { return .full }
-            records[entry.id] = Record(stored: StoredEntry(entry), lastSeen: now, since: now)
-            epochFloors[entry.id] = nil
-            bucketHashes[DirectoryHash.bucket(of: entry.id)] ^= DirectoryHash.hash(of: entry)
+            records.upsert(Record(stored: stored, lastSeen: now, since: now))
+            epochFloors[id] = nil
+            bucketHashes[DirectoryHash.bucket(ofIDHash: stored.idHash)] ^= stored.summaryHash
             return .added
         }
-        let held = current.stored.precedence
-        guard entry.precedence > held else { return .stale }
-        let bucket = DirectoryHash.bucket(of: entry.id)
-        bucketHashes[bucket] ^= current.stored.summaryHash ^ DirectoryHash.hash(of: entry)
-        var record = current
-        record.stored = StoredEntry(entry)
+        let held = record.precedence
+        guard incoming > held else { return .stale }
+        let previous = record.entry
+        let replacedHash = record.summaryHash
+        // A verdict on the alive entry held is a mark on it, the member's buffer still shared.
+        if incoming.status == .failed, held.status == .alive, incoming.epoch == held.epoch, incoming.version == held.version {
+            _ = record.markFailed()
+        } else {
+            record.replace(with: stored)
+        }
+        bucketHashes[DirectoryHash.bucket(ofIDHash: stored.idHash)] ^= replacedHash ^ record.summaryHash
         record.lastSeen = now
         // A newer version, or a verdict, settles every report against the old one.
-        let settled = suspicions.removeValue(forKey: entry.id) != nil
-        if entry.status != held.status || entry.epoch != held.epoch || settled { record.since = now }
-        records[entry.id] = record
-        return .replaced(previous: current.entry)
+        let settled = suspicions.removeValue(forKey: id) != nil
+        if incoming.status != held.status || incoming.epoch != held.epoch || settled { record.since = now }
+        records.upsert(record)
+        return .replaced(previous: previous)
+    }
+
+    /// This node's verdict on an alive member: its current entry, failed (D4).
+    mutating func markFailed(_ id: NodeID, at now: Timestamp) -> MergeOutcome {
+        guard var record = records[id] else { return .stale }
+        let previous = record.entry
+        let replacedHash = record.summaryHash
+        guard record.markFailed() else { return .stale }
+        bucketHashes[DirectoryHash.bucket(ofIDHash: record.stored.idHash)] ^= replacedHash ^ record.summaryHash
+        record.lastSeen = now
+        record.since = now
+        suspicions[id] = nil
+        records.upsert(record)
+        return .replaced(previous: previous)
     }
 
     /// A removal notice (D5): the floor rises to its epoch, and a copy of that epoch or older goes.
-    private mutating func applyRemoval(_ notice: MemberEntry, at now: Timestamp) -> MergeOutcome {
-        let floor = max(notice.epoch, epochFloors[notice.id]?.epoch ?? 0)
-        guard let current = records[notice.id], current.stored.epoch <= notice.epoch else {
-            if records[notice.id] == nil { epochFloors[notice.id] = (floor, now + epochFloorRetention) }
+    private mutating func applyRemoval(id: NodeID, epoch: Epoch, at now: Timestamp) -> MergeOutcome {
+        let floor = max(epoch, epochFloors[id]?.epoch ?? 0)
+        guard let current = records[id], current.stored.epoch <= epoch else {
+            if records[id] == nil { epochFloors[id] = (floor, now + epochFloorRetention) }
             return .stale
         }
-        records[notice.id] = nil
-        suspicions[notice.id] = nil
-        bucketHashes[DirectoryHash.bucket(of: notice.id)] ^= current.stored.summaryHash
-        epochFloors[notice.id] = (floor, now + epochFloorRetention)
+        records.remove(id)
+        suspicions[id] = nil
+        bucketHashes[DirectoryHash.bucket(ofIDHash: current.stored.idHash)] ^= current.summaryHash
+        epochFloors[id] = (floor, now + epochFloorRetention)
         return .removed(previous: current.entry)
     }
 
@@ -107,12 +129,12 @@ struct DirectoryState {
     /// version, or a member not alive) and changes nothing.
     mutating func suspect(_ report: FailureReport, failsAt: Timestamp, at now: Timestamp) -> Suspicion? {
         guard var record = records[report.subject] else { return nil }
-        let held = record.stored.precedence
+        let held = record.precedence
         guard held.status == .alive, held.epoch == report.subjectEpoch, held.version <= report.subjectVersion else { return nil }
         if suspicions[report.subject] == nil {
             suspicions[report.subject] = Suspicion(deadline: failsAt)
             record.since = now
-            records[report.subject] = record
+            records.upsert(record)
         }
         suspicions[report.subject]!.reporters[report.reporter] = report.evidence
         return suspicions[report.subject]
@@ -130,20 +152,21 @@ struct DirectoryState {
     /// Removes tombstones past their time and floors past theirs; returns the entries removed.
     mutating func reap(at now: Timestamp, configuration: DirectoryConfiguration) -> [MemberEntry] {
         epochFloors = epochFloors.filter { $0.value.until > now }
-        var removed: [MemberEntry] = []
-        for (id, record) in records {
-            let retention: Duration
-            switch record.stored.status {
-            case .alive, .removed: continue
-            case .failed: retention = configuration.failedRetention
-            case .left: retention = configuration.leftRetention
+        let expired = records.filter { record in
+            switch record.status {
+            case .alive, .removed: false
+            case .failed: now.since(record.since) >= configuration.failedRetention
+            case .left: now.since(record.since) >= configuration.leftRetention
             }
-            guard now.since(record.since) >= retention else { continue }
+        }
+        var removed: [MemberEntry] = []
+        for record in expired {
+            let id = record.id
             removed.append(record.entry)
-            records[id] = nil
+            records.remove(id)
             suspicions[id] = nil
-            bucketHashes[DirectoryHash.bucket(of: id)] ^= record.stored.summaryHash
-            epochFloors[id] = (record.stored.epoch, now + epochFloorRetention)
+            bucketHashes[DirectoryHash.bucket(ofIDHash: record.stored.idHash)] ^= record.summaryHash
+            epochFloors[id] = (record.epoch, now + epochFloorRetention)
         }
         return removed.sorted { $0.id < $1.id }
     }
@@ -152,7 +175,8 @@ struct DirectoryState {
     func entries(inBuckets buckets: Set<Int>, byteBudget: Int) -> [MemberEntry] {
         var chosen: [MemberEntry] = []
         var bytes = 0
-        let wanted = records.filter { buckets.contains(DirectoryHash.bucket(of: $0.key)) }.sorted { $0.key < $1.key }
+        let wanted = records.filter { buckets.contains(DirectoryHash.bucket(ofIDHash: $0.stored.idHash)) }.map { ($0.id, $0) }
+            .sorted { $0.0 < $1.0 }
         for (_, record) in wanted {
             let size = record.stored.encodedSize
             if bytes + size > byteBudget { break }
@@ -165,7 +189,7 @@ struct DirectoryState {
     /// The bucket hashes computed afresh, for the invariant checker.
     func recomputedBucketHashes() -> [UInt64] {
         var hashes = [UInt64](repeating: 0, count: Self.bucketCount)
-        for (id, record) in records { hashes[DirectoryHash.bucket(of: id)] ^= DirectoryHash.hash(of: record.entry) }
+        for record in records { hashes[DirectoryHash.bucket(ofIDHash: record.stored.idHash)] ^= DirectoryHash.hash(id: record.stored.idBytes, precedence: record.precedence) }
         return hashes
     }
 }

@@ -182,12 +182,17 @@ extension Node {
             if let entry = directory[id]?.entry, entry.epoch <= floor.epoch { broken("\(id) of epoch \(entry.epoch) at or below its floor \(floor.epoch)") }
         }
         if directory.count > directory.limits.maximumEntries { broken("\(directory.count) entries, above the limit") }
-        for (id, record) in directory.records {
-            if record.stored.status == .removed { broken("\(id) is stored as removed") }
-            if record.stored.id != id { broken("the record of \(id) holds the entry of \(record.stored.id)") }
+        var recordCount = 0
+        for record in directory.records {
+            recordCount += 1
+            let id = record.id
+            if record.status == .removed { broken("\(id) is stored as removed") }
+            // Every record is found where a lookup probes for it.
+            if directory[id]?.stored != record.stored { broken("the record of \(id) is not found by its id") }
         }
+        if recordCount != directory.count { broken("\(recordCount) records in the table, counted \(directory.count)") }
         for (id, suspicion) in directory.suspicions {
-            guard let status = directory[id]?.stored.status else {
+            guard let status = directory[id]?.status else {
                 broken("\(id) is suspect and has no entry")
                 continue
             }

@@ -159,7 +159,7 @@ extension Node {
             }
         }
         // Applied after the relay: a refutation it triggers is a message of its own.
-        if let update, let sender { applyDirectoryUpdate(update, from: sender) }
+        if let update, sender != nil { applyDirectoryUpdate(update, payload: gossip.payload) }
     }
 
     // MARK: Lazy announcements

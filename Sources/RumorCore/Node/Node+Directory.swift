@@ -40,12 +40,16 @@ extension Node {
     }
 
     /// A new version of this node's own entry: kept, announced as an event, and broadcast.
+    /// The directory keeps the very payload that goes out: the nodes of one process share it.
     private mutating func applyOwn(_ entry: MemberEntry, toEveryPeer: Bool = false) {
-        let outcome = directory.merge(entry, at: now)
-        if outcome != .stale { memberChanged(entry, outcome: outcome) }
+        let stored = StoredEntry(entry)
+        let outcome = directory.merge(stored, at: now)
+        // Only a start into a preloaded directory finds its entry there already: whoever filled it spread it.
+        guard outcome != .stale else { return }
+        memberChanged(entry, outcome: outcome)
         counters.directoryEntriesPublished += 1
         if configuration.directory.broadcastsUpdates {
-            publishInternal(DirectoryCodec.encode(.entry(entry)), topic: .directory, toEveryPeer: toEveryPeer)
+            publishInternal(stored.payload, topic: .directory, toEveryPeer: toEveryPeer)
         }
     }
 
@@ -72,14 +76,30 @@ extension Node {
     /// directory costs in memory. An entry that breaks a limit is refused and counted, as from the wire.
     public mutating func preloadDirectory(_ entries: [MemberEntry]) {
         guard configuration.directory.enabled else { return }
-        for entry in entries {
+        let valid = entries.filter { entry in
             do throws(DirectoryError) {
                 try directory.limits.validate(entry)
+                return true
             } catch {
+                counters.directoryUpdatesRejected += 1
+                return false
+            }
+        }
+        preloadDirectory(valid.map(StoredEntry.init))
+    }
+
+    /// The same with entries already stored, whose buffers the nodes of one process then share (a 10,000-node
+    /// simulation holds 100 million records). The caller validated them against the directory's limits; here
+    /// only the entry size is checked again.
+    public mutating func preloadDirectory(_ entries: [StoredEntry]) {
+        guard configuration.directory.enabled else { return }
+        directory.reserveCapacity(directory.count + entries.count)
+        for stored in entries {
+            guard stored.encodedSize <= directory.limits.maximumEntryBytes else {
                 counters.directoryUpdatesRejected += 1
                 continue
             }
-            applyEntry(entry)
+            applyEntry(stored)
         }
         effects.removeAll(keepingCapacity: false)
         if checksInvariants { checkInvariants(after: "preloadDirectory") }
@@ -87,11 +107,12 @@ extension Node {
 
     // MARK: Updates from the overlay
 
-    mutating func applyDirectoryUpdate(_ update: DirectoryUpdate, from sender: NodeID) {
+    /// `payload` is the directory-topic payload `update` was decoded from: an entry is kept as it came.
+    mutating func applyDirectoryUpdate(_ update: DirectoryUpdate, payload: [UInt8]) {
         guard configuration.directory.enabled else { return }
         switch update {
-        case .entry(let entry):
-            applyEntry(entry)
+        case .entry:
+            applyEntry(StoredEntry(sharing: payload))
         case .report(let report):
             applyReport(report)
         }
@@ -101,29 +122,35 @@ extension Node {
     /// a removal notice when the entry belongs to an epoch removed here (D5), for whoever offered it.
     @discardableResult
     mutating func applyEntry(_ entry: MemberEntry) -> MemberEntry? {
-        if entry.id == identity.id {
+        applyEntry(StoredEntry(entry))
+    }
+
+    @discardableResult
+    private mutating func applyEntry(_ stored: StoredEntry) -> MemberEntry? {
+        if stored.isEntry(of: identity.id) {
+            let entry = stored.entry
             if entry.epoch == configuration.epoch, let own = ownEntry, entry.precedence > own.precedence {
                 refute(version: entry.status == .removed ? own.version : entry.version)
             }
             return nil
         }
         let hadSuspects = !directory.suspicions.isEmpty
-        let outcome = directory.merge(entry, at: now)
+        let outcome = directory.merge(stored, at: now)
         switch outcome {
         case .stale:
             break
         case .belowEpochFloor:
             counters.directoryGhostsRefused += 1
-            return directory.removalNotice(for: entry)
+            return directory.removalNotice(for: stored.entry)
         case .removed(let previous):
             effects.append(.memberEvent(MemberEvent(kind: .reaped, entry: previous)))
             if hadSuspects { armSuspicionTimer() }
         case .full:
             counters.directoryUpdatesRejected += 1
-            logger.warning("directory full, entry refused", metadata: ["member": "\(entry.id)", "limit": "\(directory.limits.maximumEntries)"])
+            logger.warning("directory full, entry refused", metadata: ["member": "\(stored.id)", "limit": "\(directory.limits.maximumEntries)"])
         case .added, .replaced:
             counters.directoryEntriesApplied += 1
-            memberChanged(entry, outcome: outcome)
+            memberChanged(stored.entry, outcome: outcome)
             // A newer entry settles its member's suspicion: the timer follows the suspects left.
             if hadSuspects { armSuspicionTimer() }
         }
@@ -148,10 +175,10 @@ extension Node {
     }
 
     private mutating func markFailed(_ id: NodeID) {
-        guard var entry = directory[id]?.entry, entry.status == .alive else { return }
+        let outcome = directory.markFailed(id, at: now)
+        guard case .replaced(let previous) = outcome else { return }
+        var entry = previous
         entry.status = .failed
-        let outcome = directory.merge(entry, at: now)
-        guard outcome != .stale else { return }
         counters.membersMarkedFailed += 1
         memberChanged(entry, outcome: outcome)
         armSuspicionTimer()
@@ -176,9 +203,9 @@ extension Node {
     /// An active peer's link failed: its neighbours are the first to know (D4). Nothing is reported while this
     /// node's own loop lags (the silence may be its own) or for a peer whose entry is not alive here.
     mutating func reportFailure(of peer: PeerDescriptor, evidence: FailureEvidence) {
-        guard configuration.directory.enabled, !stopping, localHealth.score == 0, let record = directory[peer.id], record.stored.status == .alive,
+        guard configuration.directory.enabled, !stopping, localHealth.score == 0, let record = directory[peer.id], record.status == .alive,
               directory.suspicions[peer.id]?.reporters[identity.id] == nil else { return }
-        let report = FailureReport(subject: peer.id, subjectEpoch: record.stored.epoch, subjectVersion: record.stored.version,
+        let report = FailureReport(subject: peer.id, subjectEpoch: record.epoch, subjectVersion: record.version,
                                    reporter: identity.id, evidence: evidence)
         counters.failureReportsSent += 1
         if configuration.directory.broadcastsUpdates { publishInternal(DirectoryCodec.encode(.report(report)), topic: .directory) }
@@ -189,7 +216,7 @@ extension Node {
     /// neighbours all died with them are found (shuffles probe passive entries, healing probes lost peers).
     mutating func reportRefusedDial(to address: PeerAddress) {
         guard configuration.directory.enabled, address.isLiteral,
-              let member = directory.records.values.lazy.filter({ $0.stored.status == .alive }).map(\.entry).first(where: { $0.peer.address == address }),
+              let member = directory.records.lazy.filter({ $0.status == .alive }).map(\.entry).first(where: { $0.peer.address == address }),
               member.id != identity.id else { return }
         reportFailure(of: member.peer, evidence: .closed)
     }
@@ -275,7 +302,7 @@ extension Node {
 
     /// Every member this node knows of, in id order.
     public func members() -> [Member] {
-        directory.records.sorted { $0.key < $1.key }.map { id, record in
+        directory.records.map { ($0.id, $0) }.sorted { $0.0 < $1.0 }.map { id, record in
             Member(entry: record.entry, isSuspect: directory.suspicions[id] != nil, lastSeen: record.lastSeen, since: record.since)
         }
     }

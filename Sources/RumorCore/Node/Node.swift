@@ -410,9 +410,9 @@ public struct Node {
                                 clusterName: configuration.clusterName, active: activePeers, passive: passivePeers,
                                 pendingLinks: pending, broadcast: broadcast, counters: counters)
         status.localHealthScore = localHealth.score
-        for (id, record) in directory.records {
-            switch record.stored.status {
-            case .alive where directory.suspicions[id] != nil: status.directory.suspect += 1
+        for record in directory.records {
+            switch record.status {
+            case .alive where !directory.suspicions.isEmpty && directory.suspicions[record.id] != nil: status.directory.suspect += 1
             case .alive: status.directory.alive += 1
             case .failed: status.directory.failed += 1
             case .left: status.directory.left += 1

@@ -125,10 +125,15 @@ enum DirectoryHash {
     static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
 
     /// The bucket an id's entry lives in, of `DirectoryState.bucketCount`.
-    static func bucket(of id: NodeID) -> Int {
+    static func bucket(of id: NodeID) -> Int { bucket(ofIDHash: idHash(id.rawValue.utf8)) }
+
+    static func bucket(ofIDHash hash: UInt64) -> Int { Int(hash & UInt64(DirectoryState.bucketCount - 1)) }
+
+    /// An id's hash: its low bits pick its bucket, its high bits its slot in a node's record table.
+    static func idHash<Bytes: Sequence<UInt8>>(_ id: Bytes) -> UInt64 {
         var hash = offsetBasis
-        fnv1a(id.rawValue.utf8, into: &hash)
-        return Int(finalize(hash) & UInt64(DirectoryState.bucketCount - 1))
+        fnv1a(id, into: &hash)
+        return finalize(hash)
     }
 
     /// What a summary compares of an entry: its id and precedence. Tags follow from (epoch, version): only
