@@ -186,7 +186,7 @@ struct MessageStoreTests {
         #expect(seen.count == 0)
     }
 
-    @Test("an id stays seen after its payload leaves the cache, until the seen retention counted from delivery")
+    @Test("an id stays seen after its payload leaves the cache until the seen retention counted from delivery; then its origin's floor covers it and every older id for one more retention, and no newer one")
     func seenOutlivesPayload() {
         var configuration = BroadcastConfiguration()
         configuration.payloadCacheCount = 2
@@ -202,7 +202,14 @@ struct MessageStoreTests {
         state.expireMessages(at: Timestamp.zero + .seconds(15))
         #expect(state.cache.count == 0 && (0..<3).allSatisfy { state.hasSeen(id($0)) } && state.seenCount == 3)
         state.expireMessages(at: Timestamp.zero + .seconds(31.5))
-        #expect(!state.hasSeen(id(0)) && !state.hasSeen(id(1)) && state.hasSeen(id(2)), "30 s from each delivery")
+        #expect(!state.seen.remembersExactly(id(0)) && !state.seen.remembersExactly(id(1)) && state.seen.remembersExactly(id(2)),
+                "30 s from each delivery")
+        #expect(state.hasSeen(id(0)) && state.hasSeen(id(1)), "a copy coming back later (a peer that got it late) is not delivered again")
+        #expect(!state.hasSeen(id(3)), "a newer id of the same origin is still new")
+        state.expireMessages(at: Timestamp.zero + .seconds(62.5))
+        #expect(state.seen.count == 0 && state.hasSeen(id(2)))
+        state.expireMessages(at: Timestamp.zero + .seconds(93))
+        #expect(!state.hasSeen(id(0)) && !state.hasSeen(id(2)) && state.seen.floors.isEmpty, "floors go after one more retention")
     }
 
     @Test("a digest's ranges compress dense sequences")

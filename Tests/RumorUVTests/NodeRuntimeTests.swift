@@ -53,6 +53,15 @@ struct NodeRuntimeTests {
         let peer = try await TestNode.start(id: "peer", seeds: [publisher.endpoints.listen], admin: false)
         #expect(await eventually { await publisher.activePeerIDs() == ["peer"] })
         let runtime = publisher.runtime
+        // The link's opening exchanges (the directories' reconciliation) are over, so no frame from the peer
+        // lands in the publish's batch and is counted beside the closing.
+        let listed = await eventually {
+            let here = await runtime.members().count
+            let there = await peer.runtime.members().count
+            return here == 2 && there == 2
+        }
+        #expect(listed)
+        try await Task.sleep(for: .milliseconds(200))
         let deferredBefore = await publisher.eventLoop.submit { runtime.eventsDeferred }
         // Larger than the write queue: the send aborts the link in the middle of the publish's effects.
         _ = try await runtime.publish([UInt8](repeating: 7, count: 200 << 10))

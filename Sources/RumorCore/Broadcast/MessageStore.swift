@@ -194,11 +194,20 @@ struct OriginEpoch: Hashable, Comparable {
 /// and age (counted from delivery), kept longer than payloads. An id whose payload is still cached is not
 /// here as well: the cache answers for it (`PlumtreeState.hasSeen`), which halves what a message costs
 /// each node while its payload is kept.
+///
+/// An id that expires leaves a floor for its origin and epoch: ids at or below the highest sequence expired
+/// there count as seen for one more retention. An origin publishes in sequence order, so an id below one
+/// delivered a retention ago is older still, and could only come back from a node that received it late and
+/// keeps it anew: without the floor such a node's digest made its peers pull and deliver it again, and their
+/// copies made the next ones pull it (a 1,000-node simulation resent every node's first directory entry in
+/// waves of megabytes every few minutes). Ids evicted for space leave no floor: a lower id of the same
+/// origin may still be on its way.
 struct SeenSet {
     let maximumCount: Int
     let maximumBytes: Int
     let retention: Duration
     private var ids: Set<MessageID> = []
+    private(set) var floors: [OriginEpoch: (sequence: UInt64, until: Timestamp)] = [:]
     private var order = FIFOQueue<(MessageID, Timestamp)>()
     private(set) var bytes = 0
     /// Ids forgotten for count or bytes before their retention ran out.
@@ -212,7 +221,14 @@ struct SeenSet {
 
     var count: Int { ids.count }
 
-    func contains(_ id: MessageID) -> Bool { ids.contains(id) }
+    /// Whether `id` itself is remembered (not only covered by its origin's floor).
+    func remembersExactly(_ id: MessageID) -> Bool { ids.contains(id) }
+
+    func contains(_ id: MessageID) -> Bool {
+        if ids.contains(id) { return true }
+        guard !floors.isEmpty, let floor = floors[OriginEpoch(origin: id.origin, epoch: id.epoch)] else { return false }
+        return id.sequence <= floor.sequence
+    }
 
     /// What one remembered id costs: its origin's bytes, two numbers, and the set's and queue's overhead.
     /// What disagrees between the ids, their byte count and their expiry order (empty when all agree).
@@ -238,9 +254,12 @@ struct SeenSet {
     }
 
     mutating func expire(at now: Timestamp) {
+        if !floors.isEmpty { floors = floors.filter { $0.value.until > now } }
         while let (id, seenAt) = order.first, now.since(seenAt) > retention {
             _ = order.removeFirst()
             forget(id)
+            let key = OriginEpoch(origin: id.origin, epoch: id.epoch)
+            floors[key] = (max(id.sequence, floors[key]?.sequence ?? 0), now + retention)
         }
     }
 

@@ -148,7 +148,7 @@ extension Node {
         }
         for problem in plumtree.cache.consistencyProblems() { broken(problem) }
         for problem in plumtree.seen.consistencyProblems() { broken(problem) }
-        if let both = plumtree.cache.ids.first(where: plumtree.seen.contains) {
+        if let both = plumtree.cache.ids.first(where: plumtree.seen.remembersExactly) {
             broken("\(both) is both cached and in the seen set")
         }
         for (id, announcers) in plumtree.missing {
