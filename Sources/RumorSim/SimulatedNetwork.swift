@@ -497,7 +497,5 @@ public func simulatedConfiguration(_ index: Int, seeds: [Int], epoch: Epoch = 1,
 
 /// The entry a node of `configuration` starts with, as the directory stores it: what a warm start preloads.
 public func simulatedOwnEntry(_ configuration: NodeConfiguration) -> StoredEntry {
-    let settings = configuration.directory
-    return StoredEntry(MemberEntry(peer: configuration.identity, epoch: configuration.epoch, version: max(1, settings.initialVersion),
-                                   status: .alive, tags: MemberTags(settings.tags)))
+    StoredEntry(MemberEntry.first(of: configuration))
 }

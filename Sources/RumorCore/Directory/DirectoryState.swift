@@ -74,14 +74,13 @@ struct DirectoryState {
         }
         let held = record.precedence
         guard incoming > held else { return .stale }
-        let previous = record.entry
-        let replacedHash = record.summaryHash
         // A verdict on the alive entry held is a mark on it, the member's buffer still shared.
         if incoming.status == .failed, held.status == .alive, incoming.epoch == held.epoch, incoming.version == held.version {
-            _ = record.markFailed()
-        } else {
-            record.replace(with: stored)
+            return markFailed(id, at: now)
         }
+        let previous = record.entry
+        let replacedHash = record.summaryHash
+        record.replace(with: stored)
         bucketHashes[DirectoryHash.bucket(ofIDHash: stored.idHash)] ^= replacedHash ^ record.summaryHash
         record.lastSeen = now
         // A newer version, or a verdict, settles every report against the old one.

@@ -9,10 +9,7 @@ extension Node {
     /// before any link was up).
     mutating func startDirectory() {
         guard configuration.directory.enabled else { return }
-        let settings = configuration.directory
-        let entry = MemberEntry(peer: identity, epoch: configuration.epoch, version: max(1, settings.initialVersion), status: .alive,
-                                tags: MemberTags(settings.tags))
-        applyOwn(entry)
+        applyOwn(MemberEntry.first(of: configuration))
     }
 
     /// This node's entry as it stands.
@@ -111,8 +108,8 @@ extension Node {
     mutating func applyDirectoryUpdate(_ update: DirectoryUpdate, payload: [UInt8]) {
         guard configuration.directory.enabled else { return }
         switch update {
-        case .entry:
-            applyEntry(StoredEntry(sharing: payload))
+        case .entry(let entry):
+            applyEntry(StoredEntry(sharing: payload), decoded: entry)
         case .report(let report):
             applyReport(report)
         }
@@ -125,10 +122,12 @@ extension Node {
         applyEntry(StoredEntry(entry))
     }
 
+    /// `decoded` is `stored`'s entry when the caller has it decoded already (an update off the wire): the
+    /// hot path then decodes each entry once.
     @discardableResult
-    private mutating func applyEntry(_ stored: StoredEntry) -> MemberEntry? {
+    private mutating func applyEntry(_ stored: StoredEntry, decoded: MemberEntry? = nil) -> MemberEntry? {
         if stored.isEntry(of: identity.id) {
-            let entry = stored.entry
+            let entry = decoded ?? stored.entry
             if entry.epoch == configuration.epoch, let own = ownEntry, entry.precedence > own.precedence {
                 refute(version: entry.status == .removed ? own.version : entry.version)
             }
@@ -150,7 +149,7 @@ extension Node {
             logger.warning("directory full, entry refused", metadata: ["member": "\(stored.id)", "limit": "\(directory.limits.maximumEntries)"])
         case .added, .replaced:
             counters.directoryEntriesApplied += 1
-            memberChanged(stored.entry, outcome: outcome)
+            memberChanged(decoded ?? stored.entry, outcome: outcome)
             // A newer entry settles its member's suspicion: the timer follows the suspects left.
             if hadSuspects { armSuspicionTimer() }
         }
@@ -336,5 +335,15 @@ public struct MemberEvent: Hashable, Sendable {
     public init(kind: Kind, entry: MemberEntry) {
         self.kind = kind
         self.entry = entry
+    }
+}
+
+extension MemberEntry {
+    /// The entry a node configured so starts with: alive, its configured tags, version at least 1. The
+    /// simulator builds the entries of a preloaded directory with it too.
+    public static func first(of configuration: NodeConfiguration) -> MemberEntry {
+        let settings = configuration.directory
+        return MemberEntry(peer: configuration.identity, epoch: configuration.epoch, version: max(1, settings.initialVersion),
+                           status: .alive, tags: MemberTags(settings.tags))
     }
 }
