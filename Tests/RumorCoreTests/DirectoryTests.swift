@@ -221,6 +221,23 @@ struct DirectoryTests {
         #expect(network.statuses(of: id).values.allSatisfy { $0 == "alive" })
     }
 
+    @Test("D4: half the nodes frozen for 1.5 s (past the silence threshold, within the suspicion): once thawed, nobody is marked failed, frozen or not")
+    func halfFrozenBrieflyMarksNobody() {
+        var network = directoryOverlay(32, seed: 11)
+        let frozen = (0..<32).filter { $0 % 2 == 1 }.map(PeerAddress.local)
+        let ids = network.liveAddresses.map { network.node(at: $0).identity.id }
+        let start = network.now
+        for address in frozen { network.freeze(address) }
+        network.run(for: .milliseconds(1500))
+        for address in frozen { network.thaw(address) }
+        network.run(for: .seconds(6))
+        let marked = ids.filter { !network.firstEvents(.failed, about: $0, since: start).isEmpty }
+        #expect(marked.isEmpty, "marked failed: \(marked)")
+        for id in ids {
+            #expect(network.statuses(of: id).values.allSatisfy { $0 == "alive" })
+        }
+    }
+
     @Test("a node that leaves is listed as left everywhere, never as failed")
     func gracefulLeave() {
         var network = directoryOverlay(16, seed: 7)
