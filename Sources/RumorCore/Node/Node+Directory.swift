@@ -149,7 +149,11 @@ extension Node {
             logger.warning("directory full, entry refused", metadata: ["member": "\(stored.id)", "limit": "\(directory.limits.maximumEntries)"])
         case .added, .replaced:
             counters.directoryEntriesApplied += 1
-            memberChanged(decoded ?? stored.entry, outcome: outcome)
+            let entry = decoded ?? stored.entry
+            if entry.status == .failed, case .replaced(let previous) = outcome, previous.status == .alive {
+                logger.info("member failed by another node's verdict", metadata: ["member": "\(entry.peer)"])
+            }
+            memberChanged(entry, outcome: outcome)
             // A newer entry settles its member's suspicion: the timer follows the suspects left.
             if hadSuspects { armSuspicionTimer() }
         }
@@ -166,16 +170,19 @@ extension Node {
         let wasSuspect = directory.suspicions[report.subject] != nil
         guard let suspicion = directory.suspect(report, failsAt: now + configuration.directory.suspicionTimeout, at: now) else { return }
         if suspicion.closedReports >= 2 {
-            markFailed(report.subject)
+            let cause = "closed reports from " + Self.reporters(suspicion)
+            markFailed(report.subject, because: cause)
         } else if !wasSuspect, let record = directory[report.subject] {
             effects.append(.memberEvent(MemberEvent(kind: .suspect, entry: record.entry)))
             armSuspicionTimer()
         }
     }
 
-    private mutating func markFailed(_ id: NodeID) {
+    /// `cause` goes to the log: a false failure in a live run is traced from the nodes that gave the verdict.
+    private mutating func markFailed(_ id: NodeID, because cause: String) {
         let outcome = directory.markFailed(id, at: now)
         guard case .replaced(let previous) = outcome else { return }
+        logger.info("member marked failed", metadata: ["member": "\(previous.peer)", "cause": "\(cause)"])
         var entry = previous
         entry.status = .failed
         counters.membersMarkedFailed += 1
@@ -207,6 +214,7 @@ extension Node {
         let report = FailureReport(subject: peer.id, subjectEpoch: record.epoch, subjectVersion: record.version,
                                    reporter: identity.id, evidence: evidence)
         counters.failureReportsSent += 1
+        logger.info("reporting a member's failure", metadata: ["member": "\(peer)", "evidence": "\(evidence)"])
         if configuration.directory.broadcastsUpdates { publishInternal(DirectoryCodec.encode(.report(report)), topic: .directory) }
         applyReport(report)
     }
@@ -220,8 +228,16 @@ extension Node {
         reportFailure(of: member.peer, evidence: .closed)
     }
 
+    /// "id (evidence), ..." in id order, for the log.
+    private static func reporters(_ suspicion: DirectoryState.Suspicion) -> String {
+        suspicion.reporters.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: ", ")
+    }
+
     mutating func suspicionsDue() {
-        for id in directory.suspicionsDue(at: now) { markFailed(id) }
+        for id in directory.suspicionsDue(at: now) {
+            let cause = "suspected by \(directory.suspicions[id].map(Self.reporters) ?? "nobody"), unrefuted for \(configuration.directory.suspicionTimeout)"
+            markFailed(id, because: cause)
+        }
         armSuspicionTimer()
     }
 
