@@ -37,6 +37,11 @@ struct NodeHarness {
         node = Node(configuration: configuration, randomSeed: randomSeed)
     }
 
+    /// Each named node's first entry, alive, in this node's directory (as a warm start would have it).
+    mutating func preloadDirectory(_ names: [String]) {
+        node.preloadDirectory(names.map { MemberEntry.first(of: NodeConfiguration(identity: Self.peer($0), epoch: 1, seeds: [])) })
+    }
+
     /// A node with `active` peers in its active view and `passive` names in its passive view (age 0).
     init(_ name: String = "me", active: [String], passive: [String] = [], seeds: [String] = [], randomSeed: UInt64 = 1,
          configure: (inout NodeConfiguration) -> Void = { _ in }) {

@@ -54,6 +54,25 @@ struct LinkLivenessRuleSpecs {
         #expect(harness.active.isEmpty && harness.counters.silentLinksClosed == 1)
     }
 
+    @Test("L17: a link closed for silence says DISCONNECT (alive) first: a peer that was only slow reads it and reports no failure of this node (D4)")
+    func silenceCloseSaysDisconnect() throws {
+        var closer = NodeHarness(active: ["a"])
+        closer.answersPings = false
+        let link = try #require(closer.link("a"))
+        closer.fireRepeatedly(.linkMaintenance, until: NodeHarness.at(.seconds(2)))
+        #expect(closer.closedLinks == [link])
+        #expect(closer.sent(on: link).last == .disconnect(Disconnect(alive: true)), "\(closer.sent(on: link))")
+
+        // The slow peer's side: the closer's link ends after its DISCONNECT, b's without a word.
+        var slow = NodeHarness("a", active: ["me", "b"]) { $0.directory.enabled = true }
+        slow.preloadDirectory(["me", "b"])
+        slow.receive(.disconnect(Disconnect(alive: true)), from: "me")
+        if slow.link("me") != nil { slow.peerCloses("me") }
+        slow.peerCloses("b")
+        #expect(slow.counters.failureReportsSent == 1, "b is reported, the node that said DISCONNECT is not")
+        #expect(slow.passive.contains("me"), "the closer stays a passive peer")
+    }
+
     @Test("L17: a peer whose gaps were long and irregular gets a longer threshold, still within the silence timeout")
     func irregularPeerGetsLonger() throws {
         var harness = NodeHarness(active: ["a"])
