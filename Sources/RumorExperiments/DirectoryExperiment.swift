@@ -16,7 +16,7 @@ public enum DirectoryExperiment {
         public var tagChangeIntervalMilliseconds = 100.0
         /// Steady state watched for the traffic figure.
         public var steadySeconds = 60
-        /// Share crashed at once in the mass-crash phase.
+        /// Share crashed at once in the mass-crash phase (0: no such phase).
         public var massCrash = 0.5
         /// How long the mass crash is watched.
         public var massCrashSeconds = 30
@@ -141,7 +141,7 @@ public enum DirectoryExperiment {
         let deadIDs = Set(dead.map { network.node(index: $0).identity.id })
         let massAt = network.now
         for index in dead { network.crash(network.address(of: index)) }
-        network.run(for: .seconds(options.massCrashSeconds))
+        if !dead.isEmpty { network.run(for: .seconds(options.massCrashSeconds)) }
         let survivors = (0..<nodes).filter { !network.isDown(index: $0) }
         let marks = firstFailed(in: network, about: deadIDs, since: massAt)
         let pairs = survivors.count * dead.count

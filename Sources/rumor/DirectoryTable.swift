@@ -17,7 +17,7 @@ struct DirectoryTable: ExperimentTable {
             String(format: "tag change (%d): p50 %.1f ms, p99 %.1f ms (goal p99 <= 400 ms at 10,000), reach %.4f", options.tagChanges,
                    report.tagChangeP50Milliseconds, report.tagChangeP99Milliseconds, report.tagChangeReach),
             "one crash: marked failed by every survivor \(ms(report.crashMarkedAllMilliseconds)), p99 \(ms(report.crashMarkedP99Milliseconds)) (goal <= 1 s)",
-            String(format: "%.0f%% crash: %.4f of (survivor, dead) pairs marked within 1 s, %.4f after %d s, all at %@; survivors marked failed: %d (goal all <= 30 s, none)",
+            options.massCrash == 0 ? "mass crash: left out (--mass-crash 0)" : String(format: "%.0f%% crash: %.4f of (survivor, dead) pairs marked within 1 s, %.4f after %d s, all at %@; survivors marked failed: %d (goal all <= 30 s, none)",
                    options.massCrash * 100, report.massCrashMarkedWithinOneSecond, report.massCrashMarkedByEnd, options.massCrashSeconds,
                    ms(report.massCrashAllMarkedMilliseconds), report.survivorsMarkedFailed),
             String(format: "false failures: %d in %d s of steady state and the tag changes, %d around the one crash, %d in the mass crash (goal none)",

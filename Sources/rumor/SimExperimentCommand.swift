@@ -69,6 +69,7 @@ extension SimCommand {
             options.nodes = nodes
             options.seed = seed
             if let steadySeconds { options.steadySeconds = steadySeconds }
+            if let massCrash { options.massCrash = massCrash }
             options.latencyMilliseconds = try latencyRange()
             try emit(DirectoryTable(report: DirectoryExperiment.run(options, threads: effectiveThreads, progress: Self.progressBar)), started: started)
         }

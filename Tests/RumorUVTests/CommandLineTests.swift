@@ -241,6 +241,18 @@ struct CommandLineTests {
         #expect(tooLong.status != 0 && tooLong.output.contains("--steady-seconds must be 1 to 86,400"), "\(tooLong.output)")
     }
 
+    @Test("`rumor sim --experiment directory --mass-crash 0` leaves the mass crash out and says so; a share past 0.9 or without the experiment is refused")
+    func directoryExperimentWithoutMassCrash() throws {
+        let result = try RumorBinary.run(["sim", "--experiment", "directory", "--nodes", "32", "--steady-seconds", "5", "--mass-crash", "0", "--seed", "2"])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("mass crash: left out (--mass-crash 0)"), "\(result.output)")
+        #expect(result.output.contains("one crash: marked failed by every survivor"), "\(result.output)")
+        let tooMany = try RumorBinary.run(["sim", "--experiment", "directory", "--mass-crash", "0.95"])
+        #expect(tooMany.status != 0 && tooMany.output.contains("--mass-crash must be 0 to 0.9"), "\(tooMany.output)")
+        let misplaced = try RumorBinary.run(["sim", "--nodes", "32", "--mass-crash", "0"])
+        #expect(misplaced.status != 0 && misplaced.output.contains("--mass-crash goes with --experiment directory"), "\(misplaced.output)")
+    }
+
     @Test("a bad line in a seed file stops the node with the file, the line and the problem")
     func badSeedFile() throws {
         let seedFile = FileManager.default.temporaryDirectory.appendingPathComponent("rumor-bad-seeds-\(getpid()).txt")
