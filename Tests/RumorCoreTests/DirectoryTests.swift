@@ -123,6 +123,21 @@ struct DirectoryTests {
         #expect(directory.rootHash == DirectoryHash.hash(of: restarted))
     }
 
+    @Test("a warm start publishes nothing: a node started into a filled directory that holds its own first entry finds it there; without it, the start publishes it")
+    func warmStartPublishesNothing() {
+        var warm = NodeHarness("me") { $0.directory.enabled = true }
+        warm.preloadDirectory(["me", "a", "b"])
+        warm.start()
+        #expect(warm.counters.directoryEntriesPublished == 0, "the 2,500-node experiment's warm start published 2,500 entries, one to every cache")
+        #expect(warm.node.ownEntry?.version == 1 && warm.node.memberCount == 3)
+
+        var cold = NodeHarness("me") { $0.directory.enabled = true }
+        cold.preloadDirectory(["a", "b"])
+        cold.start()
+        #expect(cold.counters.directoryEntriesPublished == 1)
+        #expect(cold.node.ownEntry?.version == 1 && cold.node.memberCount == 3)
+    }
+
     @Test("tags over a limit are refused by setTags with the reason, and the entry stays as it was")
     func setTagsLimits() throws {
         var node = Node(configuration: simulatedConfiguration(0, seeds: [], directory: true), randomSeed: 1)

@@ -96,6 +96,12 @@ extension Node {
                 counters.directoryUpdatesRejected += 1
                 continue
             }
+            if stored.isEntry(of: identity.id) {
+                // Held as the settled directory has it, so that the start finds it there and publishes
+                // nothing: whoever filled the directory spread it (`applyEntry` leaves this node's own alone).
+                _ = directory.merge(stored, at: now)
+                continue
+            }
             applyEntry(stored)
         }
         effects.removeAll(keepingCapacity: false)
