@@ -44,6 +44,11 @@ public struct DirectoryBenchmark {
         public var tagChanges: Int
         public var tagChangeP50Milliseconds: Double?
         public var tagChangeP99Milliseconds: Double?
+        /// How the change spreads, medians over the changes applied everywhere: the first other member to
+        /// apply it (the admin request and one hop) and half the members. Far below the last member's time,
+        /// they show the tree's depth rather than the per-hop cost as the tail.
+        public var tagChangeFirstMemberP50Milliseconds: Double?
+        public var tagChangeHalfMembersP50Milliseconds: Double?
         /// Share of (change, other member) pairs applied.
         public var tagChangeReach: Double
         /// One kill -9: the 99th percentile and the last survivor to mark it failed.
@@ -152,11 +157,14 @@ public struct DirectoryBenchmark {
         seen = await cluster.newEvents(from: all)
         let updates = seen.filter { $0.event == "updated" }
         var tagLatencies: [Double] = []
+        var firstMemberLatencies: [Double] = []
+        var halfMembersLatencies: [Double] = []
         var reached = 0
         for change in changes {
             let member = cluster.memberID(change.member)
             var last = change.at
             var complete = true
+            var applied: [Int64] = []
             for observer in all where observer != change.member {
                 // With versions (Rumor), the first update at or above the change's own; without (Serf), the
                 // first update of the member after the change. A later change of the same member carries it.
@@ -166,9 +174,15 @@ public struct DirectoryBenchmark {
                 }.map(\.appliedNanoseconds).min()
                 guard let at else { complete = false; continue }
                 reached += 1
+                applied.append(at)
                 last = max(last, at)
             }
-            if complete { tagLatencies.append(Double(last - change.at) / 1e6) }
+            if complete, !applied.isEmpty {
+                applied.sort()
+                tagLatencies.append(Double(last - change.at) / 1e6)
+                firstMemberLatencies.append(Double(applied[0] - change.at) / 1e6)
+                halfMembersLatencies.append(Double(applied[(applied.count - 1) / 2] - change.at) / 1e6)
+            }
         }
 
         progress("kill -9 of one member")
@@ -235,6 +249,8 @@ public struct DirectoryBenchmark {
             system: cluster.system, nodes: cluster.size, clusterKey: cluster.system == "rumor" && options.clusterKey, joinSeconds: joinSeconds,
             steadyDirectoryBytesPerMemberPerSecond: steady?.directory, steadyAllBytesPerMemberPerSecond: steady?.all, tagChanges: changes.count,
             tagChangeP50Milliseconds: percentile(tagLatencies, 0.5), tagChangeP99Milliseconds: percentile(tagLatencies, 0.99),
+            tagChangeFirstMemberP50Milliseconds: percentile(firstMemberLatencies, 0.5),
+            tagChangeHalfMembersP50Milliseconds: percentile(halfMembersLatencies, 0.5),
             tagChangeReach: changes.isEmpty ? 0 : Double(reached) / Double(changes.count * (all.count - 1)),
             killMarkedP99Milliseconds: percentile(killMarks, 0.99), killMarkedAllMilliseconds: killMarks.count == live.count ? killMarks.last : nil,
             shortFreezeFailedBy: briefFailedBy,

@@ -72,7 +72,7 @@ struct DirectoryBench: AsyncParsableCommand {
             "join (started together): every member lists all \(report.nodes) alive \(seconds(report.joinSeconds)) after the last start (goal <= 1.5 s)",
             report.steadyDirectoryBytesPerMemberPerSecond.map { String(format: "steady traffic: directory %.1f B/s per member (goal <= 64), all channels %.0f B/s", $0, report.steadyAllBytesPerMemberPerSecond ?? 0) }
                 ?? "steady traffic: not counted by channel",
-            "tag change (\(report.tagChanges)): p50 \(ms(report.tagChangeP50Milliseconds)), p99 \(ms(report.tagChangeP99Milliseconds)) to the last member (goal p99 <= 10 ms), reach \(String(format: "%.4f", report.tagChangeReach))",
+            "tag change (\(report.tagChanges)): p50 \(ms(report.tagChangeP50Milliseconds)), p99 \(ms(report.tagChangeP99Milliseconds)) to the last member (goal p99 <= 10 ms), reach \(String(format: "%.4f", report.tagChangeReach)); medians to the first other member \(ms(report.tagChangeFirstMemberP50Milliseconds)), to half \(ms(report.tagChangeHalfMembersP50Milliseconds))",
             "kill -9 of one: failed at every survivor p99 \(ms(report.killMarkedP99Milliseconds)), last \(ms(report.killMarkedAllMilliseconds)) (goal p99 <= 100 ms)",
             "SIGSTOP for 2 s: marked failed by \(report.shortFreezeFailedBy) members (goal none)",
             "SIGSTOP until failed: failed everywhere after \(seconds(report.freezeFailedAllSeconds)) (goal <= 5 s), alive everywhere \(seconds(report.freezeAliveAgainSeconds)) after SIGCONT",

@@ -20,6 +20,11 @@ struct DirectoryBenchTests {
         let allTraffic = report["steadyAllBytesPerMemberPerSecond"] as? Double ?? -1
         #expect(directoryTraffic >= 0 && allTraffic > 0 && directoryTraffic <= allTraffic, "\(report)")
         #expect(report["tagChanges"] as? Int == 10 && report["tagChangeReach"] as? Double == 1, "\(report)")
+        // The spread: the first other member, then half of them, then the last.
+        let first = report["tagChangeFirstMemberP50Milliseconds"] as? Double ?? -1
+        let half = report["tagChangeHalfMembersP50Milliseconds"] as? Double ?? -1
+        let last = report["tagChangeP50Milliseconds"] as? Double ?? -1
+        #expect(first > 0 && first <= half && half <= last, "\(report)")
         #expect(report["killMarkedAllMilliseconds"] is Double, "\(report)")
         #expect(report["shortFreezeFailedBy"] as? Int == 0, "\(report)")
         #expect(report["freezeFailedAllSeconds"] is Double && report["freezeAliveAgainSeconds"] is Double, "\(report)")
