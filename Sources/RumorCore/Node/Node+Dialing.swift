@@ -152,6 +152,24 @@ extension Node {
     mutating func closeIfTemporary(_ peer: NodeID) {
         guard isTemporary(peer), let link = linkByPeer[peer] else { return }
         // The peer may still answer us (a NEIGHBOR reply in flight) only if we asked; we did not.
-        closeLink(link, reason: "exchange done", failed: false)
+        closeSayingDisconnect(link, reason: "exchange done")
+    }
+
+    /// Closes an established link on purpose while this node lives on. A DISCONNECT (alive) goes first: the
+    /// peer may hold the link in its active view (it adopted this node over it, or accepted a NEIGHBOR request
+    /// that crossed the close), and a bare close would look like this node's crash, reported with closed
+    /// evidence (D4; two such reports mark a live node failed at once). Read before the close, it is a departure.
+    mutating func closeSayingDisconnect(_ link: LinkID, reason: String, failed: Bool = false, evidence: FailureEvidence? = .closed) {
+        if links[link]?.departureSaid == false { send(.disconnect(Disconnect(alive: true)), on: link) }
+        closeLink(link, reason: reason, failed: failed, evidence: evidence)
+    }
+}
+
+extension Message {
+    /// Whether sending this tells the peer that it is not in the sender's active view.
+    var saysNotActive: Bool {
+        if case .disconnect = self { return true }
+        if case .neighborReply(let reply) = self { return !reply.accepted }
+        return false
     }
 }

@@ -31,12 +31,10 @@ extension Node {
             if !lagging, now.since(max(state.lastHeard, resumedAt ?? .zero)) > threshold {
                 counters.silentLinksClosed += 1
                 logger.warning("peer silent, closing link", metadata: ["peer": "\(peer)", "threshold": "\(DurationText.format(threshold))"])
-                // A peer that is only slow reads this before the close and drops the link as a departure: it
-                // must not take this node, alive, for a crash and report it failed (D4).
-                send(.disconnect(Disconnect(alive: true)), on: link)
-                closeLink(link, reason: "silent for more than \(DurationText.format(threshold))", failed: true, evidence: .silent)
+                // A peer that is only slow reads the DISCONNECT before the close and drops the link as a departure.
+                closeSayingDisconnect(link, reason: "silent for more than \(DurationText.format(threshold))", failed: true, evidence: .silent)
             } else if isTemporary(peer.id), now.since(state.establishedAt) > membership.temporaryLinkTimeout {
-                closeLink(link, reason: "temporary link no longer needed", failed: false)
+                closeSayingDisconnect(link, reason: "temporary link no longer needed")
             } else {
                 keepAlive(link, state: state)
             }

@@ -118,6 +118,7 @@ extension Node {
             seedRetryDelay = configuration.seedRetryInitialDelay
             if request.kind == .join { linkToMoreSeeds(joinedThrough: peer.address) }
         } else {
+            heardDeparture(of: peer.id)
             recentlyRefused.insert(peer.address)
             closeIfTemporary(peer.id)
             if request.kind == .join { tryNextSeed() } else { fillActiveView() }
@@ -125,6 +126,7 @@ extension Node {
     }
 
     mutating func receivedDisconnect(_ disconnect: Disconnect, from peer: PeerDescriptor) {
+        heardDeparture(of: peer.id)
         if outstanding.removeValue(forKey: peer.id)?.kind == .join { tryNextSeed() }
         guard removeFromActive(peer.id) else {
             closeIfTemporary(peer.id)
@@ -146,6 +148,12 @@ extension Node {
             dial(handoff.address, .neighbor(.low))
         }
         fillActiveView()
+    }
+
+    /// The peer said on its link that this node is not in its active view: closing the link needs no word.
+    private mutating func heardDeparture(of peer: NodeID) {
+        guard let link = linkByPeer[peer] else { return }
+        links.update(link) { $0.departureSaid = true }
     }
 
     /// The link to an established peer is gone: a failure unless the peer said DISCONNECT first.
@@ -186,6 +194,7 @@ extension Node {
             closeIfTemporary(victim.id)
         }
         active.add(ActiveView.Entry(peer: peer, epoch: epoch, since: now))
+        links.update(link) { $0.departureSaid = false }
         broadcastPeerUp(peer.id)
         passive.remove(peer.id)
         lost.forget(peer.address)

@@ -92,6 +92,10 @@ public struct Node {
         var probe = RoundTripState()
         /// How regularly the peer is heard, once established (L17).
         var gaps: SmoothedDuration?
+        /// Whether one end has said on this link, since the peer last became active here, that it is not in
+        /// the other's active view (a DISCONNECT either way, a refused NEIGHBOR): a close on purpose then
+        /// needs no DISCONNECT of its own first (`closeSayingDisconnect`).
+        var departureSaid = false
 
         var peer: PeerDescriptor? {
             if case .established(let peer, _) = phase { return peer }
@@ -217,7 +221,11 @@ public struct Node {
 
     mutating func send(_ message: Message, on link: LinkID) {
         let sentAt = now
-        links.update(link) { $0.lastSent = sentAt }
+        let departure = message.saysNotActive
+        links.update(link) {
+            $0.lastSent = sentAt
+            if departure { $0.departureSaid = true }
+        }
         effects.append(.send(link, message))
     }
 

@@ -19,7 +19,8 @@ struct LinkRuleSpecs {
         #expect(harness.armed(.linkMaintenance) == [.milliseconds(125)])
         harness.take()
         let outbound = harness.answerDial("b")
-        #expect(harness.sent(on: outbound) == mySetUp)
+        // (Dialled for nothing, the link then closes at once, saying DISCONNECT: M9.)
+        #expect(Array(harness.sent(on: outbound).prefix(mySetUp.count)) == mySetUp)
         #expect(harness.armed(.linkMaintenance).isEmpty, "one maintenance tick for every link")
     }
 

@@ -342,8 +342,9 @@ struct MembershipRuleSpecs {
         #expect(harness.passiveAge("e1") == 4)
         harness.take()
         let link = harness.answerDial("o")
-        #expect(harness.sent(on: link).count == mySetUp.count + 1)
-        let reply = try #require(harness.sent(on: link).last?.shuffleReply)
+        #expect(harness.sent(on: link).count == mySetUp.count + 2)
+        let reply = try #require(harness.sent(on: link).dropLast().last?.shuffleReply)
+        #expect(harness.sent(on: link).last == .disconnect(Disconnect(alive: true)), "M9: a close on purpose says so first")
         #expect(reply.entries.count == 2)
         #expect(Set(reply.entries.map(\.peer.id.rawValue)).isSubset(of: ["p1", "p2", "p3"]))
         #expect(harness.closedLinks == [link], "the exchange is done")
@@ -419,7 +420,7 @@ struct MembershipRuleSpecs {
         }
         var answered = harnessTestingQ()
         let link = answered.answerDial("q")
-        #expect(answered.sent(on: link) == mySetUp)
+        #expect(answered.sent(on: link) == mySetUp + [.disconnect(Disconnect(alive: true))], "M9: a close on purpose says so first")
         #expect(answered.closedLinks == [link])
         #expect(answered.passiveAge("q") == 0)
 
