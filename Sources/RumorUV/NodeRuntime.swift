@@ -239,7 +239,7 @@ public final class NodeRuntime: @unchecked Sendable {
                 leavingLinks[link] = connection
                 connection.closeAfterPeer(reason: reason)
             } else {
-                connection.closeGracefully(reason: reason)
+                connection.closeLingering(reason: reason)
             }
         case .armTimer(let timer, let delay):
             loopTimer(for: timer).schedule(after: delay)

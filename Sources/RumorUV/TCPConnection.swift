@@ -429,6 +429,20 @@ package final class TCPConnection: LoopHandle {
         if !writing, pending.isEmpty { beginShutdown() } else { flush() }
     }
 
+    /// Closes on purpose while this node lives on: everything queued is written, our side is shut down, and
+    /// what the peer still sends is read and dropped until it closes its side, or for `closeLinger` at most.
+    /// Closed outright, the socket would answer the peer's next write with a reset, which can discard our
+    /// last frames (a DISCONNECT) unread at the peer and make the close look like this node's crash.
+    package func closeLingering(reason: String) {
+        guard !isClosing, !closeWhenFlushed else { return }
+        closeAfterPeer(reason: reason)
+        let timer = LoopTimer(eventLoop: eventLoop) { [weak self] in
+            self?.abort(reason: reason)
+        }
+        timer.schedule(after: limits.closeLinger)
+        lingerTimer = timer
+    }
+
     private func beginShutdown() {
         guard !shuttingDown else { return }
         shuttingDown = true
