@@ -162,7 +162,6 @@ public struct DirectoryBenchmark {
         var reached = 0
         for change in changes {
             let member = cluster.memberID(change.member)
-            var last = change.at
             var complete = true
             var applied: [Int64] = []
             for observer in all where observer != change.member {
@@ -175,11 +174,10 @@ public struct DirectoryBenchmark {
                 guard let at else { complete = false; continue }
                 reached += 1
                 applied.append(at)
-                last = max(last, at)
             }
             if complete, !applied.isEmpty {
                 applied.sort()
-                tagLatencies.append(Double(last - change.at) / 1e6)
+                tagLatencies.append(Double(max(change.at, applied[applied.count - 1]) - change.at) / 1e6)
                 firstMemberLatencies.append(Double(applied[0] - change.at) / 1e6)
                 halfMembersLatencies.append(Double(applied[(applied.count - 1) / 2] - change.at) / 1e6)
             }

@@ -408,11 +408,7 @@ package final class TCPConnection: LoopHandle {
         uv_read_stop(stream)
         if writing || !pending.isEmpty {
             flush()
-            let timer = LoopTimer(eventLoop: eventLoop) { [weak self] in
-                self?.abort(reason: reason)
-            }
-            timer.schedule(after: limits.closeLinger)
-            lingerTimer = timer
+            abortAfterLinger(reason: reason)
         } else {
             beginShutdown()
         }
@@ -436,6 +432,11 @@ package final class TCPConnection: LoopHandle {
     package func closeLingering(reason: String) {
         guard !isClosing, !closeWhenFlushed else { return }
         closeAfterPeer(reason: reason)
+        abortAfterLinger(reason: reason)
+    }
+
+    /// A close that has not finished within `closeLinger` is cut.
+    private func abortAfterLinger(reason: String) {
         let timer = LoopTimer(eventLoop: eventLoop) { [weak self] in
             self?.abort(reason: reason)
         }
